@@ -1,0 +1,22 @@
+//! Database entities of sciday, one module per table, in SeaORM 2.0's dense format.
+//!
+//! The enums in [`kinds`] are stored as short strings and double as the API's vocabulary,
+//! so a value reads the same in a row, in JSON and in the OpenAPI document.
+
+pub mod activity;
+pub mod api_token;
+pub mod kinds;
+pub mod organization;
+pub mod program;
+pub mod session;
+pub mod venue;
+
+/// Entities under their table-ish names, for `use entity::prelude::*` in queries.
+pub mod prelude {
+    pub use crate::activity::Entity as Activity;
+    pub use crate::api_token::Entity as ApiToken;
+    pub use crate::organization::Entity as Organization;
+    pub use crate::program::Entity as Program;
+    pub use crate::session::Entity as Session;
+    pub use crate::venue::Entity as Venue;
+}

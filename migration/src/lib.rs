@@ -1,0 +1,27 @@
+//! Schema migrations of sciday, applied in order at start-up and by `sciday migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_organizations;
+mod m20261129_000002_create_venues;
+mod m20261129_000003_create_programs;
+mod m20261129_000004_create_activities;
+mod m20261129_000005_create_sessions;
+mod m20261129_000006_create_api_tokens;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_create_organizations::Migration),
+            Box::new(m20261129_000002_create_venues::Migration),
+            Box::new(m20261129_000003_create_programs::Migration),
+            Box::new(m20261129_000004_create_activities::Migration),
+            Box::new(m20261129_000005_create_sessions::Migration),
+            Box::new(m20261129_000006_create_api_tokens::Migration),
+        ]
+    }
+}

@@ -1,0 +1,117 @@
+//! Building and running the service: connect, migrate, bind, serve until told to stop.
+//!
+//! The listener is bound in [`App::build`], before serving starts, so a caller that asked
+//! for port 0 can read the real address and so tests never race for a fixed port.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::{self, AppState, HttpConfig};
+
+/// A service ready to serve.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Connects to the database, applies migrations and binds the listener.
+    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url, config.max_connections).await?;
+        db.migrate().await.context("applying database migrations")?;
+        Self::with_db(config, db, clock).await
+    }
+
+    /// Binds the listener for an already migrated database.
+    pub async fn with_db(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let state = AppState {
+            db,
+            clock,
+            config: Arc::new(HttpConfig {
+                body_limit: config.body_limit,
+            }),
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The database the service uses.
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish (for up to
+    /// [`http::SHUTDOWN_GRACE`]) and closes the database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let db = self.state.db.clone();
+        let router = http::router(self.state);
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        });
+        let server = tokio::spawn(server.into_future());
+        // Once shutdown begins, give in-flight requests a bounded time to finish.
+        let finished = async {
+            match server.await {
+                Ok(result) => result.context("serving HTTP"),
+                Err(join) => Err(anyhow::anyhow!("the server task failed: {join}")),
+            }
+        };
+        tokio::pin!(finished);
+        tokio::select! {
+            result = &mut finished => result?,
+            () = async {
+                let _ = stopping_rx.await;
+                tokio::time::sleep(http::SHUTDOWN_GRACE).await;
+            } => tracing::warn!("in-flight requests did not finish in time; stopping anyway"),
+        }
+        db.close().await.context("closing the database")?;
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,154 @@
+//! Bearer tokens and the caller they identify.
+//!
+//! A token is `sciday_` followed by 256 random bits; only its SHA-256 digest is stored.
+//! (A fast digest is enough: the secret is random, not a password someone chose.)
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::store::Visibility;
+
+/// Every token starts with this, so leaked tokens are easy to recognize and scan for.
+pub const TOKEN_PREFIX: &str = "sciday_";
+
+/// A freshly generated token: the secret (shown once) and what is stored of it.
+#[derive(Debug)]
+pub struct NewSecret {
+    /// The whole token, to hand to its owner.
+    pub token: String,
+    /// Hex SHA-256 of the token.
+    pub hash: String,
+    /// The first characters, to tell tokens apart in lists.
+    pub prefix: String,
+}
+
+/// Generates a new random token.
+pub fn generate() -> NewSecret {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    NewSecret {
+        hash: digest(&token),
+        prefix: token.chars().take(TOKEN_PREFIX.len() + 4).collect(),
+        token,
+    }
+}
+
+/// Hex SHA-256 of a token, as stored.
+pub fn digest(token: &str) -> String {
+    let hash = Sha256::digest(token.as_bytes());
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who is calling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// No token: may read public data.
+    Anonymous,
+    /// An admin token: may do everything.
+    Admin {
+        /// The token's id.
+        token_id: i64,
+    },
+    /// An organizer token: may manage one organization and everything below it.
+    Organizer {
+        /// The token's id.
+        token_id: i64,
+        /// The organization.
+        organization_id: i64,
+        /// Its materialized path; the subtree is every path with this prefix.
+        path: String,
+    },
+}
+
+impl Actor {
+    /// Whether this is an admin.
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Self::Admin { .. })
+    }
+
+    /// Fails with 401 for anonymous callers.
+    pub fn require_token(&self) -> Result<()> {
+        match self {
+            Self::Anonymous => Err(Error::Unauthenticated("this needs a bearer token")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fails with 401 for anonymous callers and 403 for everyone but admins.
+    pub fn require_admin(&self) -> Result<()> {
+        self.require_token()?;
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("only admins may do this".to_owned()))
+        }
+    }
+
+    /// Whether the caller manages the organization at `path`.
+    pub fn manages(&self, path: &str) -> bool {
+        match self {
+            Self::Anonymous => false,
+            Self::Admin { .. } => true,
+            Self::Organizer { path: scope, .. } => path.starts_with(scope.as_str()),
+        }
+    }
+
+    /// Fails with 401 for anonymous callers and 403 when the organization at `path` (named
+    /// `what` in the message) is outside the caller's scope.
+    pub fn require_manages(&self, path: &str, what: &str) -> Result<()> {
+        self.require_token()?;
+        if self.manages(path) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "{what} belongs to an organization outside your token's scope"
+            )))
+        }
+    }
+
+    /// What non-public data the caller may read.
+    pub fn visibility(&self) -> Visibility {
+        match self {
+            Self::Anonymous => Visibility::Public,
+            Self::Admin { .. } => Visibility::All,
+            Self::Organizer { path, .. } => Visibility::PublicOrWithin(path.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_stored_only_as_digests() {
+        let a = generate();
+        let b = generate();
+        assert_ne!(a.token, b.token);
+        assert!(a.token.starts_with(TOKEN_PREFIX));
+        assert_eq!(a.token.len(), TOKEN_PREFIX.len() + 43);
+        assert_eq!(a.hash, digest(&a.token));
+        assert_eq!(a.hash.len(), 64);
+        assert!(!a.hash.contains(&a.token));
+        assert!(a.token.starts_with(&a.prefix));
+    }
+
+    #[test]
+    fn an_organizer_manages_its_subtree_only() {
+        let organizer = Actor::Organizer {
+            token_id: 1,
+            organization_id: 4,
+            path: "/1/4/".to_owned(),
+        };
+        assert!(organizer.manages("/1/4/"));
+        assert!(organizer.manages("/1/4/17/"));
+        assert!(!organizer.manages("/1/"));
+        assert!(!organizer.manages("/1/44/"));
+        assert!(matches!(organizer.require_admin(), Err(Error::Forbidden(_))));
+        assert!(matches!(Actor::Anonymous.require_admin(), Err(Error::Unauthenticated(_))));
+    }
+}

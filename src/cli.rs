@@ -1,0 +1,261 @@
+//! The `sciday` command line. Every flag also reads a `SCIDAY_*` environment variable.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use entity::kinds::Role;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::app::{self, App};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, Config};
+use crate::db::{DatabaseUrl, Db};
+use crate::error::Error;
+use crate::store::{organizations, tokens};
+use crate::transfer::{self, Document, Report};
+
+/// The sample program, built in so `sciday serve --demo` works from any directory.
+pub const SAMPLE_PROGRAM: &str = include_str!("../samples/lianyungang-2019.json");
+/// Name of the admin token that `--demo` replaces at every start.
+const DEMO_TOKEN_NAME: &str = "demo admin";
+
+/// Scheduling service for National Science and Technology Workers' Day programs.
+#[derive(Debug, Parser)]
+#[command(name = "sciday", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// Database: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "SCIDAY_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// Database connections per instance.
+    #[arg(long, global = true, env = "SCIDAY_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: u32,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the HTTP API until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Applies pending database migrations and exits.
+    Migrate,
+    /// Creates or updates records from a JSON file (importing it twice changes nothing).
+    Import {
+        /// The file, as written by `sciday export` (see samples/).
+        file: PathBuf,
+    },
+    /// Writes every record as JSON that `sciday import` reads.
+    Export {
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Manages API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCIDAY_LISTEN", default_value = config::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Largest request body in bytes.
+    #[arg(long, env = "SCIDAY_BODY_LIMIT", default_value_t = config::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+    /// Loads the sample Lianyungang 2019 program and prints a fresh admin token.
+    #[arg(long, env = "SCIDAY_DEMO")]
+    demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Creates a token and prints it once, alone on the last line.
+    Create {
+        /// What the token may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// For organizers: the organization's id or key.
+        #[arg(long)]
+        organization: Option<String>,
+        /// A name to recognize the token by.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Organizer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Self::Admin,
+            RoleArg::Organizer => Self::Organizer,
+        }
+    }
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = DatabaseUrl::new(cli.database.database_url);
+    let max_connections = cli.database.max_connections;
+    match cli.command {
+        Command::Serve(args) => serve(url, max_connections, args).await,
+        Command::Migrate => {
+            let db = open(&url, max_connections).await?;
+            eprintln!("{url}: migrations applied");
+            db.close().await?;
+            Ok(())
+        }
+        Command::Import { file } => {
+            let text = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let document: Document = crate::http::parse_json(&text).map_err(|e| describe(&e))?;
+            let db = open(&url, max_connections).await?;
+            let report = import_with_progress(&db, &document).await?;
+            print_report(&file.display().to_string(), &report);
+            db.close().await?;
+            Ok(())
+        }
+        Command::Export { output } => {
+            let db = open(&url, max_connections).await?;
+            let document = transfer::export(db.reader()).await.map_err(|e| describe(&e))?;
+            let mut json = serde_json::to_string_pretty(&document)?;
+            json.push('\n');
+            match output {
+                Some(path) => std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?,
+                None => std::io::stdout().write_all(json.as_bytes())?,
+            }
+            db.close().await?;
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            role,
+            organization,
+            name,
+        }) => {
+            let db = open(&url, max_connections).await?;
+            let txn = db.begin().await?;
+            let organization_id = match organization {
+                Some(given) => Some(find_organization(&txn, &given).await?),
+                None => None,
+            };
+            let role = Role::from(role);
+            let name = name.unwrap_or_else(|| format!("{role:?} token").to_lowercase());
+            let (row, secret) = tokens::create(&txn, name, role, organization_id, SystemClock.now())
+                .await
+                .map_err(|e| describe(&e))?;
+            txn.commit().await?;
+            eprintln!("created {} token {} ({:?}); it is shown only now:", row.name, row.id, row.role);
+            println!("{secret}");
+            db.close().await?;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(url: DatabaseUrl, max_connections: u32, args: ServeArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let config = Config {
+        listen: args.listen,
+        database_url: url,
+        max_connections,
+        body_limit: args.body_limit,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = App::build(&config, Arc::clone(&clock)).await?;
+    let demo_token = if args.demo {
+        let document: Document = crate::http::parse_json(SAMPLE_PROGRAM.as_bytes()).map_err(|e| describe(&e))?;
+        let report = transfer::import(app.db(), &document, clock.now(), &|| {})
+            .await
+            .map_err(|e| describe(&e))?;
+        print_report("the sample program", &report);
+        let txn = app.db().begin().await?;
+        tokens::revoke_named(&txn, DEMO_TOKEN_NAME, clock.now()).await?;
+        let (_, secret) = tokens::create(&txn, DEMO_TOKEN_NAME.to_owned(), Role::Admin, None, clock.now()).await?;
+        txn.commit().await?;
+        Some(secret)
+    } else {
+        None
+    };
+    let address = app.local_addr();
+    tracing::info!(%address, database = %config.database_url, ready_in_ms = started.elapsed().as_millis(), "sciday is ready");
+    println!("sciday listens on http://{address} (database {})", config.database_url);
+    if let Some(secret) = demo_token {
+        println!("admin token (replaced at every --demo start): {secret}");
+        println!("try: curl http://{address}/api/v1/programs");
+        println!("     curl 'http://{address}/api/v1/sessions?program_id=1&limit=5'");
+    }
+    app.run_until(app::shutdown_signal()).await
+}
+
+async fn open(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Db> {
+    let db = Db::connect(url, max_connections).await?;
+    db.migrate().await.context("applying database migrations")?;
+    Ok(db)
+}
+
+async fn find_organization(txn: &sea_orm::DatabaseTransaction, given: &str) -> anyhow::Result<i64> {
+    let found = match given.parse::<i64>() {
+        Ok(id) => organizations::get(txn, id).await.ok(),
+        Err(_) => organizations::by_key(txn, given).await.map_err(|e| describe(&e))?,
+    };
+    match found {
+        Some(organization) => Ok(organization.id),
+        None => bail!("there is no organization with id or key {given:?}"),
+    }
+}
+
+async fn import_with_progress(db: &Db, document: &Document) -> anyhow::Result<Report> {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(document.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("importing {bar:40} {pos}/{len} records ({eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let report = transfer::import(db, document, SystemClock.now(), &|| bar.inc(1)).await;
+    bar.finish_and_clear();
+    report.map_err(|e| describe(&e))
+}
+
+fn print_report(source: &str, report: &Report) {
+    eprintln!("imported {source}:");
+    eprintln!("  organizations: {}", report.organizations);
+    eprintln!("  venues:        {}", report.venues);
+    eprintln!("  programs:      {}", report.programs);
+    eprintln!("  activities:    {}", report.activities);
+    eprintln!("  sessions:      {}", report.sessions);
+}
+
+/// An error as a message for the terminal, with every field problem on its own line.
+fn describe(error: &Error) -> anyhow::Error {
+    match error {
+        Error::Validation(problems) => {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("  {}: {} ({})", p.field, p.message, p.code))
+                .collect();
+            anyhow::anyhow!("the input is not valid:\n{}", lines.join("\n"))
+        }
+        Error::Internal(cause) => anyhow::anyhow!("{cause:#}"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}

@@ -1,0 +1,186 @@
+//! The database handle: SQLite by default, PostgreSQL for several instances.
+//!
+//! SQLite allows one writer at a time. Rather than let writers collide and retry, sciday
+//! gives SQLite a pool of one connection for writes (transactions queue for it in order)
+//! and a separate pool for reads. On PostgreSQL both are the same pool, and correctness
+//! under concurrency comes from row locks inside each transaction.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+/// A database URL whose password never reaches a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a `sqlite://…` or `postgres://…` URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL itself, for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is a SQLite URL.
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("REDACTED"));
+                f.write_str(url.as_str())
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+/// Connection pools for reading and writing.
+#[derive(Clone, Debug)]
+pub struct Db {
+    reader: DatabaseConnection,
+    writer: DatabaseConnection,
+    /// Whether `reader` and `writer` are the same pool.
+    shared: bool,
+}
+
+impl Db {
+    /// Connects; `max_connections` bounds the reading pool (and the only pool on PostgreSQL).
+    pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Self> {
+        let db = if url.is_sqlite() {
+            let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
+            let writer = connect_sqlite(url, 1).await?;
+            // An in-memory database exists only inside its one connection.
+            let reader = if in_memory {
+                writer.clone()
+            } else {
+                connect_sqlite(url, max_connections).await?
+            };
+            Self {
+                reader,
+                writer,
+                shared: in_memory,
+            }
+        } else {
+            let mut options = ConnectOptions::new(url.expose());
+            options
+                .max_connections(max_connections)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(30))
+                .sqlx_logging(false);
+            let pool = Database::connect(options)
+                .await
+                .with_context(|| format!("connecting to {url}"))?;
+            Self {
+                reader: pool.clone(),
+                writer: pool,
+                shared: true,
+            }
+        };
+        Ok(db)
+    }
+
+    /// Applies pending migrations. On PostgreSQL an advisory lock makes instances that start
+    /// together take turns, so exactly one of them migrates.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        let txn = self.begin().await?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            txn.execute_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(7235305301)",
+            ))
+            .await?;
+        }
+        Migrator::up(&txn, None).await?;
+        txn.commit().await
+    }
+
+    /// The pool for queries that only read.
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.reader
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction never fails half-way for want of it.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.writer
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> DatabaseBackend {
+        self.writer.get_database_backend()
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.reader.ping().await
+    }
+
+    /// Closes both pools.
+    pub async fn close(self) -> Result<(), DbErr> {
+        if !self.shared {
+            self.reader.close().await?;
+        }
+        self.writer.close().await
+    }
+}
+
+async fn connect_sqlite(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.expose());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(60))
+        // An in-memory database dies with its last connection: never retire them.
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30))
+        });
+    Database::connect(options)
+        .await
+        .with_context(|| format!("opening {url}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted() {
+        let url = DatabaseUrl::new("postgres://sciday:hunter2@db:5432/sciday");
+        assert_eq!(url.to_string(), "postgres://sciday:REDACTED@db:5432/sciday");
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

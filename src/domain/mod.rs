@@ -1,0 +1,12 @@
+//! Domain types and pure rules: parsing user input into values that are valid by
+//! construction, and the rules of the schedule. Nothing here touches HTTP or a database.
+
+pub mod contact;
+pub mod field;
+pub mod geo;
+pub mod key;
+pub mod link;
+pub mod text;
+pub mod time;
+pub mod web;
+pub mod zone;

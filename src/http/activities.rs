@@ -1,0 +1,301 @@
+//! `/api/v1/activities`: the "1" and the "N" of a program.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use entity::activity::Model;
+use entity::kinds::ActivityKind;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
+use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
+use super::paging::{PageOut, page_request};
+use super::patch::Patch;
+use super::{AppState, as_field, created, with_etag};
+use crate::auth::Actor;
+use crate::domain::field::one;
+use crate::domain::key::Key;
+use crate::domain::text::{self, DESCRIPTION_MAX, NAME_MAX};
+use crate::error::Result;
+use crate::store::activities::{self as store, ActivityFields, ActivityFilter};
+use crate::store::{Cursor, check_version, organizations, programs};
+use crate::validate;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_activities, create_activity))
+        .routes(routes!(get_activity, update_activity, delete_activity))
+}
+
+/// Most service kinds on one activity.
+const SERVICE_KINDS_MAX: usize = 16;
+/// Longest service kind.
+const SERVICE_KIND_LEN: usize = 32;
+
+/// A new activity.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityIn {
+    /// Stable key for imports; generated when absent.
+    key: Option<String>,
+    program_id: i64,
+    /// `main` (the "1") or `series` (one of the "N"); default `series`.
+    #[serde(default = "series")]
+    kind: ActivityKind,
+    /// Position in the program's list; default 0.
+    #[serde(default)]
+    display_order: i32,
+    /// Title, e.g. 第三十一届科普宣传周.
+    title: String,
+    description: Option<String>,
+    /// Organizing organization.
+    organization_id: i64,
+    /// Service kinds such as 科学普及 or 智库咨询.
+    #[serde(default)]
+    service_kinds: Vec<String>,
+    /// Shown to the public; default true.
+    #[serde(default = "yes")]
+    public: bool,
+}
+
+fn series() -> ActivityKind {
+    ActivityKind::Series
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Changes to an activity (its program never changes).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityPatch {
+    #[serde(default)]
+    kind: Patch<ActivityKind>,
+    #[serde(default)]
+    display_order: Patch<i32>,
+    #[serde(default)]
+    title: Patch<String>,
+    #[serde(default)]
+    description: Patch<String>,
+    #[serde(default)]
+    organization_id: Patch<i64>,
+    #[serde(default)]
+    service_kinds: Patch<Vec<String>>,
+    #[serde(default)]
+    public: Patch<bool>,
+}
+
+/// An activity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityOut {
+    id: i64,
+    key: String,
+    program_id: i64,
+    kind: ActivityKind,
+    display_order: i32,
+    title: String,
+    description: Option<String>,
+    organization_id: i64,
+    service_kinds: Vec<String>,
+    public: bool,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Model> for ActivityOut {
+    fn from(model: Model) -> Self {
+        Self {
+            service_kinds: store::service_kinds(&model),
+            id: model.id,
+            key: model.key,
+            program_id: model.program_id,
+            kind: model.kind,
+            display_order: model.display_order,
+            title: model.title,
+            description: model.description,
+            organization_id: model.organization_id,
+            public: model.public,
+            version: model.version,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        }
+    }
+}
+
+/// Filters of the activity list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityQuery {
+    program_id: Option<i64>,
+    /// Organized by this organization or one below it.
+    organization_id: Option<i64>,
+    kind: Option<ActivityKind>,
+    /// From `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Items per page, 1–500 (default 100).
+    limit: Option<u64>,
+}
+
+/// Lists the activities the caller may see, in display order.
+#[utoipa::path(
+    get,
+    path = "/activities",
+    tag = "activities",
+    params(ActivityQuery),
+    responses((status = OK, body = PageOut<ActivityOut>), ListErrors)
+)]
+async fn list_activities(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(query): Query<ActivityQuery>,
+) -> Result<axum::Json<PageOut<ActivityOut>>> {
+    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Ordered(..)))?;
+    let filter = ActivityFilter {
+        program_id: query.program_id,
+        organization_id: query.organization_id,
+        kind: query.kind,
+    };
+    let page = store::list(state.db.reader(), &filter, &actor.visibility(), &page)
+        .await
+        .map_err(as_field("organization_id"))?;
+    Ok(axum::Json(page.map(ActivityOut::from).into()))
+}
+
+/// Reads one activity.
+#[utoipa::path(
+    get,
+    path = "/activities/{id}",
+    tag = "activities",
+    params(("id" = i64, Path)),
+    responses((status = OK, body = ActivityOut, headers(("ETag" = String))), ReadErrors)
+)]
+async fn get_activity(State(state): State<AppState>, actor: Actor, Id(id): Id) -> Result<Response> {
+    let model = store::get(state.db.reader(), id, &actor.visibility()).await?;
+    Ok(with_etag(model.version, ActivityOut::from(model)))
+}
+
+/// Creates an activity organized by an organization the caller manages.
+#[utoipa::path(
+    post,
+    path = "/activities",
+    tag = "activities",
+    request_body = ActivityIn,
+    security(("bearer" = [])),
+    responses((status = CREATED, body = ActivityOut, headers(("ETag" = String), ("Location" = String))), CreateErrors)
+)]
+async fn create_activity(State(state): State<AppState>, actor: Actor, Json(input): Json<ActivityIn>) -> Result<Response> {
+    actor.require_token()?;
+    validate! {
+        key = one(Key::parse_or_generate("key", input.key.as_deref(), "activity")),
+        title = one(text::required("title", &input.title, NAME_MAX)),
+        description = one(text::optional_multiline("description", input.description.as_deref(), DESCRIPTION_MAX)),
+        service_kinds = one(text::labels("service_kinds", &input.service_kinds, SERVICE_KINDS_MAX, SERVICE_KIND_LEN)),
+    }
+    let txn = state.db.begin().await?;
+    let program = programs::get(&txn, input.program_id).await.map_err(as_field("program_id"))?;
+    let organizer = organizations::get(&txn, input.organization_id)
+        .await
+        .map_err(as_field("organization_id"))?;
+    actor.require_manages(&organizer.path, "the organizing organization")?;
+    let fields = ActivityFields {
+        kind: input.kind,
+        display_order: input.display_order,
+        title,
+        description,
+        organization_id: organizer.id,
+        service_kinds,
+        public: input.public,
+    };
+    let model = store::insert(&txn, key, program.id, fields, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(created(format!("/api/v1/activities/{}", model.id), model.version, ActivityOut::from(model)))
+}
+
+/// Updates an activity (JSON merge patch). Needs `If-Match`.
+#[utoipa::path(
+    patch,
+    path = "/activities/{id}",
+    tag = "activities",
+    params(("id" = i64, Path), ("If-Match" = String, Header, description = "ETag of the version being changed, or *")),
+    request_body(content = ActivityPatch, content_type = "application/merge-patch+json"),
+    security(("bearer" = [])),
+    responses((status = OK, body = ActivityOut, headers(("ETag" = String))), UpdateErrors)
+)]
+async fn update_activity(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    IfMatch(precondition): IfMatch,
+    Json(patch): Json<ActivityPatch>,
+) -> Result<Response> {
+    actor.require_token()?;
+    let txn = state.db.begin().await?;
+    let current = store::get_for_update(&txn, id).await?;
+    let organizer = organizations::get(&txn, current.organization_id).await?;
+    actor.require_manages(&organizer.path, "this activity")?;
+    check_version(&precondition, current.version)?;
+    let old = ActivityFields::of(&current);
+    let kinds = patch.service_kinds.apply(Some(old.service_kinds.clone())).unwrap_or_default();
+    validate! {
+        kind = one(patch.kind.apply_required("kind", old.kind)),
+        display_order = one(patch.display_order.apply_required("display_order", old.display_order)),
+        title = one(patch.title.apply_required("title", old.title.clone()).and_then(|t| text::required("title", &t, NAME_MAX))),
+        description = one(text::optional_multiline("description", patch.description.apply(old.description.clone()).as_deref(), DESCRIPTION_MAX)),
+        organization_id = one(patch.organization_id.apply_required("organization_id", old.organization_id)),
+        service_kinds = one(text::labels("service_kinds", &kinds, SERVICE_KINDS_MAX, SERVICE_KIND_LEN)),
+        public = one(patch.public.apply_required("public", old.public)),
+    }
+    if organization_id != old.organization_id {
+        let new_organizer = organizations::get(&txn, organization_id)
+            .await
+            .map_err(as_field("organization_id"))?;
+        actor.require_manages(&new_organizer.path, "the new organizing organization")?;
+    }
+    let fields = ActivityFields {
+        kind,
+        display_order,
+        title,
+        description,
+        organization_id,
+        service_kinds,
+        public,
+    };
+    let model = store::update(&txn, current, fields, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(with_etag(model.version, ActivityOut::from(model)))
+}
+
+/// Deletes an activity without live sessions.
+#[utoipa::path(
+    delete,
+    path = "/activities/{id}",
+    tag = "activities",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on")),
+    security(("bearer" = [])),
+    responses((status = NO_CONTENT, description = "Deleted"), DeleteErrors)
+)]
+async fn delete_activity(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    OptionalIfMatch(precondition): OptionalIfMatch,
+) -> Result<StatusCode> {
+    actor.require_token()?;
+    let txn = state.db.begin().await?;
+    let current = store::get_for_update(&txn, id).await?;
+    let organizer = organizations::get(&txn, current.organization_id).await?;
+    actor.require_manages(&organizer.path, "this activity")?;
+    if let Some(precondition) = precondition {
+        check_version(&precondition, current.version)?;
+    }
+    store::delete(&txn, current).await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,127 @@
+//! The HTTP API: one module per resource, each with its `router()`, handlers and DTOs.
+//! Handlers extract, call `domain` and `store`, and map the result; no SQL lives here.
+
+mod activities;
+mod extract;
+mod health;
+mod openapi;
+mod organizations;
+mod paging;
+mod patch;
+mod programs;
+mod sessions;
+mod tokens;
+mod venues;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::error::Error;
+use crate::store::etag;
+
+pub use extract::parse_json;
+
+/// What the HTTP layer needs to know of the configuration.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The source of "now".
+    pub clock: Arc<dyn Clock>,
+    /// HTTP settings.
+    pub config: Arc<HttpConfig>,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    let routes: Router<AppState> = api().into();
+    routes
+        .fallback(|| async { Error::NotFound("resource") })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(|_| {
+            Error::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    // Only method and path: headers may carry tokens.
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+        )
+        .with_state(state)
+}
+
+/// Every documented route, for the router and for the OpenAPI document alike.
+pub fn api() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .merge(organizations::router())
+        .merge(venues::router())
+        .merge(programs::router())
+        .merge(activities::router())
+        .merge(sessions::router())
+        .merge(tokens::router());
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::openapi_document))
+}
+
+/// The OpenAPI document as JSON, built once.
+pub fn openapi_json() -> &'static str {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| api().into_openapi().to_pretty_json().unwrap_or_default())
+}
+
+/// A JSON body with the resource's ETag.
+fn with_etag(version: i32, body: impl serde::Serialize) -> Response {
+    let mut response = axum::Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// 201 with the new resource, its ETag and its location.
+fn created(location: String, version: i32, body: impl serde::Serialize) -> Response {
+    let mut response = with_etag(version, body);
+    *response.status_mut() = StatusCode::CREATED;
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// Maps "the record a field refers to does not exist" to a 422 on that field.
+fn as_field(field: &'static str) -> impl FnOnce(Error) -> Error {
+    move |error| match error {
+        Error::NotFound(what) => Error::field(field, "not_found", format!("there is no such {what}")),
+        other => other,
+    }
+}
+
+/// How long the server waits for in-flight requests at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);

@@ -1,0 +1,152 @@
+//! `/api/v1/tokens`: admins hand out and revoke bearer tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use entity::api_token::Model;
+use entity::kinds::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Id, Json, Query};
+use super::openapi::{CreateErrors, DeleteErrors, ListErrors};
+use super::paging::{PageOut, page_request};
+use super::{AppState, created};
+use crate::auth::Actor;
+use crate::domain::field::one;
+use crate::domain::text;
+use crate::error::Result;
+use crate::store::{Cursor, tokens as store};
+use crate::validate;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
+
+/// A new token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIn {
+    /// Who or what uses it, e.g. 海州区科协 office.
+    name: String,
+    role: Role,
+    /// Required for organizers: the organization (and subtree) the token manages.
+    organization_id: Option<i64>,
+}
+
+/// A token as listed; the secret is never shown again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    id: i64,
+    name: String,
+    role: Role,
+    organization_id: Option<i64>,
+    /// The first characters of the token.
+    prefix: String,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<Model> for TokenOut {
+    fn from(model: Model) -> Self {
+        Self {
+            id: model.id,
+            name: model.name,
+            role: model.role,
+            organization_id: model.organization_id,
+            prefix: model.prefix,
+            created_at: model.created_at,
+            revoked_at: model.revoked_at,
+        }
+    }
+}
+
+/// A token just created, with its secret: shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenCreatedOut {
+    #[serde(flatten)]
+    token: TokenOut,
+    /// The bearer token. Store it now: only its digest is kept.
+    secret: String,
+}
+
+/// Pagination of the token list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TokenQuery {
+    /// From `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Items per page, 1–500 (default 100).
+    limit: Option<u64>,
+}
+
+/// Lists tokens (admins only).
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "tokens",
+    params(TokenQuery),
+    security(("bearer" = [])),
+    responses((status = OK, body = PageOut<TokenOut>), ListErrors, (status = FORBIDDEN, description = "Not an admin"))
+)]
+async fn list_tokens(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(query): Query<TokenQuery>,
+) -> Result<axum::Json<PageOut<TokenOut>>> {
+    actor.require_admin()?;
+    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
+    let page = store::list(state.db.reader(), &page).await?;
+    Ok(axum::Json(page.map(TokenOut::from).into()))
+}
+
+/// Creates a token (admins only); the answer holds the secret, once.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "tokens",
+    request_body = TokenIn,
+    security(("bearer" = [])),
+    responses((status = CREATED, body = TokenCreatedOut), CreateErrors)
+)]
+async fn create_token(State(state): State<AppState>, actor: Actor, Json(input): Json<TokenIn>) -> Result<Response> {
+    actor.require_admin()?;
+    validate! {
+        name = one(text::required("name", &input.name, 100)),
+    }
+    let txn = state.db.begin().await?;
+    let (model, secret) = store::create(&txn, name, input.role, input.organization_id, state.clock.now()).await?;
+    txn.commit().await?;
+    tracing::info!(token = model.id, role = ?model.role, "token created");
+    Ok(created(
+        format!("/api/v1/tokens/{}", model.id),
+        1,
+        TokenCreatedOut {
+            token: model.into(),
+            secret,
+        },
+    ))
+}
+
+/// Revokes a token (admins only); it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "tokens",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = NO_CONTENT, description = "Revoked"), DeleteErrors)
+)]
+async fn revoke_token(State(state): State<AppState>, actor: Actor, Id(id): Id) -> Result<StatusCode> {
+    actor.require_admin()?;
+    let txn = state.db.begin().await?;
+    store::revoke(&txn, id, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,302 @@
+//! `/api/v1/venues`: where sessions happen.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use entity::kinds::VenueKind;
+use entity::venue::Model;
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
+use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
+use super::paging::{PageOut, page_request};
+use super::patch::Patch;
+use super::{AppState, as_field, created, with_etag};
+use crate::auth::Actor;
+use crate::domain::field::one;
+use crate::domain::geo::Position;
+use crate::domain::key::Key;
+use crate::domain::text::{self, NAME_MAX};
+use crate::domain::zone::Zone;
+use crate::error::{Error, Result};
+use crate::store::venues::{self as store, VenueFields, VenueFilter};
+use crate::store::{Cursor, check_version, organizations};
+use crate::validate;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_venues, create_venue))
+        .routes(routes!(get_venue, update_venue, delete_venue))
+}
+
+/// Longest address.
+const ADDRESS_MAX: usize = 500;
+
+/// A new venue.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VenueIn {
+    /// Stable key for imports; generated when absent.
+    key: Option<String>,
+    /// Name, e.g. 连云港市科技馆.
+    name: String,
+    address: Option<String>,
+    kind: VenueKind,
+    /// WGS 84 degrees north; together with `longitude`.
+    latitude: Option<f64>,
+    /// WGS 84 degrees east; together with `latitude`.
+    longitude: Option<f64>,
+    /// IANA zone of local times, e.g. Asia/Shanghai.
+    time_zone: String,
+    /// Managing organization; venues without one are managed by admins.
+    organization_id: Option<i64>,
+    /// Invented for sample data.
+    #[serde(default)]
+    illustrative: bool,
+}
+
+/// Changes to a venue.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VenuePatch {
+    #[serde(default)]
+    name: Patch<String>,
+    #[serde(default)]
+    address: Patch<String>,
+    #[serde(default)]
+    kind: Patch<VenueKind>,
+    #[serde(default)]
+    latitude: Patch<f64>,
+    #[serde(default)]
+    longitude: Patch<f64>,
+    #[serde(default)]
+    time_zone: Patch<String>,
+    #[serde(default)]
+    organization_id: Patch<i64>,
+    #[serde(default)]
+    illustrative: Patch<bool>,
+}
+
+/// A venue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VenueOut {
+    id: i64,
+    key: String,
+    name: String,
+    address: Option<String>,
+    kind: VenueKind,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    time_zone: String,
+    organization_id: Option<i64>,
+    illustrative: bool,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Model> for VenueOut {
+    fn from(model: Model) -> Self {
+        Self {
+            id: model.id,
+            key: model.key,
+            name: model.name,
+            address: model.address,
+            kind: model.kind,
+            latitude: model.latitude,
+            longitude: model.longitude,
+            time_zone: model.time_zone,
+            organization_id: model.organization_id,
+            illustrative: model.illustrative,
+            version: model.version,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        }
+    }
+}
+
+/// Filters of the venue list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct VenueQuery {
+    /// Managed by this organization.
+    organization_id: Option<i64>,
+    kind: Option<VenueKind>,
+    /// From `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Items per page, 1–500 (default 100).
+    limit: Option<u64>,
+}
+
+/// Lists venues in id order.
+#[utoipa::path(
+    get,
+    path = "/venues",
+    tag = "venues",
+    params(VenueQuery),
+    responses((status = OK, body = PageOut<VenueOut>), ListErrors)
+)]
+async fn list_venues(
+    State(state): State<AppState>,
+    Query(query): Query<VenueQuery>,
+) -> Result<axum::Json<PageOut<VenueOut>>> {
+    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
+    let filter = VenueFilter {
+        organization_id: query.organization_id,
+        kind: query.kind,
+    };
+    let page = store::list(state.db.reader(), &filter, &page).await?;
+    Ok(axum::Json(page.map(VenueOut::from).into()))
+}
+
+/// Reads one venue.
+#[utoipa::path(
+    get,
+    path = "/venues/{id}",
+    tag = "venues",
+    params(("id" = i64, Path)),
+    responses((status = OK, body = VenueOut, headers(("ETag" = String))), ReadErrors)
+)]
+async fn get_venue(State(state): State<AppState>, Id(id): Id) -> Result<Response> {
+    let model = store::get(state.db.reader(), id).await?;
+    Ok(with_etag(model.version, VenueOut::from(model)))
+}
+
+/// Creates a venue.
+#[utoipa::path(
+    post,
+    path = "/venues",
+    tag = "venues",
+    request_body = VenueIn,
+    security(("bearer" = [])),
+    responses((status = CREATED, body = VenueOut, headers(("ETag" = String), ("Location" = String))), CreateErrors)
+)]
+async fn create_venue(State(state): State<AppState>, actor: Actor, Json(input): Json<VenueIn>) -> Result<Response> {
+    actor.require_token()?;
+    validate! {
+        key = one(Key::parse_or_generate("key", input.key.as_deref(), "venue")),
+        name = one(text::required("name", &input.name, NAME_MAX)),
+        address = one(text::optional("address", input.address.as_deref(), ADDRESS_MAX)),
+        position = Position::parse(input.latitude, input.longitude),
+        zone = one(Zone::parse("time_zone", &input.time_zone)),
+    }
+    let txn = state.db.begin().await?;
+    require_venue_manager(&txn, &actor, input.organization_id, "organization_id").await?;
+    let fields = VenueFields {
+        name,
+        address,
+        kind: input.kind,
+        position,
+        zone,
+        organization_id: input.organization_id,
+        illustrative: input.illustrative,
+    };
+    let model = store::insert(&txn, key, fields, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(created(format!("/api/v1/venues/{}", model.id), model.version, VenueOut::from(model)))
+}
+
+/// Updates a venue (JSON merge patch). Needs `If-Match`.
+#[utoipa::path(
+    patch,
+    path = "/venues/{id}",
+    tag = "venues",
+    params(("id" = i64, Path), ("If-Match" = String, Header, description = "ETag of the version being changed, or *")),
+    request_body(content = VenuePatch, content_type = "application/merge-patch+json"),
+    security(("bearer" = [])),
+    responses((status = OK, body = VenueOut, headers(("ETag" = String))), UpdateErrors)
+)]
+async fn update_venue(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    IfMatch(precondition): IfMatch,
+    Json(patch): Json<VenuePatch>,
+) -> Result<Response> {
+    actor.require_token()?;
+    let txn = state.db.begin().await?;
+    let current = store::get_for_update(&txn, id).await?;
+    require_venue_manager(&txn, &actor, current.organization_id, "this venue").await?;
+    check_version(&precondition, current.version)?;
+    let old = VenueFields::of(&current);
+    let zone_name = patch.time_zone.apply_required("time_zone", old.zone.name().to_owned());
+    validate! {
+        name = one(patch.name.apply_required("name", old.name.clone()).and_then(|n| text::required("name", &n, NAME_MAX))),
+        address = one(text::optional("address", patch.address.apply(old.address.clone()).as_deref(), ADDRESS_MAX)),
+        kind = one(patch.kind.apply_required("kind", old.kind)),
+        position = Position::parse(
+            patch.latitude.apply(old.position.map(|p| p.latitude)),
+            patch.longitude.apply(old.position.map(|p| p.longitude)),
+        ),
+        zone = one(zone_name.and_then(|z| Zone::parse("time_zone", &z))),
+        illustrative = one(patch.illustrative.apply_required("illustrative", old.illustrative)),
+    }
+    let organization_id = patch.organization_id.apply(old.organization_id);
+    if organization_id != old.organization_id {
+        require_venue_manager(&txn, &actor, organization_id, "organization_id").await?;
+    }
+    let fields = VenueFields {
+        name,
+        address,
+        kind,
+        position,
+        zone,
+        organization_id,
+        illustrative,
+    };
+    let model = store::update(&txn, current, fields, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(with_etag(model.version, VenueOut::from(model)))
+}
+
+/// Deletes a venue no session uses.
+#[utoipa::path(
+    delete,
+    path = "/venues/{id}",
+    tag = "venues",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on")),
+    security(("bearer" = [])),
+    responses((status = NO_CONTENT, description = "Deleted"), DeleteErrors)
+)]
+async fn delete_venue(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    OptionalIfMatch(precondition): OptionalIfMatch,
+) -> Result<StatusCode> {
+    actor.require_token()?;
+    let txn = state.db.begin().await?;
+    let current = store::get_for_update(&txn, id).await?;
+    require_venue_manager(&txn, &actor, current.organization_id, "this venue").await?;
+    if let Some(precondition) = precondition {
+        check_version(&precondition, current.version)?;
+    }
+    store::delete(&txn, current).await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Venues of an organization are managed by its organizers; venues of none by admins.
+async fn require_venue_manager(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    organization_id: Option<i64>,
+    what: &'static str,
+) -> Result<()> {
+    match organization_id {
+        Some(id) => {
+            let organization = organizations::get(conn, id).await.map_err(as_field("organization_id"))?;
+            actor.require_manages(&organization.path, what)
+        }
+        None if actor.is_admin() => Ok(()),
+        None => Err(Error::Forbidden(
+            "venues without an organization are managed by admins; give organization_id".into(),
+        )),
+    }
+}

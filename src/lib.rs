@@ -1,0 +1,17 @@
+//! sciday: the scheduling service for National Science and Technology Workers' Day programs.
+//!
+//! The binary in `main.rs` is a thin command line over this library; tests drive the same
+//! library through [`app::App`], on an ephemeral port.
+
+pub mod auth;
+pub mod clock;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod http;
+pub mod app;
+pub mod config;
+pub mod transfer;
+pub mod cli;
+pub mod telemetry;

@@ -1,0 +1,16 @@
+//! `sciday`: parse the command line, set up logging, run.
+
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = sciday::cli::Cli::parse();
+    sciday::telemetry::init();
+    match sciday::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

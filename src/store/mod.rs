@@ -1,0 +1,63 @@
+//! Every database query of sciday, as functions over a SeaORM connection or transaction.
+//!
+//! Functions that change data take a [`sea_orm::DatabaseTransaction`] so the caller decides
+//! what belongs together; functions that only read take any [`sea_orm::ConnectionTrait`].
+
+pub mod activities;
+pub mod organizations;
+pub mod programs;
+pub mod sessions;
+pub mod tokens;
+pub mod venues;
+
+mod page;
+
+pub use page::{Cursor, Page, PageRequest};
+
+use crate::error::{Error, Result};
+
+/// Who may see non-public activities and their sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Everything (admins).
+    All,
+    /// Public records only (anonymous readers).
+    Public,
+    /// Public records and those of organizations under this path (organizers).
+    PublicOrWithin(String),
+}
+
+/// Refuses an update whose `If-Match` does not name the current version.
+pub fn check_version(precondition: &Precondition, current_version: i32) -> Result<()> {
+    match precondition {
+        Precondition::Any => Ok(()),
+        Precondition::Versions(versions) if versions.contains(&current_version) => Ok(()),
+        Precondition::Versions(versions) => Err(Error::PreconditionFailed {
+            given: versions
+                .iter()
+                .map(|v| etag(*v))
+                .collect::<Vec<_>>()
+                .join(", "),
+            current: etag(current_version),
+        }),
+    }
+}
+
+/// What an `If-Match` header asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Precondition {
+    /// `If-Match: *`: any current version.
+    Any,
+    /// One of these versions.
+    Versions(Vec<i32>),
+}
+
+/// The strong ETag of a resource at `version`.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// Turns "no row" into a 404 naming the resource.
+pub(crate) fn found<T>(row: Option<T>, what: &'static str) -> Result<T> {
+    row.ok_or(Error::NotFound(what))
+}

@@ -1,0 +1,244 @@
+//! Queries on `organizations`, including the materialized subtree paths.
+
+use chrono::{DateTime, Utc};
+use entity::kinds::OrganizationKind;
+use entity::organization::{self, ActiveModel, Column, Entity, Model};
+use entity::prelude::{Activity, ApiToken, Program, Venue};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Value,
+};
+
+use super::{Cursor, Page, PageRequest, found};
+use crate::domain::contact::Contact;
+use crate::domain::key::Key;
+use crate::error::{Error, Result};
+
+/// The validated, writable fields of an organization.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrganizationFields {
+    /// Kind in the hierarchy.
+    pub kind: OrganizationKind,
+    /// Full name.
+    pub name: String,
+    /// Abbreviation such as 市科协.
+    pub short_name: Option<String>,
+    /// Published contact.
+    pub contact: Contact,
+}
+
+impl OrganizationFields {
+    /// The fields as stored in `model`.
+    pub fn of(model: &Model) -> Self {
+        Self {
+            kind: model.kind,
+            name: model.name.clone(),
+            short_name: model.short_name.clone(),
+            contact: Contact {
+                name: model.contact_name.clone(),
+                office_phone: model.contact_office_phone.clone(),
+                mobile: model.contact_mobile.clone(),
+                fax: model.contact_fax.clone(),
+                email: model.contact_email.clone(),
+            },
+        }
+    }
+
+    fn write_to(self, row: &mut ActiveModel) {
+        row.kind = Set(self.kind);
+        row.name = Set(self.name);
+        row.short_name = Set(self.short_name);
+        row.contact_name = Set(self.contact.name);
+        row.contact_office_phone = Set(self.contact.office_phone);
+        row.contact_mobile = Set(self.contact.mobile);
+        row.contact_fax = Set(self.contact.fax);
+        row.contact_email = Set(self.contact.email);
+    }
+}
+
+/// Filters of the organization list.
+#[derive(Clone, Debug, Default)]
+pub struct OrganizationFilter {
+    /// Direct children of this organization.
+    pub parent_id: Option<i64>,
+    /// This organization and everything below it.
+    pub within: Option<i64>,
+    /// Of this kind.
+    pub kind: Option<OrganizationKind>,
+}
+
+/// One organization by id.
+pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
+    found(Entity::find_by_id(id).one(conn).await?, "organization")
+}
+
+/// One organization by id, locked until the transaction ends (PostgreSQL).
+pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
+    found(Entity::find_by_id(id).lock_exclusive().one(txn).await?, "organization")
+}
+
+/// One organization by key.
+pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
+    Ok(Entity::find().filter(Column::Key.eq(key)).one(conn).await?)
+}
+
+/// A page of organizations in id order.
+pub async fn list(conn: &impl ConnectionTrait, filter: &OrganizationFilter, page: &PageRequest) -> Result<Page<Model>> {
+    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    if let Some(parent) = filter.parent_id {
+        query = query.filter(Column::ParentId.eq(parent));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(Column::Kind.eq(kind));
+    }
+    if let Some(root) = filter.within {
+        let root = get(conn, root).await?;
+        query = query.filter(Column::Path.starts_with(root.path));
+    }
+    if let Some(Cursor::Id(after)) = page.after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let rows = query.all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
+}
+
+/// Creates an organization under `parent` (or as a root).
+pub async fn insert(
+    txn: &DatabaseTransaction,
+    key: Key,
+    parent: Option<&Model>,
+    fields: OrganizationFields,
+    now: DateTime<Utc>,
+) -> Result<Model> {
+    ensure_key_free(txn, key.as_str()).await?;
+    let mut row = ActiveModel {
+        key: Set(key.into_string()),
+        parent_id: Set(parent.map(|p| p.id)),
+        // The path needs the new id; it is filled in right after the insert.
+        path: Set(String::new()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    fields.write_to(&mut row);
+    let inserted = row.insert(txn).await?;
+    let path = child_path(parent.map(|p| p.path.as_str()), inserted.id);
+    let mut row: ActiveModel = inserted.into();
+    row.path = Set(path);
+    Ok(row.update(txn).await?)
+}
+
+/// Applies new fields and, when `new_parent` is given, a new place in the tree. Returns the
+/// row unchanged (same version) when nothing differs.
+pub async fn update(
+    txn: &DatabaseTransaction,
+    current: Model,
+    new_parent: Option<Option<&Model>>,
+    fields: OrganizationFields,
+    now: DateTime<Utc>,
+) -> Result<Model> {
+    let moves = new_parent.is_some_and(|p| p.map(|p| p.id) != current.parent_id);
+    if !moves && OrganizationFields::of(&current) == fields {
+        return Ok(current);
+    }
+    let old_path = current.path.clone();
+    let version = current.version + 1;
+    let mut row: ActiveModel = current.into();
+    fields.write_to(&mut row);
+    row.version = Set(version);
+    row.updated_at = Set(now);
+    if let Some(parent) = new_parent.filter(|_| moves) {
+        if let Some(parent) = parent
+            && parent.path.starts_with(&old_path)
+        {
+            return Err(Error::field(
+                "parent_id",
+                "cycle",
+                "an organization cannot be placed under itself or its own sub-organizations",
+            ));
+        }
+        let id = *row.id.as_ref();
+        let new_path = child_path(parent.map(|p| p.path.as_str()), id);
+        row.parent_id = Set(parent.map(|p| p.id));
+        row.path = Set(new_path.clone());
+        move_subtree(txn, &old_path, &new_path).await?;
+    }
+    Ok(row.update(txn).await?)
+}
+
+/// Deletes an organization that nothing refers to any more.
+pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
+    let children = Entity::find().filter(Column::ParentId.eq(model.id)).count(txn).await?;
+    let programs = Program::find()
+        .filter(entity::program::Column::HostOrganizationId.eq(model.id))
+        .count(txn)
+        .await?;
+    let activities = Activity::find()
+        .filter(entity::activity::Column::OrganizationId.eq(model.id))
+        .count(txn)
+        .await?;
+    let venues = Venue::find()
+        .filter(entity::venue::Column::OrganizationId.eq(model.id))
+        .count(txn)
+        .await?;
+    let tokens = ApiToken::find()
+        .filter(entity::api_token::Column::OrganizationId.eq(model.id))
+        .count(txn)
+        .await?;
+    let uses: Vec<String> = [
+        (children, "sub-organizations"),
+        (programs, "programs"),
+        (activities, "activities"),
+        (venues, "venues"),
+        (tokens, "API tokens"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !uses.is_empty() {
+        return Err(Error::conflict(
+            "in_use",
+            format!("the organization still has {}", uses.join(", ")),
+        ));
+    }
+    Entity::delete_by_id(model.id).exec(txn).await?;
+    Ok(())
+}
+
+/// Fails with 409 when another organization already uses `key`.
+async fn ensure_key_free(txn: &DatabaseTransaction, key: &str) -> Result<()> {
+    if by_key(txn, key).await?.is_some() {
+        return Err(Error::conflict("duplicate_key", format!("an organization with key {key:?} exists")));
+    }
+    Ok(())
+}
+
+fn child_path(parent_path: Option<&str>, id: i64) -> String {
+    format!("{}{id}/", parent_path.unwrap_or("/"))
+}
+
+/// Rewrites the paths of every organization below `old_path` to hang below `new_path`.
+async fn move_subtree(txn: &DatabaseTransaction, old_path: &str, new_path: &str) -> Result<()> {
+    let keep_from = i32::try_from(old_path.chars().count()).unwrap_or(i32::MAX).saturating_add(1);
+    // `||` and `substr` mean the same on SQLite and PostgreSQL; only the placeholders differ.
+    let template = match txn.get_database_backend() {
+        DatabaseBackend::Postgres => "$1 || substr(path, $2)",
+        _ => "? || substr(path, ?)",
+    };
+    let rewritten = Expr::cust_with_values(template, [Value::from(new_path), Value::from(keep_from)]);
+    Entity::update_many()
+        .col_expr(Column::Path, rewritten)
+        .filter(Column::Path.starts_with(old_path))
+        .filter(Column::Path.ne(old_path))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Every organization id on the way from the root to `model`, itself included.
+pub fn ancestry(model: &organization::Model) -> Vec<i64> {
+    model.path.split('/').filter_map(|part| part.parse().ok()).collect()
+}

@@ -1,0 +1,135 @@
+//! Queries on `programs`.
+
+use chrono::{DateTime, Utc};
+use entity::prelude::Activity;
+use entity::program::{ActiveModel, Column, Entity, Model};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::{Cursor, Page, PageRequest, found};
+use crate::domain::key::Key;
+use crate::domain::zone::Zone;
+use crate::error::{Error, Result};
+
+/// The validated, writable fields of a program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgramFields {
+    /// Name, e.g. 2019年全国科技工作者日系列活动.
+    pub name: String,
+    /// Theme.
+    pub theme: Option<String>,
+    /// Zone the program's local times are read in.
+    pub zone: Zone,
+    /// Host organization.
+    pub host_organization_id: i64,
+    /// Plan-submission deadline.
+    pub plan_deadline: Option<DateTime<Utc>>,
+}
+
+impl ProgramFields {
+    /// The fields as stored in `model`.
+    pub fn of(model: &Model) -> Self {
+        Self {
+            name: model.name.clone(),
+            theme: model.theme.clone(),
+            zone: Zone::from_stored(&model.time_zone),
+            host_organization_id: model.host_organization_id,
+            plan_deadline: model.plan_deadline,
+        }
+    }
+
+    fn write_to(self, row: &mut ActiveModel) {
+        row.name = Set(self.name);
+        row.theme = Set(self.theme);
+        row.time_zone = Set(self.zone.name().to_owned());
+        row.host_organization_id = Set(self.host_organization_id);
+        row.plan_deadline = Set(self.plan_deadline);
+    }
+}
+
+/// Filters of the program list.
+#[derive(Clone, Debug, Default)]
+pub struct ProgramFilter {
+    /// Hosted by this organization.
+    pub organization_id: Option<i64>,
+}
+
+/// One program by id.
+pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
+    found(Entity::find_by_id(id).one(conn).await?, "program")
+}
+
+/// One program by id, locked until the transaction ends (PostgreSQL).
+pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
+    found(Entity::find_by_id(id).lock_exclusive().one(txn).await?, "program")
+}
+
+/// One program by key.
+pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
+    Ok(Entity::find().filter(Column::Key.eq(key)).one(conn).await?)
+}
+
+/// A page of programs in id order.
+pub async fn list(conn: &impl ConnectionTrait, filter: &ProgramFilter, page: &PageRequest) -> Result<Page<Model>> {
+    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    if let Some(organization) = filter.organization_id {
+        query = query.filter(Column::HostOrganizationId.eq(organization));
+    }
+    if let Some(Cursor::Id(after)) = page.after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let rows = query.all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
+}
+
+/// Creates a program.
+pub async fn insert(txn: &DatabaseTransaction, key: Key, fields: ProgramFields, now: DateTime<Utc>) -> Result<Model> {
+    if by_key(txn, key.as_str()).await?.is_some() {
+        return Err(Error::conflict("duplicate_key", format!("a program with key {:?} exists", key.as_str())));
+    }
+    let mut row = ActiveModel {
+        key: Set(key.into_string()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    fields.write_to(&mut row);
+    Ok(row.insert(txn).await?)
+}
+
+/// Applies new fields; returns the row unchanged when nothing differs.
+pub async fn update(
+    txn: &DatabaseTransaction,
+    current: Model,
+    fields: ProgramFields,
+    now: DateTime<Utc>,
+) -> Result<Model> {
+    if ProgramFields::of(&current) == fields {
+        return Ok(current);
+    }
+    let version = current.version + 1;
+    let mut row: ActiveModel = current.into();
+    fields.write_to(&mut row);
+    row.version = Set(version);
+    row.updated_at = Set(now);
+    Ok(row.update(txn).await?)
+}
+
+/// Deletes a program without activities.
+pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
+    let activities = Activity::find()
+        .filter(entity::activity::Column::ProgramId.eq(model.id))
+        .count(txn)
+        .await?;
+    if activities > 0 {
+        return Err(Error::conflict(
+            "in_use",
+            format!("the program still has {activities} activities; delete them first"),
+        ));
+    }
+    Entity::delete_by_id(model.id).exec(txn).await?;
+    Ok(())
+}

@@ -1,0 +1,403 @@
+//! Queries on `sessions`, including the linked-slot rules: when a remote slot moves or is
+//! cancelled, every session linked to it follows in the same transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::kinds::SessionStatus;
+use entity::session::{ActiveModel, Column, Entity, Model};
+use sea_orm::sea_query::ExprTrait as _;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use super::activities::{organizations_within, visible_ids};
+use super::{Cursor, Page, PageRequest, Visibility, found};
+use crate::domain::key::Key;
+use crate::domain::link::{self, MAX_CHAIN};
+use crate::domain::time::{Schedule, TimeWindow, Timing};
+use crate::domain::zone::Zone;
+use crate::error::{Error, Result};
+
+/// The validated, writable fields of a session (its activity never changes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionFields {
+    /// Venue.
+    pub venue_id: i64,
+    /// Title of this occurrence, when it differs from the activity's.
+    pub title: Option<String>,
+    /// Details of this occurrence.
+    pub description: Option<String>,
+    /// When.
+    pub schedule: Schedule,
+    /// On or called off.
+    pub status: SessionStatus,
+    /// Seats.
+    pub capacity: Option<i32>,
+    /// Video conference link.
+    pub video_url: Option<String>,
+    /// The remote slot this session follows.
+    pub linked_session_id: Option<i64>,
+    /// Invented for sample data.
+    pub illustrative: bool,
+}
+
+impl SessionFields {
+    /// The fields as stored in `model`.
+    pub fn of(model: &Model) -> Self {
+        Self {
+            venue_id: model.venue_id,
+            title: model.title.clone(),
+            description: model.description.clone(),
+            schedule: schedule_of(model),
+            status: model.status,
+            capacity: model.capacity,
+            video_url: model.video_url.clone(),
+            linked_session_id: model.linked_session_id,
+            illustrative: model.illustrative,
+        }
+    }
+
+    fn write_to(self, row: &mut ActiveModel) {
+        write_schedule(row, &self.schedule);
+        row.venue_id = Set(self.venue_id);
+        row.title = Set(self.title);
+        row.description = Set(self.description);
+        row.status = Set(self.status);
+        row.capacity = Set(self.capacity);
+        row.video_url = Set(self.video_url);
+        row.linked_session_id = Set(self.linked_session_id);
+        row.illustrative = Set(self.illustrative);
+    }
+}
+
+fn write_schedule(row: &mut ActiveModel, schedule: &Schedule) {
+    let bounds = schedule.bounds();
+    row.time_zone = Set(schedule.zone().name().to_owned());
+    row.starts_at = Set(bounds.start());
+    row.ends_at = Set(bounds.end());
+    match schedule.timing() {
+        Timing::Timed(_) => {
+            row.all_day = Set(false);
+            row.start_date = Set(None);
+            row.end_date = Set(None);
+        }
+        Timing::AllDay { first, last } => {
+            row.all_day = Set(true);
+            row.start_date = Set(Some(first));
+            row.end_date = Set(Some(last));
+        }
+    }
+}
+
+/// The schedule a stored session describes.
+pub fn schedule_of(model: &Model) -> Schedule {
+    let zone = Zone::from_stored(&model.time_zone);
+    let timing = match (model.all_day, model.start_date, model.end_date) {
+        (true, Some(first), Some(last)) => Timing::AllDay { first, last },
+        _ => Timing::Timed(TimeWindow::from_stored(model.starts_at, model.ends_at)),
+    };
+    Schedule::from_stored(zone, timing)
+}
+
+/// Filters of the session list.
+#[derive(Clone, Debug, Default)]
+pub struct SessionFilter {
+    /// Of this program.
+    pub program_id: Option<i64>,
+    /// Of this activity.
+    pub activity_id: Option<i64>,
+    /// Of activities organized by this organization or one below it.
+    pub organization_id: Option<i64>,
+    /// At this venue.
+    pub venue_id: Option<i64>,
+    /// With this status.
+    pub status: Option<SessionStatus>,
+    /// Linked to this session.
+    pub linked_session_id: Option<i64>,
+    /// Ending after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Starting before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// What an update did besides changing the session itself.
+#[derive(Debug)]
+pub struct Updated {
+    /// The session after the update.
+    pub session: Model,
+    /// Sessions linked to it that moved or were cancelled with it.
+    pub followers: Vec<Model>,
+}
+
+/// One live session by id, if the reader may see it.
+pub async fn get(conn: &impl ConnectionTrait, id: i64, visibility: &Visibility) -> Result<Model> {
+    let query = Entity::find_by_id(id)
+        .filter(Column::DeletedAt.is_null())
+        .filter(Column::ActivityId.in_subquery(visible_ids(visibility)));
+    found(query.one(conn).await?, "session")
+}
+
+/// One live session by id, locked until the transaction ends (PostgreSQL).
+pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
+    let query = Entity::find_by_id(id).filter(Column::DeletedAt.is_null()).lock_exclusive();
+    found(query.one(txn).await?, "session")
+}
+
+/// One session by key, deleted ones included (an import may bring one back).
+pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
+    Ok(Entity::find().filter(Column::Key.eq(key)).one(conn).await?)
+}
+
+/// A page of the live sessions the reader may see, in start order.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &SessionFilter,
+    visibility: &Visibility,
+    page: &PageRequest,
+) -> Result<Page<Model>> {
+    let mut query = Entity::find()
+        .filter(Column::DeletedAt.is_null())
+        .order_by_asc(Column::StartsAt)
+        .order_by_asc(Column::Id)
+        .limit(page.limit + 1);
+    if *visibility != Visibility::All {
+        query = query.filter(Column::ActivityId.in_subquery(visible_ids(visibility)));
+    }
+    if let Some(program) = filter.program_id {
+        query = query.filter(Column::ProgramId.eq(program));
+    }
+    if let Some(activity) = filter.activity_id {
+        query = query.filter(Column::ActivityId.eq(activity));
+    }
+    if let Some(organization) = filter.organization_id {
+        use entity::activity::{Column as A, Entity as Activities};
+        let root = super::organizations::get(conn, organization).await?;
+        let activities = sea_orm::sea_query::Query::select()
+            .column(A::Id)
+            .from(Activities)
+            .and_where(A::OrganizationId.in_subquery(organizations_within(&root.path)))
+            .to_owned();
+        query = query.filter(Column::ActivityId.in_subquery(activities));
+    }
+    if let Some(venue) = filter.venue_id {
+        query = query.filter(Column::VenueId.eq(venue));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(Column::Status.eq(status));
+    }
+    if let Some(target) = filter.linked_session_id {
+        query = query.filter(Column::LinkedSessionId.eq(target));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(Column::EndsAt.gt(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(Column::StartsAt.lt(to));
+    }
+    if let Some(Cursor::Timed(at, id)) = page.after {
+        query = query.filter(
+            Condition::any()
+                .add(Column::StartsAt.gt(at))
+                .add(Column::StartsAt.eq(at).and(Column::Id.gt(id))),
+        );
+    }
+    let rows = query.all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Timed(row.starts_at, row.id)))
+}
+
+/// Creates a session of an activity.
+pub async fn insert(
+    txn: &DatabaseTransaction,
+    key: Key,
+    activity: &entity::activity::Model,
+    fields: SessionFields,
+    now: DateTime<Utc>,
+) -> Result<Model> {
+    if by_key(txn, key.as_str()).await?.is_some() {
+        return Err(Error::conflict("duplicate_key", format!("a session with key {:?} exists", key.as_str())));
+    }
+    check_link(txn, None, &fields).await?;
+    let mut row = ActiveModel {
+        key: Set(key.into_string()),
+        program_id: Set(activity.program_id),
+        activity_id: Set(activity.id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    fields.write_to(&mut row);
+    Ok(row.insert(txn).await?)
+}
+
+/// Applies new fields. When the session's start moves, every session linked to it (directly
+/// or through others) moves by the same amount; when it is cancelled, they are cancelled.
+pub async fn update(
+    txn: &DatabaseTransaction,
+    current: Model,
+    fields: SessionFields,
+    now: DateTime<Utc>,
+) -> Result<Updated> {
+    write(txn, current, fields, now, true).await
+}
+
+/// Applies new fields exactly as given, without moving linked sessions (imports: the file
+/// states every session's own time). A deleted session comes back.
+pub async fn replace(txn: &DatabaseTransaction, current: Model, fields: SessionFields, now: DateTime<Utc>) -> Result<Model> {
+    Ok(write(txn, current, fields, now, false).await?.session)
+}
+
+async fn write(
+    txn: &DatabaseTransaction,
+    current: Model,
+    fields: SessionFields,
+    now: DateTime<Utc>,
+    cascade: bool,
+) -> Result<Updated> {
+    let old = SessionFields::of(&current);
+    if old == fields && current.deleted_at.is_none() {
+        return Ok(Updated {
+            session: current,
+            followers: Vec::new(),
+        });
+    }
+    if fields.linked_session_id.is_some() {
+        check_link(txn, Some(current.id), &fields).await?;
+    }
+    let has_followers = !direct_followers(txn, &[current.id]).await?.is_empty();
+    if has_followers && matches!(fields.schedule.timing(), Timing::AllDay { .. }) {
+        return Err(Error::field(
+            "all_day",
+            "linked_slot",
+            "other sessions are linked to this one; a linked slot must keep a time of day",
+        ));
+    }
+    let delta = fields.schedule.bounds().start() - old.schedule.bounds().start();
+    let cancelled = old.status == SessionStatus::Scheduled && fields.status == SessionStatus::Cancelled;
+    let id = current.id;
+    let version = current.version + 1;
+    let mut row: ActiveModel = current.into();
+    fields.write_to(&mut row);
+    row.version = Set(version);
+    row.updated_at = Set(now);
+    row.deleted_at = Set(None);
+    let session = row.update(txn).await?;
+    let followers = if cascade && has_followers && (delta != TimeDelta::zero() || cancelled) {
+        follow(txn, id, delta, cancelled, now).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Updated { session, followers })
+}
+
+/// Moves (by `delta`) and, if `cancel`, cancels every live session linked to `slot`, hop by hop.
+async fn follow(
+    txn: &DatabaseTransaction,
+    slot: i64,
+    delta: TimeDelta,
+    cancel: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<Model>> {
+    let mut changed = Vec::new();
+    let mut frontier = vec![slot];
+    for _ in 0..MAX_CHAIN {
+        let followers = direct_followers(txn, &frontier).await?;
+        if followers.is_empty() {
+            break;
+        }
+        frontier = followers.iter().map(|f| f.id).collect();
+        for follower in followers {
+            let schedule = schedule_of(&follower).shifted(delta);
+            let status = if cancel { SessionStatus::Cancelled } else { follower.status };
+            if schedule == schedule_of(&follower) && status == follower.status {
+                continue;
+            }
+            let version = follower.version + 1;
+            let mut row: ActiveModel = follower.into();
+            write_schedule(&mut row, &schedule);
+            row.status = Set(status);
+            row.version = Set(version);
+            row.updated_at = Set(now);
+            changed.push(row.update(txn).await?);
+        }
+    }
+    Ok(changed)
+}
+
+/// Live sessions linked directly to any of `slots`, locked for the transaction.
+async fn direct_followers(txn: &DatabaseTransaction, slots: &[i64]) -> Result<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::LinkedSessionId.is_in(slots.iter().copied()))
+        .filter(Column::DeletedAt.is_null())
+        .order_by_asc(Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await?)
+}
+
+/// A linked session and its slot are both timed and live, and links never loop.
+async fn check_link(txn: &DatabaseTransaction, session: Option<i64>, fields: &SessionFields) -> Result<()> {
+    let Some(target) = fields.linked_session_id else {
+        return Ok(());
+    };
+    let slot = Entity::find_by_id(target)
+        .filter(Column::DeletedAt.is_null())
+        .one(txn)
+        .await?
+        .ok_or_else(|| Error::field("linked_session_id", "not_found", format!("there is no session {target}")))?;
+    if slot.all_day || matches!(fields.schedule.timing(), Timing::AllDay { .. }) {
+        return Err(Error::field(
+            "linked_session_id",
+            "linked_slot",
+            "only timed sessions can be linked to a timed slot",
+        ));
+    }
+    if let Some(session) = session {
+        // Follow the chain from the target, one indexed lookup a hop, then ask the rule.
+        let mut next = HashMap::from([(slot.id, slot.linked_session_id)]);
+        let mut at = slot.linked_session_id;
+        while let Some(id) = at {
+            if next.contains_key(&id) || next.len() > MAX_CHAIN {
+                break;
+            }
+            let hop = Entity::find_by_id(id).one(txn).await?.and_then(|s| s.linked_session_id);
+            next.insert(id, hop);
+            at = hop;
+        }
+        if link::would_cycle(session, target, |id| next.get(&id).copied().flatten()) {
+            return Err(Error::field(
+                "linked_session_id",
+                "link_cycle",
+                format!("linking session {session} to {target} would make the links go round in a circle"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a session: its row stays (marked deleted, unlinked) so feeds can report it.
+pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>) -> Result<()> {
+    let followers = Entity::find()
+        .filter(Column::LinkedSessionId.eq(model.id))
+        .filter(Column::DeletedAt.is_null())
+        .count(txn)
+        .await?;
+    if followers > 0 {
+        return Err(Error::conflict(
+            "in_use",
+            format!("{followers} sessions are linked to this one; unlink or cancel them first"),
+        ));
+    }
+    let version = model.version + 1;
+    let mut row: ActiveModel = model.into();
+    row.deleted_at = Set(Some(now));
+    row.linked_session_id = Set(None);
+    row.status = Set(SessionStatus::Cancelled);
+    row.version = Set(version);
+    row.updated_at = Set(now);
+    row.update(txn).await?;
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Queries on `venues`.
+
+use chrono::{DateTime, Utc};
+use entity::kinds::VenueKind;
+use entity::prelude::Session;
+use entity::venue::{ActiveModel, Column, Entity, Model};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::{Cursor, Page, PageRequest, found};
+use crate::domain::geo::Position;
+use crate::domain::key::Key;
+use crate::domain::zone::Zone;
+use crate::error::{Error, Result};
+
+/// The validated, writable fields of a venue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VenueFields {
+    /// Name.
+    pub name: String,
+    /// Street address.
+    pub address: Option<String>,
+    /// Kind of place.
+    pub kind: VenueKind,
+    /// Where it is, if known.
+    pub position: Option<Position>,
+    /// Zone of local times.
+    pub zone: Zone,
+    /// Managing organization; venues without one are managed by admins.
+    pub organization_id: Option<i64>,
+    /// Invented for sample data.
+    pub illustrative: bool,
+}
+
+impl VenueFields {
+    /// The fields as stored in `model`.
+    pub fn of(model: &Model) -> Self {
+        Self {
+            name: model.name.clone(),
+            address: model.address.clone(),
+            kind: model.kind,
+            position: model.latitude.zip(model.longitude).map(|(latitude, longitude)| Position {
+                latitude,
+                longitude,
+            }),
+            zone: Zone::from_stored(&model.time_zone),
+            organization_id: model.organization_id,
+            illustrative: model.illustrative,
+        }
+    }
+
+    fn write_to(self, row: &mut ActiveModel) {
+        row.name = Set(self.name);
+        row.address = Set(self.address);
+        row.kind = Set(self.kind);
+        row.latitude = Set(self.position.map(|p| p.latitude));
+        row.longitude = Set(self.position.map(|p| p.longitude));
+        row.time_zone = Set(self.zone.name().to_owned());
+        row.organization_id = Set(self.organization_id);
+        row.illustrative = Set(self.illustrative);
+    }
+}
+
+/// Filters of the venue list.
+#[derive(Clone, Debug, Default)]
+pub struct VenueFilter {
+    /// Managed by this organization.
+    pub organization_id: Option<i64>,
+    /// Of this kind.
+    pub kind: Option<VenueKind>,
+}
+
+/// One venue by id.
+pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
+    found(Entity::find_by_id(id).one(conn).await?, "venue")
+}
+
+/// One venue by id, locked until the transaction ends (PostgreSQL).
+pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
+    found(Entity::find_by_id(id).lock_exclusive().one(txn).await?, "venue")
+}
+
+/// One venue by key.
+pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
+    Ok(Entity::find().filter(Column::Key.eq(key)).one(conn).await?)
+}
+
+/// A page of venues in id order.
+pub async fn list(conn: &impl ConnectionTrait, filter: &VenueFilter, page: &PageRequest) -> Result<Page<Model>> {
+    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    if let Some(organization) = filter.organization_id {
+        query = query.filter(Column::OrganizationId.eq(organization));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(Column::Kind.eq(kind));
+    }
+    if let Some(Cursor::Id(after)) = page.after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let rows = query.all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
+}
+
+/// Creates a venue.
+pub async fn insert(txn: &DatabaseTransaction, key: Key, fields: VenueFields, now: DateTime<Utc>) -> Result<Model> {
+    if by_key(txn, key.as_str()).await?.is_some() {
+        return Err(Error::conflict("duplicate_key", format!("a venue with key {:?} exists", key.as_str())));
+    }
+    let mut row = ActiveModel {
+        key: Set(key.into_string()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    fields.write_to(&mut row);
+    Ok(row.insert(txn).await?)
+}
+
+/// Applies new fields; returns the row unchanged when nothing differs.
+pub async fn update(txn: &DatabaseTransaction, current: Model, fields: VenueFields, now: DateTime<Utc>) -> Result<Model> {
+    if VenueFields::of(&current) == fields {
+        return Ok(current);
+    }
+    let version = current.version + 1;
+    let mut row: ActiveModel = current.into();
+    fields.write_to(&mut row);
+    row.version = Set(version);
+    row.updated_at = Set(now);
+    Ok(row.update(txn).await?)
+}
+
+/// Deletes a venue that no session uses (deleted sessions included: they stay in feeds).
+pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
+    let sessions = Session::find()
+        .filter(entity::session::Column::VenueId.eq(model.id))
+        .count(txn)
+        .await?;
+    if sessions > 0 {
+        return Err(Error::conflict(
+            "in_use",
+            format!("{sessions} sessions take place at this venue; move them first"),
+        ));
+    }
+    Entity::delete_by_id(model.id).exec(txn).await?;
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! `sciday export`: the whole database as a [`Document`] that `sciday import` reads back.
+
+use std::collections::HashMap;
+
+use entity::prelude::{Activity, Organization, Program, Session, Venue};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::format::{
+    ActivityRecord, ContactRecord, Document, FORMAT, OrganizationRecord, ProgramRecord, SessionRecord, VenueRecord,
+};
+use crate::domain::zone::Zone;
+use crate::error::Result;
+use crate::store::activities::service_kinds;
+use crate::store::sessions::schedule_of;
+
+/// Reads every organization, venue, program, activity and live session.
+pub async fn export(conn: &impl ConnectionTrait) -> Result<Document> {
+    use entity::{activity, organization, program, session, venue};
+
+    // Parents sort before their children: a parent's path is a prefix of the child's.
+    let organizations = Organization::find().order_by_asc(organization::Column::Path).all(conn).await?;
+    let venues = Venue::find().order_by_asc(venue::Column::Id).all(conn).await?;
+    let programs = Program::find().order_by_asc(program::Column::Id).all(conn).await?;
+    let activities = Activity::find()
+        .order_by_asc(activity::Column::ProgramId)
+        .order_by_asc(activity::Column::DisplayOrder)
+        .order_by_asc(activity::Column::Id)
+        .all(conn)
+        .await?;
+    let sessions = Session::find()
+        .filter(session::Column::DeletedAt.is_null())
+        .order_by_asc(session::Column::StartsAt)
+        .order_by_asc(session::Column::Id)
+        .all(conn)
+        .await?;
+
+    let org_keys: HashMap<i64, String> = organizations.iter().map(|o| (o.id, o.key.clone())).collect();
+    let venue_keys: HashMap<i64, String> = venues.iter().map(|v| (v.id, v.key.clone())).collect();
+    let program_keys: HashMap<i64, String> = programs.iter().map(|p| (p.id, p.key.clone())).collect();
+    let activity_keys: HashMap<i64, String> = activities.iter().map(|a| (a.id, a.key.clone())).collect();
+    let session_keys: HashMap<i64, String> = sessions.iter().map(|s| (s.id, s.key.clone())).collect();
+    let key = |keys: &HashMap<i64, String>, id: i64| keys.get(&id).cloned().unwrap_or_default();
+
+    Ok(Document {
+        format: FORMAT.to_owned(),
+        notes: Vec::new(),
+        organizations: organizations
+            .iter()
+            .map(|o| OrganizationRecord {
+                key: o.key.clone(),
+                parent: o.parent_id.map(|id| key(&org_keys, id)),
+                kind: o.kind,
+                name: o.name.clone(),
+                short_name: o.short_name.clone(),
+                contact: ContactRecord {
+                    name: o.contact_name.clone(),
+                    office_phone: o.contact_office_phone.clone(),
+                    mobile: o.contact_mobile.clone(),
+                    fax: o.contact_fax.clone(),
+                    email: o.contact_email.clone(),
+                },
+            })
+            .collect(),
+        venues: venues
+            .iter()
+            .map(|v| VenueRecord {
+                key: v.key.clone(),
+                name: v.name.clone(),
+                address: v.address.clone(),
+                kind: v.kind,
+                latitude: v.latitude,
+                longitude: v.longitude,
+                time_zone: v.time_zone.clone(),
+                organization: v.organization_id.map(|id| key(&org_keys, id)),
+                illustrative: v.illustrative,
+            })
+            .collect(),
+        programs: programs
+            .iter()
+            .map(|p| {
+                let zone = Zone::from_stored(&p.time_zone);
+                ProgramRecord {
+                    key: p.key.clone(),
+                    name: p.name.clone(),
+                    theme: p.theme.clone(),
+                    time_zone: p.time_zone.clone(),
+                    host_organization: key(&org_keys, p.host_organization_id),
+                    plan_deadline: p
+                        .plan_deadline
+                        .map(|t| t.with_timezone(&zone.tz()).fixed_offset().to_rfc3339()),
+                }
+            })
+            .collect(),
+        activities: activities
+            .iter()
+            .map(|a| ActivityRecord {
+                key: a.key.clone(),
+                program: key(&program_keys, a.program_id),
+                kind: a.kind,
+                display_order: a.display_order,
+                title: a.title.clone(),
+                description: a.description.clone(),
+                organization: key(&org_keys, a.organization_id),
+                service_kinds: service_kinds(a),
+                public: a.public,
+            })
+            .collect(),
+        sessions: sessions
+            .iter()
+            .map(|s| {
+                let schedule = schedule_of(s);
+                SessionRecord {
+                    key: s.key.clone(),
+                    activity: key(&activity_keys, s.activity_id),
+                    venue: key(&venue_keys, s.venue_id),
+                    title: s.title.clone(),
+                    description: s.description.clone(),
+                    time_zone: Some(s.time_zone.clone()),
+                    all_day: s.all_day,
+                    starts_at: (!s.all_day).then(|| schedule.local_start().to_rfc3339()),
+                    ends_at: (!s.all_day).then(|| schedule.local_end().to_rfc3339()),
+                    start_date: s.start_date,
+                    end_date: s.end_date,
+                    status: s.status,
+                    capacity: s.capacity,
+                    video_url: s.video_url.clone(),
+                    linked_session: s.linked_session_id.map(|id| key(&session_keys, id)),
+                    illustrative: s.illustrative,
+                }
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,508 @@
+//! `sciday import`: upserts a [`Document`] by key, in one transaction.
+//!
+//! A record whose key exists is updated only if something differs, so importing the same
+//! file twice changes nothing (not even a version). Records that are not in the file are
+//! left alone. Any invalid record aborts the whole import and names itself, e.g.
+//! `sessions[12].ends_at`.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
+
+use super::format::{
+    ActivityRecord, ContactRecord, Document, FORMAT, OrganizationRecord, ProgramRecord, SessionRecord, VenueRecord,
+};
+use crate::db::Db;
+use crate::domain::contact::{Contact, ContactInput};
+use crate::domain::field::{FieldError, one};
+use crate::domain::geo::Position;
+use crate::domain::key::Key;
+use crate::domain::text::{self, DESCRIPTION_MAX, NAME_MAX};
+use crate::domain::time::{Schedule, ScheduleInput, TimeInput, check_date};
+use crate::domain::web::http_url;
+use crate::domain::zone::Zone;
+use crate::error::{Error, Result};
+use crate::store::activities::ActivityFields;
+use crate::store::organizations::OrganizationFields;
+use crate::store::programs::ProgramFields;
+use crate::store::sessions::SessionFields;
+use crate::store::venues::VenueFields;
+use crate::store::{activities, organizations, programs, sessions, venues};
+use crate::validate;
+
+/// What happened to the records of one kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// New rows.
+    pub created: usize,
+    /// Rows that differed and were changed.
+    pub updated: usize,
+    /// Rows that already matched the file.
+    pub unchanged: usize,
+}
+
+impl Tally {
+    fn count(&mut self, created: bool, old_version: Option<i32>, new_version: i32) {
+        match (created, old_version) {
+            (true, _) => self.created += 1,
+            (false, Some(old)) if old == new_version => self.unchanged += 1,
+            _ => self.updated += 1,
+        }
+    }
+}
+
+impl fmt::Display for Tally {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} created, {} updated, {} unchanged", self.created, self.updated, self.unchanged)
+    }
+}
+
+/// What an import did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub organizations: Tally,
+    pub venues: Tally,
+    pub programs: Tally,
+    pub activities: Tally,
+    pub sessions: Tally,
+}
+
+impl Document {
+    /// How many records the document holds.
+    pub fn len(&self) -> usize {
+        self.organizations.len() + self.venues.len() + self.programs.len() + self.activities.len() + self.sessions.len()
+    }
+
+    /// Whether the document holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Imports `document` in one transaction; `tick` is called after each record.
+pub async fn import(db: &Db, document: &Document, now: DateTime<Utc>, tick: &(dyn Fn() + Sync)) -> Result<Report> {
+    if document.format != FORMAT {
+        return Err(Error::field(
+            "format",
+            "unsupported_format",
+            format!("this version reads {FORMAT:?}, not {:?}", document.format),
+        ));
+    }
+    let txn = db.begin().await?;
+    let mut report = Report::default();
+    let order = dependency_order(
+        &document.organizations,
+        |r| &r.key,
+        |r| r.parent.as_deref(),
+        "organizations",
+    )?;
+    for i in order {
+        let record = &document.organizations[i];
+        organization(&txn, record, now, &mut report.organizations)
+            .await
+            .map_err(within(format!("organizations[{i}]")))?;
+        tick();
+    }
+    let mut venue_by_key = HashMap::new();
+    for (i, record) in document.venues.iter().enumerate() {
+        let venue = venue(&txn, record, now, &mut report.venues)
+            .await
+            .map_err(within(format!("venues[{i}]")))?;
+        venue_by_key.insert(venue.key.clone(), venue);
+        tick();
+    }
+    for (i, record) in document.programs.iter().enumerate() {
+        program(&txn, record, now, &mut report.programs)
+            .await
+            .map_err(within(format!("programs[{i}]")))?;
+        tick();
+    }
+    let mut activity_by_key = HashMap::new();
+    for (i, record) in document.activities.iter().enumerate() {
+        let activity = activity(&txn, record, now, &mut report.activities)
+            .await
+            .map_err(within(format!("activities[{i}]")))?;
+        activity_by_key.insert(activity.key.clone(), activity);
+        tick();
+    }
+    let order = dependency_order(&document.sessions, |r| &r.key, |r| r.linked_session.as_deref(), "sessions")?;
+    let mut references = References {
+        venues: venue_by_key,
+        activities: activity_by_key,
+    };
+    for i in order {
+        let record = &document.sessions[i];
+        session(&txn, record, &mut references, now, &mut report.sessions)
+            .await
+            .map_err(within(format!("sessions[{i}]")))?;
+        tick();
+    }
+    txn.commit().await?;
+    Ok(report)
+}
+
+/// Venues and activities already met, so sessions need not look them up again.
+struct References {
+    venues: HashMap<String, entity::venue::Model>,
+    activities: HashMap<String, entity::activity::Model>,
+}
+
+async fn organization(
+    txn: &DatabaseTransaction,
+    record: &OrganizationRecord,
+    now: DateTime<Utc>,
+    tally: &mut Tally,
+) -> Result<()> {
+    validate! {
+        key = one(Key::parse("key", &record.key)),
+        name = one(text::required("name", &record.name, NAME_MAX)),
+        short_name = one(text::optional("short_name", record.short_name.as_deref(), 64)),
+        contact = contact(&record.contact),
+    }
+    let parent = match &record.parent {
+        Some(parent) => Some(
+            organizations::by_key(txn, parent)
+                .await?
+                .ok_or_else(|| missing("parent", "organization", parent))?,
+        ),
+        None => None,
+    };
+    let fields = OrganizationFields {
+        kind: record.kind,
+        name,
+        short_name,
+        contact,
+    };
+    match organizations::by_key(txn, key.as_str()).await? {
+        None => {
+            organizations::insert(txn, key, parent.as_ref(), fields, now).await?;
+            tally.count(true, None, 1);
+        }
+        Some(current) => {
+            let old = current.version;
+            let row = organizations::update(txn, current, Some(parent.as_ref()), fields, now).await?;
+            tally.count(false, Some(old), row.version);
+        }
+    }
+    Ok(())
+}
+
+fn contact(record: &ContactRecord) -> Result<Contact, Vec<FieldError>> {
+    Contact::parse(
+        "contact",
+        ContactInput {
+            name: record.name.as_deref(),
+            office_phone: record.office_phone.as_deref(),
+            mobile: record.mobile.as_deref(),
+            fax: record.fax.as_deref(),
+            email: record.email.as_deref(),
+        },
+    )
+}
+
+async fn venue(
+    txn: &DatabaseTransaction,
+    record: &VenueRecord,
+    now: DateTime<Utc>,
+    tally: &mut Tally,
+) -> Result<entity::venue::Model> {
+    validate! {
+        key = one(Key::parse("key", &record.key)),
+        name = one(text::required("name", &record.name, NAME_MAX)),
+        address = one(text::optional("address", record.address.as_deref(), 500)),
+        position = Position::parse(record.latitude, record.longitude),
+        zone = one(Zone::parse("time_zone", &record.time_zone)),
+    }
+    let organization_id = match &record.organization {
+        Some(key) => Some(organization_id(txn, "organization", key).await?),
+        None => None,
+    };
+    let fields = VenueFields {
+        name,
+        address,
+        kind: record.kind,
+        position,
+        zone,
+        organization_id,
+        illustrative: record.illustrative,
+    };
+    Ok(match venues::by_key(txn, key.as_str()).await? {
+        None => {
+            tally.count(true, None, 1);
+            venues::insert(txn, key, fields, now).await?
+        }
+        Some(current) => {
+            let old = current.version;
+            let row = venues::update(txn, current, fields, now).await?;
+            tally.count(false, Some(old), row.version);
+            row
+        }
+    })
+}
+
+async fn program(txn: &DatabaseTransaction, record: &ProgramRecord, now: DateTime<Utc>, tally: &mut Tally) -> Result<()> {
+    validate! {
+        key = one(Key::parse("key", &record.key)),
+        name = one(text::required("name", &record.name, NAME_MAX)),
+        theme = one(text::optional("theme", record.theme.as_deref(), 500)),
+        zone = one(Zone::parse("time_zone", &record.time_zone)),
+    }
+    validate! {
+        plan_deadline = one(
+            record
+                .plan_deadline
+                .as_deref()
+                .map(|t| TimeInput::parse("plan_deadline", t).and_then(|t| t.resolve("plan_deadline", zone)))
+                .transpose()
+        ),
+    }
+    let fields = ProgramFields {
+        name,
+        theme,
+        zone,
+        host_organization_id: organization_id(txn, "host_organization", &record.host_organization).await?,
+        plan_deadline,
+    };
+    match programs::by_key(txn, key.as_str()).await? {
+        None => {
+            programs::insert(txn, key, fields, now).await?;
+            tally.count(true, None, 1);
+        }
+        Some(current) => {
+            let old = current.version;
+            let row = programs::update(txn, current, fields, now).await?;
+            tally.count(false, Some(old), row.version);
+        }
+    }
+    Ok(())
+}
+
+async fn activity(
+    txn: &DatabaseTransaction,
+    record: &ActivityRecord,
+    now: DateTime<Utc>,
+    tally: &mut Tally,
+) -> Result<entity::activity::Model> {
+    validate! {
+        key = one(Key::parse("key", &record.key)),
+        title = one(text::required("title", &record.title, NAME_MAX)),
+        description = one(text::optional_multiline("description", record.description.as_deref(), DESCRIPTION_MAX)),
+        service_kinds = one(text::labels("service_kinds", &record.service_kinds, 16, 32)),
+    }
+    let program = programs::by_key(txn, &record.program)
+        .await?
+        .ok_or_else(|| missing("program", "program", &record.program))?;
+    let fields = ActivityFields {
+        kind: record.kind,
+        display_order: record.display_order,
+        title,
+        description,
+        organization_id: organization_id(txn, "organization", &record.organization).await?,
+        service_kinds,
+        public: record.public,
+    };
+    Ok(match activities::by_key(txn, key.as_str()).await? {
+        None => {
+            tally.count(true, None, 1);
+            activities::insert(txn, key, program.id, fields, now).await?
+        }
+        Some(current) if current.program_id != program.id => {
+            return Err(Error::field("program", "immutable", "an activity cannot move to another program"));
+        }
+        Some(current) => {
+            let old = current.version;
+            let row = activities::update(txn, current, fields, now).await?;
+            tally.count(false, Some(old), row.version);
+            row
+        }
+    })
+}
+
+async fn session(
+    txn: &DatabaseTransaction,
+    record: &SessionRecord,
+    references: &mut References,
+    now: DateTime<Utc>,
+    tally: &mut Tally,
+) -> Result<()> {
+    validate! {
+        key = one(Key::parse("key", &record.key)),
+        title = one(text::optional("title", record.title.as_deref(), NAME_MAX)),
+        description = one(text::optional_multiline("description", record.description.as_deref(), DESCRIPTION_MAX)),
+        zone = one(record.time_zone.as_deref().map(|z| Zone::parse("time_zone", z)).transpose()),
+        starts_at = one(record.starts_at.as_deref().map(|t| TimeInput::parse("starts_at", t)).transpose()),
+        ends_at = one(record.ends_at.as_deref().map(|t| TimeInput::parse("ends_at", t)).transpose()),
+        start_date = one(record.start_date.map(|d| check_date("start_date", d)).transpose()),
+        end_date = one(record.end_date.map(|d| check_date("end_date", d)).transpose()),
+        video_url = one(record.video_url.as_deref().map(|u| http_url("video_url", u)).transpose()),
+    }
+    let activity = match references.activities.get(&record.activity) {
+        Some(activity) => activity.clone(),
+        None => activities::by_key(txn, &record.activity)
+            .await?
+            .ok_or_else(|| missing("activity", "activity", &record.activity))?,
+    };
+    let venue = match references.venues.get(&record.venue) {
+        Some(venue) => venue.clone(),
+        None => {
+            let venue = venues::by_key(txn, &record.venue)
+                .await?
+                .ok_or_else(|| missing("venue", "venue", &record.venue))?;
+            references.venues.insert(venue.key.clone(), venue.clone());
+            venue
+        }
+    };
+    let input = ScheduleInput {
+        zone,
+        all_day: Some(record.all_day),
+        starts_at,
+        ends_at,
+        start_date,
+        end_date,
+    };
+    validate! {
+        schedule = Schedule::create(input, Zone::from_stored(&venue.time_zone)),
+    }
+    if record.capacity.is_some_and(|c| c < 0) {
+        return Err(Error::field("capacity", "out_of_range", "must not be negative"));
+    }
+    let linked_session_id = match &record.linked_session {
+        Some(key) => Some(
+            sessions::by_key(txn, key)
+                .await?
+                .filter(|s| s.deleted_at.is_none())
+                .ok_or_else(|| missing("linked_session", "session", key))?
+                .id,
+        ),
+        None => None,
+    };
+    let fields = SessionFields {
+        venue_id: venue.id,
+        title,
+        description,
+        schedule,
+        status: record.status,
+        capacity: record.capacity,
+        video_url,
+        linked_session_id,
+        illustrative: record.illustrative,
+    };
+    match sessions::by_key(txn, key.as_str()).await? {
+        None => {
+            sessions::insert(txn, key, &activity, fields, now).await?;
+            tally.count(true, None, 1);
+        }
+        Some(current) if current.activity_id != activity.id => {
+            return Err(Error::field("activity", "immutable", "a session cannot move to another activity"));
+        }
+        Some(current) => {
+            let old = current.version;
+            let row = sessions::replace(txn, current, fields, now).await?;
+            tally.count(false, Some(old), row.version);
+        }
+    }
+    Ok(())
+}
+
+async fn organization_id(txn: &DatabaseTransaction, field: &str, key: &str) -> Result<i64> {
+    organizations::by_key(txn, key)
+        .await?
+        .map(|o| o.id)
+        .ok_or_else(|| missing(field, "organization", key))
+}
+
+fn missing(field: &str, what: &str, key: &str) -> Error {
+    Error::field(field, "not_found", format!("there is no {what} with key {key:?} in the file or the database"))
+}
+
+/// Names the record an error belongs to.
+fn within(prefix: String) -> impl FnOnce(Error) -> Error {
+    move |error| match error {
+        Error::Validation(problems) => Error::Validation(problems.into_iter().map(|p| p.within(&prefix)).collect()),
+        Error::Conflict { code, detail } => Error::Conflict {
+            code,
+            detail: format!("{prefix}: {detail}"),
+        },
+        other => other,
+    }
+}
+
+/// The order in which to write records so that each one's dependency (a parent, a linked
+/// slot) named in the same file is written first. Keys must be unique in the file, and
+/// dependencies must not form a loop.
+fn dependency_order<T>(
+    records: &[T],
+    key_of: impl Fn(&T) -> &String,
+    depends_on: impl Fn(&T) -> Option<&str>,
+    kind: &str,
+) -> Result<Vec<usize>> {
+    let mut index = HashMap::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        if index.insert(key_of(record).as_str(), i).is_some() {
+            return Err(Error::field(
+                format!("{kind}[{i}].key"),
+                "duplicate_key",
+                format!("key {:?} appears more than once", key_of(record)),
+            ));
+        }
+    }
+    // 0 = not yet placed, 1 = being placed (on the current path), 2 = placed.
+    let mut state = vec![0u8; records.len()];
+    let mut order = Vec::with_capacity(records.len());
+    for start in 0..records.len() {
+        let mut path = Vec::new();
+        let mut at = Some(start);
+        while let Some(i) = at {
+            match state[i] {
+                2 => break,
+                1 => {
+                    return Err(Error::field(
+                        format!("{kind}[{i}]"),
+                        "cycle",
+                        "the records refer to each other in a circle",
+                    ));
+                }
+                _ => {}
+            }
+            state[i] = 1;
+            path.push(i);
+            at = depends_on(&records[i]).and_then(|key| index.get(key).copied());
+        }
+        for &i in path.iter().rev() {
+            state[i] = 2;
+            order.push(i);
+        }
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(pairs: &[(&str, Option<&str>)]) -> Result<Vec<usize>> {
+        let records: Vec<(String, Option<&str>)> = pairs.iter().map(|(k, d)| ((*k).to_owned(), *d)).collect();
+        dependency_order(&records, |r| &r.0, |r| r.1, "records")
+    }
+
+    #[test]
+    fn dependencies_come_first_whatever_the_file_order() {
+        let order = order(&[("child", Some("parent")), ("parent", Some("root")), ("root", None)]).unwrap();
+        assert_eq!(order, vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn dependencies_outside_the_file_are_left_to_the_database() {
+        assert_eq!(order(&[("a", Some("in-database"))]).unwrap(), vec![0]);
+    }
+
+    #[test]
+    fn loops_and_duplicate_keys_are_refused() {
+        let looped = order(&[("a", Some("b")), ("b", Some("a"))]).unwrap_err();
+        assert!(matches!(looped, Error::Validation(ref p) if p[0].code == "cycle"));
+        let twice = order(&[("a", None), ("a", None)]).unwrap_err();
+        assert!(matches!(twice, Error::Validation(ref p) if p[0].field == "records[1].key"));
+    }
+}
