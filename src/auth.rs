@@ -149,6 +149,9 @@ mod tests {
         assert!(!organizer.manages("/1/"));
         assert!(!organizer.manages("/1/44/"));
         assert!(matches!(organizer.require_admin(), Err(Error::Forbidden(_))));
-        assert!(matches!(Actor::Anonymous.require_admin(), Err(Error::Unauthenticated(_))));
+        assert!(matches!(
+            Actor::Anonymous.require_admin(),
+            Err(Error::Unauthenticated(_))
+        ));
     }
 }

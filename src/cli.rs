@@ -160,7 +160,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| describe(&e))?;
             txn.commit().await?;
-            eprintln!("created {} token {} ({:?}); it is shown only now:", row.name, row.id, row.role);
+            eprintln!(
+                "created {} token {} ({:?}); it is shown only now:",
+                row.name, row.id, row.role
+            );
             println!("{secret}");
             db.close().await?;
             Ok(())

@@ -3,15 +3,15 @@
 //! The binary in `main.rs` is a thin command line over this library; tests drive the same
 //! library through [`app::App`], on an ephemeral port.
 
+pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
-pub mod store;
 pub mod http;
-pub mod app;
-pub mod config;
-pub mod transfer;
-pub mod cli;
+pub mod store;
 pub mod telemetry;
+pub mod transfer;

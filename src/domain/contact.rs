@@ -40,8 +40,12 @@ impl Contact {
         let field = |part: &str| format!("{prefix}.{part}");
         let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         let name = text::optional(&field("name"), input.name, 64);
-        let office_phone = given(input.office_phone).map(|v| landline(&field("office_phone"), &v)).transpose();
-        let mobile = given(input.mobile).map(|v| self::mobile(&field("mobile"), &v)).transpose();
+        let office_phone = given(input.office_phone)
+            .map(|v| landline(&field("office_phone"), &v))
+            .transpose();
+        let mobile = given(input.mobile)
+            .map(|v| self::mobile(&field("mobile"), &v))
+            .transpose();
         let fax = given(input.fax).map(|v| landline(&field("fax"), &v)).transpose();
         let email = given(input.email).map(|v| self::email(&field("email"), &v)).transpose();
         match (name, office_phone, mobile, fax, email) {
@@ -52,16 +56,12 @@ impl Contact {
                 fax,
                 email,
             }),
-            (name, office_phone, mobile, fax, email) => Err([
-                name.err(),
-                office_phone.err(),
-                mobile.err(),
-                fax.err(),
-                email.err(),
-            ]
-            .into_iter()
-            .flatten()
-            .collect()),
+            (name, office_phone, mobile, fax, email) => {
+                Err([name.err(), office_phone.err(), mobile.err(), fax.err(), email.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect())
+            }
         }
     }
 }
@@ -98,25 +98,38 @@ pub fn landline(field: &str, value: &str) -> Result<String, FieldError> {
             format!("{value:?} is not a landline with area code (for example 0518-85803554)"),
         )
     };
-    let trimmed = value.trim();
-    let (main, extension) = match trimmed.match_indices(['-', ' ']).nth(1) {
-        Some((at, _)) => (&trimmed[..at], Some(&trimmed[at + 1..])),
-        None => (trimmed, None),
+    let compact: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')'))
+        .collect();
+    let compact = match compact.strip_prefix("+86") {
+        Some(rest) => format!("0{}", rest.trim_start_matches('-')),
+        None => compact,
     };
-    let digits = strip_separators(main);
-    let digits = digits.strip_prefix("+86").map(|d| format!("0{d}")).unwrap_or(digits);
+    let parts: Vec<&str> = compact.split('-').collect();
+    // "0518-85803554", "051885803554-801", "0518-85803554-801" or "051885803554".
+    let (digits, extension) = match parts.as_slice() {
+        [whole] => ((*whole).to_owned(), None),
+        [area, number] if area.len() <= 4 => (format!("{area}{number}"), None),
+        [number, extension] => ((*number).to_owned(), Some(*extension)),
+        [area, number, extension] => (format!("{area}{number}"), Some(*extension)),
+        _ => return Err(invalid()),
+    };
     if !digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }
     // Area codes 010 and 020–029 have three digits; all others four.
-    let area_len = if matches!(digits.as_bytes().get(1), Some(b'1' | b'2')) { 3 } else { 4 };
+    let area_len = if matches!(digits.as_bytes().get(1), Some(b'1' | b'2')) {
+        3
+    } else {
+        4
+    };
     let subscriber_len = digits.len().saturating_sub(area_len);
     if !(7..=8).contains(&subscriber_len) {
         return Err(invalid());
     }
     let mut normalized = format!("{}-{}", &digits[..area_len], &digits[area_len..]);
     if let Some(extension) = extension {
-        let extension = extension.trim();
         if extension.is_empty() || extension.len() > 6 || !extension.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid());
         }
@@ -204,7 +217,15 @@ mod tests {
     #[test]
     fn emails_are_checked_and_their_domain_lower_cased() {
         assert_eq!(email("e", "lygkxbgs@126.COM").unwrap(), "lygkxbgs@126.com");
-        for bad in ["lygkxbgs", "a@b", "a@@b.com", "a b@c.com", "@c.com", "a@-c.com", "a..b@c.com"] {
+        for bad in [
+            "lygkxbgs",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "@c.com",
+            "a@-c.com",
+            "a..b@c.com",
+        ] {
             assert_eq!(email("e", bad).unwrap_err().code, "invalid_email", "{bad}");
         }
     }

@@ -16,15 +16,31 @@ impl Position {
     pub fn parse(latitude: Option<f64>, longitude: Option<f64>) -> Result<Option<Self>, Vec<FieldError>> {
         match (latitude, longitude) {
             (None, None) => Ok(None),
-            (Some(_), None) => Err(vec![FieldError::new("longitude", "required", "goes together with latitude")]),
-            (None, Some(_)) => Err(vec![FieldError::new("latitude", "required", "goes together with longitude")]),
+            (Some(_), None) => Err(vec![FieldError::new(
+                "longitude",
+                "required",
+                "goes together with latitude",
+            )]),
+            (None, Some(_)) => Err(vec![FieldError::new(
+                "latitude",
+                "required",
+                "goes together with longitude",
+            )]),
             (Some(latitude), Some(longitude)) => {
                 let mut problems = Vec::new();
                 if !(-90.0..=90.0).contains(&latitude) {
-                    problems.push(FieldError::new("latitude", "out_of_range", "must be between -90 and 90"));
+                    problems.push(FieldError::new(
+                        "latitude",
+                        "out_of_range",
+                        "must be between -90 and 90",
+                    ));
                 }
                 if !(-180.0..=180.0).contains(&longitude) {
-                    problems.push(FieldError::new("longitude", "out_of_range", "must be between -180 and 180"));
+                    problems.push(FieldError::new(
+                        "longitude",
+                        "out_of_range",
+                        "must be between -180 and 180",
+                    ));
                 }
                 if problems.is_empty() {
                     Ok(Some(Self { latitude, longitude }))

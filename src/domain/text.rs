@@ -24,11 +24,7 @@ pub fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<S
 }
 
 /// An optional multi-line text; line breaks are normalized to `\n`, blank counts as absent.
-pub fn optional_multiline(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, FieldError> {
+pub fn optional_multiline(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
     let Some(value) = value else { return Ok(None) };
     let text = clean(field, value, max, true)?;
     Ok((!text.is_empty()).then_some(text))
@@ -98,7 +94,11 @@ mod tests {
 /// dropped, order kept.
 pub fn labels(field: &str, values: &[String], max_items: usize, max_len: usize) -> Result<Vec<String>, FieldError> {
     if values.len() > max_items {
-        return Err(FieldError::new(field, "too_many", format!("at most {max_items} entries")));
+        return Err(FieldError::new(
+            field,
+            "too_many",
+            format!("at most {max_items} entries"),
+        ));
     }
     let mut labels: Vec<String> = Vec::with_capacity(values.len());
     for (i, value) in values.iter().enumerate() {

@@ -5,8 +5,7 @@
 //! either way it has UTC bounds, which is what storage and overlap queries use.
 
 use chrono::{
-    DateTime, Datelike, Days, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike,
-    Utc,
+    DateTime, Datelike, Days, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc,
 };
 
 use super::field::FieldError;
@@ -32,22 +31,35 @@ impl TimeInput {
     /// `2019-05-28T09:00`. Fractions of a second are dropped.
     pub fn parse(field: &str, text: &str) -> Result<Self, FieldError> {
         let text = text.trim();
-        let parsed = if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        // RFC 3339 proper, or the same without seconds (2019-05-28T09:00+08:00).
+        let instant = DateTime::parse_from_rfc3339(text).ok().or_else(|| {
+            let zulu = text
+                .strip_suffix('Z')
+                .or_else(|| text.strip_suffix('z'))
+                .map(|t| format!("{t}+00:00"));
+            DateTime::parse_from_str(zulu.as_deref().unwrap_or(text), "%Y-%m-%dT%H:%M%:z").ok()
+        });
+        let parsed = if let Some(instant) = instant {
             Self::Instant(instant.with_nanosecond(0).unwrap_or(instant))
         } else {
-            let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
-                .iter()
-                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-                .ok_or_else(|| {
-                    FieldError::new(
-                        field,
-                        "invalid_time",
-                        format!(
-                            "{text:?} is not a time: use RFC 3339 with an offset \
+            let local = [
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M",
+                "%Y-%m-%d %H:%M:%S%.f",
+                "%Y-%m-%d %H:%M",
+            ]
+            .iter()
+            .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    "invalid_time",
+                    format!(
+                        "{text:?} is not a time: use RFC 3339 with an offset \
                              (2019-05-28T09:00:00+08:00) or a local time (2019-05-28T09:00:00) with time_zone"
-                        ),
-                    )
-                })?;
+                    ),
+                )
+            })?;
             Self::Local(local.with_nanosecond(0).unwrap_or(local))
         };
         let year = match parsed {
@@ -109,7 +121,11 @@ impl TimeWindow {
     /// A window from `start` to `end`; `end` must come after `start`.
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, FieldError> {
         if end <= start {
-            return Err(FieldError::new("ends_at", "end_before_start", "must be after starts_at"));
+            return Err(FieldError::new(
+                "ends_at",
+                "end_before_start",
+                "must be after starts_at",
+            ));
         }
         Ok(Self { start, end })
     }
@@ -258,19 +274,25 @@ impl Schedule {
             (None, Some((first, _)), _) => first,
             (None, None, Some(c)) => c.local_start().date_naive(),
             (None, None, None) => {
-                return Err(vec![FieldError::new("start_date", "required", "all-day sessions need start_date")]);
+                return Err(vec![FieldError::new(
+                    "start_date",
+                    "required",
+                    "all-day sessions need start_date",
+                )]);
             }
         };
         let last = match (input.end_date, current_days) {
             (Some(date), _) => date,
-            (None, Some((old_first, old_last))) if input.start_date.is_some() => {
-                first + (old_last - old_first)
-            }
+            (None, Some((old_first, old_last))) if input.start_date.is_some() => first + (old_last - old_first),
             (None, Some((_, old_last))) => old_last,
             (None, None) => first,
         };
         if last < first {
-            return Err(vec![FieldError::new("end_date", "end_before_start", "must not be before start_date")]);
+            return Err(vec![FieldError::new(
+                "end_date",
+                "end_before_start",
+                "must not be before start_date",
+            )]);
         }
         Ok(Timing::AllDay { first, last })
     }
@@ -291,7 +313,11 @@ impl Schedule {
             }
             (None, Some(w)) => Some(w.start()),
             (None, None) => {
-                problems.push(FieldError::new("starts_at", "required", "timed sessions need starts_at"));
+                problems.push(FieldError::new(
+                    "starts_at",
+                    "required",
+                    "timed sessions need starts_at",
+                ));
                 None
             }
         };
@@ -367,7 +393,10 @@ impl Schedule {
                 }
             }
         };
-        Self { zone: self.zone, timing }
+        Self {
+            zone: self.zone,
+            timing,
+        }
     }
 }
 
@@ -411,9 +440,19 @@ mod tests {
     }
 
     #[test]
+    fn offsets_without_seconds_are_accepted() {
+        let short = at("2019-05-28T09:00+08:00").resolve("t", shanghai()).unwrap();
+        assert_eq!(short, utc("2019-05-28T01:00:00Z"));
+        assert_eq!(at("2019-05-28T01:00Z").resolve("t", shanghai()).unwrap(), short);
+    }
+
+    #[test]
     fn garbage_and_far_years_are_refused() {
         assert_eq!(TimeInput::parse("t", "tomorrow").unwrap_err().code, "invalid_time");
-        assert_eq!(TimeInput::parse("t", "1800-01-01T00:00:00Z").unwrap_err().code, "out_of_range");
+        assert_eq!(
+            TimeInput::parse("t", "1800-01-01T00:00:00Z").unwrap_err().code,
+            "out_of_range"
+        );
     }
 
     #[test]

@@ -11,12 +11,20 @@ pub const URL_MAX: usize = 2048;
 pub fn http_url(field: &str, value: &str) -> Result<String, FieldError> {
     let value = value.trim();
     if value.len() > URL_MAX {
-        return Err(FieldError::new(field, "too_long", format!("must be at most {URL_MAX} characters")));
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("must be at most {URL_MAX} characters"),
+        ));
     }
     let url = Url::parse(value)
         .map_err(|e| FieldError::new(field, "invalid_url", format!("{value:?} is not a web address: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(FieldError::new(field, "invalid_url", "must be an http or https address"));
+        return Err(FieldError::new(
+            field,
+            "invalid_url",
+            "must be an http or https address",
+        ));
     }
     Ok(url.into())
 }

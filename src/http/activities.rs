@@ -156,7 +156,9 @@ async fn list_activities(
     actor: Actor,
     Query(query): Query<ActivityQuery>,
 ) -> Result<axum::Json<PageOut<ActivityOut>>> {
-    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Ordered(..)))?;
+    let page = page_request(query.cursor.as_deref(), query.limit, |c| {
+        matches!(c, Cursor::Ordered(..))
+    })?;
     let filter = ActivityFilter {
         program_id: query.program_id,
         organization_id: query.organization_id,
@@ -190,7 +192,11 @@ async fn get_activity(State(state): State<AppState>, actor: Actor, Id(id): Id) -
     security(("bearer" = [])),
     responses((status = CREATED, body = ActivityOut, headers(("ETag" = String), ("Location" = String))), CreateErrors)
 )]
-async fn create_activity(State(state): State<AppState>, actor: Actor, Json(input): Json<ActivityIn>) -> Result<Response> {
+async fn create_activity(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(input): Json<ActivityIn>,
+) -> Result<Response> {
     actor.require_token()?;
     validate! {
         key = one(Key::parse_or_generate("key", input.key.as_deref(), "activity")),
@@ -199,7 +205,9 @@ async fn create_activity(State(state): State<AppState>, actor: Actor, Json(input
         service_kinds = one(text::labels("service_kinds", &input.service_kinds, SERVICE_KINDS_MAX, SERVICE_KIND_LEN)),
     }
     let txn = state.db.begin().await?;
-    let program = programs::get(&txn, input.program_id).await.map_err(as_field("program_id"))?;
+    let program = programs::get(&txn, input.program_id)
+        .await
+        .map_err(as_field("program_id"))?;
     let organizer = organizations::get(&txn, input.organization_id)
         .await
         .map_err(as_field("organization_id"))?;
@@ -215,7 +223,11 @@ async fn create_activity(State(state): State<AppState>, actor: Actor, Json(input
     };
     let model = store::insert(&txn, key, program.id, fields, state.clock.now()).await?;
     txn.commit().await?;
-    Ok(created(format!("/api/v1/activities/{}", model.id), model.version, ActivityOut::from(model)))
+    Ok(created(
+        format!("/api/v1/activities/{}", model.id),
+        model.version,
+        ActivityOut::from(model),
+    ))
 }
 
 /// Updates an activity (JSON merge patch). Needs `If-Match`.
@@ -242,7 +254,10 @@ async fn update_activity(
     actor.require_manages(&organizer.path, "this activity")?;
     check_version(&precondition, current.version)?;
     let old = ActivityFields::of(&current);
-    let kinds = patch.service_kinds.apply(Some(old.service_kinds.clone())).unwrap_or_default();
+    let kinds = patch
+        .service_kinds
+        .apply(Some(old.service_kinds.clone()))
+        .unwrap_or_default();
     validate! {
         kind = one(patch.kind.apply_required("kind", old.kind)),
         display_order = one(patch.display_order.apply_required("display_order", old.display_order)),

@@ -201,9 +201,7 @@ impl FromRequestParts<AppState> for Actor {
             .to_str()
             .map_err(|_| Error::Unauthenticated("the Authorization header is not readable text"))?;
         let token = match text.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-                token.trim()
-            }
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
             _ => return Err(Error::Unauthenticated("use Authorization: Bearer <token>")),
         };
         store::tokens::authenticate(state.db.reader(), token)

@@ -45,5 +45,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>> {
     responses((status = OK, description = "The OpenAPI 3.1 document", content_type = "application/json"))
 )]
 pub async fn openapi_document() -> impl axum::response::IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], super::openapi_json())
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        super::openapi_json(),
+    )
 }

@@ -69,7 +69,11 @@ pub fn router(state: AppState) -> Router {
                     // Only method and path: headers may carry tokens.
                     tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
         )
         .with_state(state)
 }

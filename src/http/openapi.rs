@@ -38,7 +38,9 @@ fn problem(description: &str) -> RefOr<Response> {
         .description(description)
         .content(
             PROBLEM_JSON,
-            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
         )
         .build()
         .into()

@@ -261,7 +261,11 @@ async fn create_organization(
     let parent = match input.parent_id {
         Some(id) => Some(parent_for(&txn, id, &actor).await?),
         None if actor.is_admin() => None,
-        None => return Err(Error::Forbidden("only admins create top-level organizations; give parent_id".into())),
+        None => {
+            return Err(Error::Forbidden(
+                "only admins create top-level organizations; give parent_id".into(),
+            ));
+        }
     };
     let model = store::insert(&txn, key, parent.as_ref(), fields, state.clock.now()).await?;
     txn.commit().await?;
@@ -317,7 +321,14 @@ async fn update_organization(
         short_name,
         contact,
     };
-    let model = store::update(&txn, current, new_parent.as_ref().map(Option::as_ref), fields, state.clock.now()).await?;
+    let model = store::update(
+        &txn,
+        current,
+        new_parent.as_ref().map(Option::as_ref),
+        fields,
+        state.clock.now(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(with_etag(model.version, OrganizationOut::new(model, &actor)))
 }

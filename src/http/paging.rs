@@ -20,13 +20,21 @@ pub fn page_request(
     let mut problems = Vec::new();
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        problems.push(FieldError::new("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}")));
+        problems.push(FieldError::new(
+            "limit",
+            "out_of_range",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
     }
     let after = match cursor.map(Cursor::decode) {
         None => None,
         Some(Ok(cursor)) if fits(&cursor) => Some(cursor),
         Some(Ok(_)) => {
-            problems.push(FieldError::new("cursor", "invalid_cursor", "belongs to a different list"));
+            problems.push(FieldError::new(
+                "cursor",
+                "invalid_cursor",
+                "belongs to a different list",
+            ));
             None
         }
         Some(Err(e)) => {
@@ -76,6 +84,9 @@ mod tests {
     fn a_cursor_from_another_list_is_refused() {
         let fits: fn(&Cursor) -> bool = |c| matches!(c, Cursor::Id(_));
         let other = Cursor::Ordered(1, 2).encode();
-        assert_eq!(page_request(Some(&other), None, fits).unwrap_err()[0].code, "invalid_cursor");
+        assert_eq!(
+            page_request(Some(&other), None, fits).unwrap_err()[0].code,
+            "invalid_cursor"
+        );
     }
 }

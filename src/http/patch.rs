@@ -1,9 +1,9 @@
 //! `Patch<T>`: a field of a PATCH body that can be absent (keep), `null` (clear) or a value.
 
 use serde::{Deserialize, Deserializer};
-use utoipa::openapi::{RefOr, Schema};
-use utoipa::ToSchema;
 use utoipa::__dev::ComposeSchema;
+use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::domain::field::FieldError;
 

@@ -88,9 +88,7 @@ impl From<Model> for ProgramOut {
     fn from(model: Model) -> Self {
         let zone = Zone::from_stored(&model.time_zone);
         Self {
-            plan_deadline: model
-                .plan_deadline
-                .map(|t| t.with_timezone(&zone.tz()).fixed_offset()),
+            plan_deadline: model.plan_deadline.map(|t| t.with_timezone(&zone.tz()).fixed_offset()),
             id: model.id,
             key: model.key,
             name: model.name,
@@ -184,7 +182,11 @@ async fn create_program(State(state): State<AppState>, actor: Actor, Json(input)
     };
     let model = store::insert(&txn, key, fields, state.clock.now()).await?;
     txn.commit().await?;
-    Ok(created(format!("/api/v1/programs/{}", model.id), model.version, ProgramOut::from(model)))
+    Ok(created(
+        format!("/api/v1/programs/{}", model.id),
+        model.version,
+        ProgramOut::from(model),
+    ))
 }
 
 /// Updates a program (JSON merge patch). Needs `If-Match`.

@@ -312,7 +312,11 @@ async fn create_session(State(state): State<AppState>, actor: Actor, Json(input)
     };
     let model = store::insert(&txn, key, &activity, fields, state.clock.now()).await?;
     txn.commit().await?;
-    Ok(created(format!("/api/v1/sessions/{}", model.id), model.version, SessionOut::from(model)))
+    Ok(created(
+        format!("/api/v1/sessions/{}", model.id),
+        model.version,
+        SessionOut::from(model),
+    ))
 }
 
 /// Updates a session (JSON merge patch). Needs `If-Match`. The answer lists the linked

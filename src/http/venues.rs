@@ -199,7 +199,11 @@ async fn create_venue(State(state): State<AppState>, actor: Actor, Json(input): 
     };
     let model = store::insert(&txn, key, fields, state.clock.now()).await?;
     txn.commit().await?;
-    Ok(created(format!("/api/v1/venues/{}", model.id), model.version, VenueOut::from(model)))
+    Ok(created(
+        format!("/api/v1/venues/{}", model.id),
+        model.version,
+        VenueOut::from(model),
+    ))
 }
 
 /// Updates a venue (JSON merge patch). Needs `If-Match`.
@@ -291,7 +295,9 @@ async fn require_venue_manager(
 ) -> Result<()> {
     match organization_id {
         Some(id) => {
-            let organization = organizations::get(conn, id).await.map_err(as_field("organization_id"))?;
+            let organization = organizations::get(conn, id)
+                .await
+                .map_err(as_field("organization_id"))?;
             actor.require_manages(&organization.path, what)
         }
         None if actor.is_admin() => Ok(()),

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use entity::activity::{ActiveModel, Column, Entity, Model};
 use entity::kinds::ActivityKind;
 use entity::prelude::{Organization, Session};
-use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::sea_query::ExprTrait as _;
+use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -121,7 +121,9 @@ pub async fn list(
         );
     }
     let rows = query.all(conn).await?;
-    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Ordered(row.display_order, row.id)))
+    Ok(Page::from_rows(rows, page.limit, |row| {
+        Cursor::Ordered(row.display_order, row.id)
+    }))
 }
 
 /// Creates an activity in `program_id`.
@@ -133,7 +135,10 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<Model> {
     if by_key(txn, key.as_str()).await?.is_some() {
-        return Err(Error::conflict("duplicate_key", format!("an activity with key {:?} exists", key.as_str())));
+        return Err(Error::conflict(
+            "duplicate_key",
+            format!("an activity with key {:?} exists", key.as_str()),
+        ));
     }
     let mut row = ActiveModel {
         key: Set(key.into_string()),
@@ -179,7 +184,10 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
             format!("the activity still has {live} sessions; delete or cancel them first"),
         ));
     }
-    Session::delete_many().filter(S::ActivityId.eq(model.id)).exec(txn).await?;
+    Session::delete_many()
+        .filter(S::ActivityId.eq(model.id))
+        .exec(txn)
+        .await?;
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }

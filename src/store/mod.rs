@@ -33,11 +33,7 @@ pub fn check_version(precondition: &Precondition, current_version: i32) -> Resul
         Precondition::Any => Ok(()),
         Precondition::Versions(versions) if versions.contains(&current_version) => Ok(()),
         Precondition::Versions(versions) => Err(Error::PreconditionFailed {
-            given: versions
-                .iter()
-                .map(|v| etag(*v))
-                .collect::<Vec<_>>()
-                .join(", "),
+            given: versions.iter().map(|v| etag(*v)).collect::<Vec<_>>().join(", "),
             current: etag(current_version),
         }),
     }

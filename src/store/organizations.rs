@@ -6,8 +6,8 @@ use entity::organization::{self, ActiveModel, Column, Entity, Model};
 use entity::prelude::{Activity, ApiToken, Program, Venue};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Value,
 };
 
 use super::{Cursor, Page, PageRequest, found};
@@ -211,7 +211,10 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
 /// Fails with 409 when another organization already uses `key`.
 async fn ensure_key_free(txn: &DatabaseTransaction, key: &str) -> Result<()> {
     if by_key(txn, key).await?.is_some() {
-        return Err(Error::conflict("duplicate_key", format!("an organization with key {key:?} exists")));
+        return Err(Error::conflict(
+            "duplicate_key",
+            format!("an organization with key {key:?} exists"),
+        ));
     }
     Ok(())
 }
@@ -222,7 +225,9 @@ fn child_path(parent_path: Option<&str>, id: i64) -> String {
 
 /// Rewrites the paths of every organization below `old_path` to hang below `new_path`.
 async fn move_subtree(txn: &DatabaseTransaction, old_path: &str, new_path: &str) -> Result<()> {
-    let keep_from = i32::try_from(old_path.chars().count()).unwrap_or(i32::MAX).saturating_add(1);
+    let keep_from = i32::try_from(old_path.chars().count())
+        .unwrap_or(i32::MAX)
+        .saturating_add(1);
     // `||` and `substr` mean the same on SQLite and PostgreSQL; only the placeholders differ.
     let template = match txn.get_database_backend() {
         DatabaseBackend::Postgres => "$1 || substr(path, $2)",

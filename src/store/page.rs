@@ -37,10 +37,7 @@ impl Cursor {
         let number = |s: &str| s.parse::<i64>().map_err(|_| invalid());
         match parts.as_slice() {
             ["i", id] => Ok(Self::Id(number(id)?)),
-            ["o", order, id] => Ok(Self::Ordered(
-                order.parse().map_err(|_| invalid())?,
-                number(id)?,
-            )),
+            ["o", order, id] => Ok(Self::Ordered(order.parse().map_err(|_| invalid())?, number(id)?)),
             ["t", micros, id] => Ok(Self::Timed(
                 DateTime::from_timestamp_micros(number(micros)?).ok_or_else(invalid)?,
                 number(id)?,

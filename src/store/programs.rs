@@ -87,7 +87,10 @@ pub async fn list(conn: &impl ConnectionTrait, filter: &ProgramFilter, page: &Pa
 /// Creates a program.
 pub async fn insert(txn: &DatabaseTransaction, key: Key, fields: ProgramFields, now: DateTime<Utc>) -> Result<Model> {
     if by_key(txn, key.as_str()).await?.is_some() {
-        return Err(Error::conflict("duplicate_key", format!("a program with key {:?} exists", key.as_str())));
+        return Err(Error::conflict(
+            "duplicate_key",
+            format!("a program with key {:?} exists", key.as_str()),
+        ));
     }
     let mut row = ActiveModel {
         key: Set(key.into_string()),

@@ -141,7 +141,9 @@ pub async fn get(conn: &impl ConnectionTrait, id: i64, visibility: &Visibility) 
 
 /// One live session by id, locked until the transaction ends (PostgreSQL).
 pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
-    let query = Entity::find_by_id(id).filter(Column::DeletedAt.is_null()).lock_exclusive();
+    let query = Entity::find_by_id(id)
+        .filter(Column::DeletedAt.is_null())
+        .lock_exclusive();
     found(query.one(txn).await?, "session")
 }
 
@@ -204,7 +206,9 @@ pub async fn list(
         );
     }
     let rows = query.all(conn).await?;
-    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Timed(row.starts_at, row.id)))
+    Ok(Page::from_rows(rows, page.limit, |row| {
+        Cursor::Timed(row.starts_at, row.id)
+    }))
 }
 
 /// Creates a session of an activity.
@@ -216,7 +220,10 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<Model> {
     if by_key(txn, key.as_str()).await?.is_some() {
-        return Err(Error::conflict("duplicate_key", format!("a session with key {:?} exists", key.as_str())));
+        return Err(Error::conflict(
+            "duplicate_key",
+            format!("a session with key {:?} exists", key.as_str()),
+        ));
     }
     check_link(txn, None, &fields).await?;
     let mut row = ActiveModel {
@@ -246,7 +253,12 @@ pub async fn update(
 
 /// Applies new fields exactly as given, without moving linked sessions (imports: the file
 /// states every session's own time). A deleted session comes back.
-pub async fn replace(txn: &DatabaseTransaction, current: Model, fields: SessionFields, now: DateTime<Utc>) -> Result<Model> {
+pub async fn replace(
+    txn: &DatabaseTransaction,
+    current: Model,
+    fields: SessionFields,
+    now: DateTime<Utc>,
+) -> Result<Model> {
     Ok(write(txn, current, fields, now, false).await?.session)
 }
 
@@ -311,7 +323,11 @@ async fn follow(
         frontier = followers.iter().map(|f| f.id).collect();
         for follower in followers {
             let schedule = schedule_of(&follower).shifted(delta);
-            let status = if cancel { SessionStatus::Cancelled } else { follower.status };
+            let status = if cancel {
+                SessionStatus::Cancelled
+            } else {
+                follower.status
+            };
             if schedule == schedule_of(&follower) && status == follower.status {
                 continue;
             }
@@ -347,7 +363,13 @@ async fn check_link(txn: &DatabaseTransaction, session: Option<i64>, fields: &Se
         .filter(Column::DeletedAt.is_null())
         .one(txn)
         .await?
-        .ok_or_else(|| Error::field("linked_session_id", "not_found", format!("there is no session {target}")))?;
+        .ok_or_else(|| {
+            Error::field(
+                "linked_session_id",
+                "not_found",
+                format!("there is no session {target}"),
+            )
+        })?;
     if slot.all_day || matches!(fields.schedule.timing(), Timing::AllDay { .. }) {
         return Err(Error::field(
             "linked_session_id",

@@ -23,13 +23,25 @@ pub async fn create(
 ) -> Result<(Model, String)> {
     match (role, organization_id) {
         (Role::Organizer, None) => {
-            return Err(Error::field("organization_id", "required", "organizer tokens need an organization"));
+            return Err(Error::field(
+                "organization_id",
+                "required",
+                "organizer tokens need an organization",
+            ));
         }
         (Role::Admin, Some(_)) => {
-            return Err(Error::field("organization_id", "not_allowed", "admin tokens are not tied to an organization"));
+            return Err(Error::field(
+                "organization_id",
+                "not_allowed",
+                "admin tokens are not tied to an organization",
+            ));
         }
         (_, Some(id)) if Organization::find_by_id(id).one(txn).await?.is_none() => {
-            return Err(Error::field("organization_id", "not_found", format!("there is no organization {id}")));
+            return Err(Error::field(
+                "organization_id",
+                "not_found",
+                format!("there is no organization {id}"),
+            ));
         }
         _ => {}
     }

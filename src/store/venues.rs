@@ -41,10 +41,10 @@ impl VenueFields {
             name: model.name.clone(),
             address: model.address.clone(),
             kind: model.kind,
-            position: model.latitude.zip(model.longitude).map(|(latitude, longitude)| Position {
-                latitude,
-                longitude,
-            }),
+            position: model
+                .latitude
+                .zip(model.longitude)
+                .map(|(latitude, longitude)| Position { latitude, longitude }),
             zone: Zone::from_stored(&model.time_zone),
             organization_id: model.organization_id,
             illustrative: model.illustrative,
@@ -106,7 +106,10 @@ pub async fn list(conn: &impl ConnectionTrait, filter: &VenueFilter, page: &Page
 /// Creates a venue.
 pub async fn insert(txn: &DatabaseTransaction, key: Key, fields: VenueFields, now: DateTime<Utc>) -> Result<Model> {
     if by_key(txn, key.as_str()).await?.is_some() {
-        return Err(Error::conflict("duplicate_key", format!("a venue with key {:?} exists", key.as_str())));
+        return Err(Error::conflict(
+            "duplicate_key",
+            format!("a venue with key {:?} exists", key.as_str()),
+        ));
     }
     let mut row = ActiveModel {
         key: Set(key.into_string()),
@@ -120,7 +123,12 @@ pub async fn insert(txn: &DatabaseTransaction, key: Key, fields: VenueFields, no
 }
 
 /// Applies new fields; returns the row unchanged when nothing differs.
-pub async fn update(txn: &DatabaseTransaction, current: Model, fields: VenueFields, now: DateTime<Utc>) -> Result<Model> {
+pub async fn update(
+    txn: &DatabaseTransaction,
+    current: Model,
+    fields: VenueFields,
+    now: DateTime<Utc>,
+) -> Result<Model> {
     if VenueFields::of(&current) == fields {
         return Ok(current);
     }

@@ -15,22 +15,23 @@ use crate::store::sessions::schedule_of;
 
 /// Reads every organization, venue, program, activity and live session.
 pub async fn export(conn: &impl ConnectionTrait) -> Result<Document> {
-    use entity::{activity, organization, program, session, venue};
+    use entity::{organization, program, session, venue};
 
-    // Parents sort before their children: a parent's path is a prefix of the child's.
-    let organizations = Organization::find().order_by_asc(organization::Column::Path).all(conn).await?;
-    let venues = Venue::find().order_by_asc(venue::Column::Id).all(conn).await?;
-    let programs = Program::find().order_by_asc(program::Column::Id).all(conn).await?;
-    let activities = Activity::find()
-        .order_by_asc(activity::Column::ProgramId)
-        .order_by_asc(activity::Column::DisplayOrder)
-        .order_by_asc(activity::Column::Id)
-        .all(conn)
-        .await?;
+    // The order depends on keys and times, never on ids, so the same data exports to the
+    // same bytes from every database.
+    let organizations = tree_order(
+        Organization::find()
+            .order_by_asc(organization::Column::Key)
+            .all(conn)
+            .await?,
+    );
+    let venues = Venue::find().order_by_asc(venue::Column::Key).all(conn).await?;
+    let programs = Program::find().order_by_asc(program::Column::Key).all(conn).await?;
+    let mut activities = Activity::find().all(conn).await?;
     let sessions = Session::find()
         .filter(session::Column::DeletedAt.is_null())
         .order_by_asc(session::Column::StartsAt)
-        .order_by_asc(session::Column::Id)
+        .order_by_asc(session::Column::Key)
         .all(conn)
         .await?;
 
@@ -40,6 +41,7 @@ pub async fn export(conn: &impl ConnectionTrait) -> Result<Document> {
     let activity_keys: HashMap<i64, String> = activities.iter().map(|a| (a.id, a.key.clone())).collect();
     let session_keys: HashMap<i64, String> = sessions.iter().map(|s| (s.id, s.key.clone())).collect();
     let key = |keys: &HashMap<i64, String>, id: i64| keys.get(&id).cloned().unwrap_or_default();
+    activities.sort_by_cached_key(|a| (key(&program_keys, a.program_id), a.display_order, a.key.clone()));
 
     Ok(Document {
         format: FORMAT.to_owned(),
@@ -130,4 +132,23 @@ pub async fn export(conn: &impl ConnectionTrait) -> Result<Document> {
             })
             .collect(),
     })
+}
+
+/// Organizations depth first, each parent before its children, siblings in the given order.
+fn tree_order(organizations: Vec<entity::organization::Model>) -> Vec<entity::organization::Model> {
+    let mut children: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
+    let ids: std::collections::HashSet<i64> = organizations.iter().map(|o| o.id).collect();
+    for (i, organization) in organizations.iter().enumerate() {
+        // A parent outside the set cannot happen (foreign key), but would not lose the row.
+        let parent = organization.parent_id.filter(|p| ids.contains(p));
+        children.entry(parent).or_default().push(i);
+    }
+    let mut order = Vec::with_capacity(organizations.len());
+    let mut stack: Vec<usize> = children.get(&None).into_iter().flatten().rev().copied().collect();
+    while let Some(i) = stack.pop() {
+        order.push(i);
+        stack.extend(children.get(&Some(organizations[i].id)).into_iter().flatten().rev());
+    }
+    let mut slots: Vec<Option<entity::organization::Model>> = organizations.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }

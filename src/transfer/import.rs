@@ -55,7 +55,11 @@ impl Tally {
 
 impl fmt::Display for Tally {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} created, {} updated, {} unchanged", self.created, self.updated, self.unchanged)
+        write!(
+            f,
+            "{} created, {} updated, {} unchanged",
+            self.created, self.updated, self.unchanged
+        )
     }
 }
 
@@ -127,7 +131,12 @@ pub async fn import(db: &Db, document: &Document, now: DateTime<Utc>, tick: &(dy
         activity_by_key.insert(activity.key.clone(), activity);
         tick();
     }
-    let order = dependency_order(&document.sessions, |r| &r.key, |r| r.linked_session.as_deref(), "sessions")?;
+    let order = dependency_order(
+        &document.sessions,
+        |r| &r.key,
+        |r| r.linked_session.as_deref(),
+        "sessions",
+    )?;
     let mut references = References {
         venues: venue_by_key,
         activities: activity_by_key,
@@ -242,7 +251,12 @@ async fn venue(
     })
 }
 
-async fn program(txn: &DatabaseTransaction, record: &ProgramRecord, now: DateTime<Utc>, tally: &mut Tally) -> Result<()> {
+async fn program(
+    txn: &DatabaseTransaction,
+    record: &ProgramRecord,
+    now: DateTime<Utc>,
+    tally: &mut Tally,
+) -> Result<()> {
     validate! {
         key = one(Key::parse("key", &record.key)),
         name = one(text::required("name", &record.name, NAME_MAX)),
@@ -309,7 +323,11 @@ async fn activity(
             activities::insert(txn, key, program.id, fields, now).await?
         }
         Some(current) if current.program_id != program.id => {
-            return Err(Error::field("program", "immutable", "an activity cannot move to another program"));
+            return Err(Error::field(
+                "program",
+                "immutable",
+                "an activity cannot move to another program",
+            ));
         }
         Some(current) => {
             let old = current.version;
@@ -395,7 +413,11 @@ async fn session(
             tally.count(true, None, 1);
         }
         Some(current) if current.activity_id != activity.id => {
-            return Err(Error::field("activity", "immutable", "a session cannot move to another activity"));
+            return Err(Error::field(
+                "activity",
+                "immutable",
+                "a session cannot move to another activity",
+            ));
         }
         Some(current) => {
             let old = current.version;
@@ -414,7 +436,11 @@ async fn organization_id(txn: &DatabaseTransaction, field: &str, key: &str) -> R
 }
 
 fn missing(field: &str, what: &str, key: &str) -> Error {
-    Error::field(field, "not_found", format!("there is no {what} with key {key:?} in the file or the database"))
+    Error::field(
+        field,
+        "not_found",
+        format!("there is no {what} with key {key:?} in the file or the database"),
+    )
 }
 
 /// Names the record an error belongs to.

@@ -140,7 +140,15 @@ impl TestApp {
 
     /// POST JSON with a token.
     pub async fn post(&self, token: &str, path: &str, body: Value) -> Reply {
-        Reply::from(self.request(Method::POST, path).bearer_auth(token).json(&body).send().await.unwrap()).await
+        Reply::from(
+            self.request(Method::POST, path)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// PATCH JSON with a token and an `If-Match`.
@@ -161,7 +169,14 @@ impl TestApp {
 
     /// DELETE with a token.
     pub async fn delete(&self, token: &str, path: &str) -> Reply {
-        Reply::from(self.request(Method::DELETE, path).bearer_auth(token).send().await.unwrap()).await
+        Reply::from(
+            self.request(Method::DELETE, path)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// Creates something as admin and returns its JSON, failing the test otherwise.
@@ -234,7 +249,10 @@ impl TestApp {
         let row = self
             .db
             .reader()
-            .query_one_raw(Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
             .await
             .unwrap()
             .unwrap();
@@ -348,7 +366,11 @@ impl NowUtc for ManualClock {
 /// Where a test's data lives; removed when the test ends.
 enum Storage {
     Sqlite(tempfile::TempDir),
-    Postgres { admin_url: String, url: String, name: String },
+    Postgres {
+        admin_url: String,
+        url: String,
+        name: String,
+    },
 }
 
 impl Storage {
@@ -373,7 +395,13 @@ impl Storage {
             return None;
         };
         let admin = Database::connect(&admin_url).await.expect("TEST_DATABASE_URL connects");
-        let base = admin_url.rsplit('/').next().unwrap_or("postgres").split('?').next().unwrap_or("postgres");
+        let base = admin_url
+            .rsplit('/')
+            .next()
+            .unwrap_or("postgres")
+            .split('?')
+            .next()
+            .unwrap_or("postgres");
         let template = ensure_template(&admin, base, &admin_url).await;
         let name = format!("{base}_t_{:016x}", rand_u64());
         exec(&admin, &format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).await;
@@ -396,7 +424,10 @@ impl Drop for Storage {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // The test's runtime is going away; drop the database from a runtime of our own.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 runtime.block_on(async {
                     if let Ok(admin) = Database::connect(&admin_url).await {
                         exec(&admin, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
@@ -431,7 +462,9 @@ async fn ensure_template(admin: &DatabaseConnection, base: &str, admin_url: &str
         let building = format!("{name}_building");
         exec(admin, &format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).await;
         exec(admin, &format!("CREATE DATABASE \"{building}\"")).await;
-        let db = Db::connect(&DatabaseUrl::new(replace_database(admin_url, &building)), 2).await.unwrap();
+        let db = Db::connect(&DatabaseUrl::new(replace_database(admin_url, &building)), 2)
+            .await
+            .unwrap();
         db.migrate().await.unwrap();
         db.close().await.unwrap();
         exec(admin, &format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"")).await;
@@ -453,13 +486,19 @@ fn replace_database(url: &str, name: &str) -> String {
 }
 
 fn fnv(text: &str) -> u64 {
-    text.bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
     hasher.finish()
 }

@@ -1,2 +1,18 @@
+//! Integration tests: the real service over real HTTP, on SQLite and on PostgreSQL.
+//!
+//! Every test that touches the database is written once with `db_test!` and runs twice,
+//! as `…::sqlite` and `…::postgres`. The PostgreSQL half needs `TEST_DATABASE_URL`.
+
 mod helpers;
+
+mod activities;
+mod auth;
+mod cli;
+mod health;
+mod http;
 mod organizations;
+mod programs;
+mod sessions;
+mod tokens;
+mod transfer;
+mod venues;

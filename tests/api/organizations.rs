@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::db_test;
-use crate::helpers::{TestApp, id};
+use crate::helpers::id;
 
 db_test! {
     async fn creating_an_organization_returns_201_with_location_and_etag(app: TestApp) {

@@ -1,0 +1,71 @@
+//! Liveness, readiness, the OpenAPI document and shutdown.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+
+use crate::db_test;
+
+db_test! {
+    async fn liveness_and_readiness_report_the_process_and_its_database(app: TestApp) {
+        let alive = app.get("/healthz").await;
+        assert_eq!(alive.status, StatusCode::OK);
+        assert_eq!(alive.body["status"], "ok");
+        let ready = app.get("/readyz").await;
+        assert_eq!(ready.status, StatusCode::OK);
+        assert_eq!(ready.body["status"], "ready");
+        app.db.clone().close().await.unwrap();
+        app.get("/readyz").await.problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+    }
+}
+
+db_test! {
+    async fn the_openapi_document_describes_every_endpoint(app: TestApp) {
+        let reply = app.get("/api/v1/openapi.json").await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let doc = reply.body;
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut operations = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                operations.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+        let mut expected = BTreeSet::from([
+            "GET /healthz".to_owned(),
+            "GET /readyz".to_owned(),
+            "GET /api/v1/openapi.json".to_owned(),
+            "GET /api/v1/tokens".to_owned(),
+            "POST /api/v1/tokens".to_owned(),
+            "DELETE /api/v1/tokens/{id}".to_owned(),
+        ]);
+        for resource in ["organizations", "venues", "programs", "activities", "sessions"] {
+            expected.insert(format!("GET /api/v1/{resource}"));
+            expected.insert(format!("POST /api/v1/{resource}"));
+            for method in ["GET", "PATCH", "DELETE"] {
+                expected.insert(format!("{method} /api/v1/{resource}/{{id}}"));
+            }
+        }
+        assert_eq!(operations, expected);
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for schema in ["Problem", "FieldError", "SessionIn", "SessionOut", "SessionPatch", "SessionChangeOut", "OrganizationOut"] {
+            assert!(schemas.contains_key(schema), "{schema} is missing");
+        }
+        // Every write documents its problems.
+        let create = &doc["paths"]["/api/v1/sessions"]["post"]["responses"];
+        for status in ["400", "401", "403", "409", "413", "415", "422"] {
+            assert_eq!(create[status]["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem");
+        }
+    }
+}
+
+db_test! {
+    async fn the_server_stops_when_asked_and_closes_its_port(app: TestApp) {
+        let address = app.address.clone();
+        let client = app.client.clone();
+        assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+        app.stop().await.unwrap();
+        assert!(client.get(format!("{address}/healthz")).send().await.is_err());
+    }
+}

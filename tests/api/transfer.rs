@@ -1,0 +1,137 @@
+//! Import and export: idempotent, round-tripping, atomic, and the sample program.
+
+use reqwest::StatusCode;
+use sciday::transfer::{self, Document, import::Tally};
+use serde_json::json;
+
+use crate::db_test;
+use crate::helpers::{TestApp, id};
+
+fn sample() -> Document {
+    serde_json::from_str(sciday::cli::SAMPLE_PROGRAM).unwrap()
+}
+
+async fn export(app: &TestApp) -> Document {
+    transfer::export(app.db.reader()).await.unwrap()
+}
+
+db_test! {
+    async fn importing_the_sample_twice_changes_nothing(app: TestApp) {
+        let document = sample();
+        let first = transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap();
+        assert_eq!(first.organizations.created, document.organizations.len());
+        assert_eq!(first.sessions.created, document.sessions.len());
+        let after_first = export(&app).await;
+        let versions = app.get("/api/v1/sessions?limit=500").await.body;
+        let second = transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap();
+        for (kind, tally, records) in [
+            ("organizations", second.organizations, document.organizations.len()),
+            ("venues", second.venues, document.venues.len()),
+            ("programs", second.programs, document.programs.len()),
+            ("activities", second.activities, document.activities.len()),
+            ("sessions", second.sessions, document.sessions.len()),
+        ] {
+            assert_eq!(tally, Tally { created: 0, updated: 0, unchanged: records }, "{kind}");
+        }
+        assert_eq!(export(&app).await, after_first);
+        assert_eq!(app.get("/api/v1/sessions?limit=500").await.body, versions, "not even a version moved");
+    }
+}
+
+db_test! {
+    async fn an_export_imports_into_a_fresh_database_as_the_same_data(app: TestApp) {
+        transfer::import(&app.db, &sample(), app.clock_now(), &|| {}).await.unwrap();
+        let exported = export(&app).await;
+        let fresh = TestApp::spawn(app.backend).await.unwrap();
+        let json = serde_json::to_string(&exported).unwrap();
+        let reread: Document = serde_json::from_str(&json).unwrap();
+        transfer::import(&fresh.db, &reread, fresh.clock_now(), &|| {}).await.unwrap();
+        assert_eq!(export(&fresh).await, exported);
+    }
+}
+
+db_test! {
+    async fn the_sample_program_is_complete(app: TestApp) {
+        transfer::import(&app.db, &sample(), app.clock_now(), &|| {}).await.unwrap();
+        let activities = app.get_as(&app.admin, "/api/v1/activities").await;
+        let titles: Vec<&str> = activities.body["data"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
+        assert_eq!(titles.len(), 11);
+        assert_eq!(titles[0], "2019年全国科技工作者日活动启动仪式暨李保国同志先进事迹宣讲教育报告会");
+        for title in ["第三十一届科普宣传周", "第二届连云港市大学生高等数学竞赛", "青少年科技创新作品义卖", "寻找连云港\"十大最美科技创新之星\""] {
+            assert!(titles.contains(&title), "{title} is missing");
+        }
+        let counties = app.get("/api/v1/organizations?kind=county_association").await;
+        assert_eq!(counties.ids().len(), 6);
+        let beijing = app.get("/api/v1/venues?kind=remote_main_venue").await;
+        assert_eq!(beijing.body["data"][0]["name"], "科技会堂");
+        let launch = app
+            .get_as(&app.admin, &format!("/api/v1/sessions?activity_id={}", id(&activities.body["data"][0])))
+            .await;
+        assert!(launch.body["data"][0]["starts_at"].as_str().unwrap().starts_with("2019-05-28T"));
+    }
+}
+
+db_test! {
+    async fn a_sample_session_linked_to_beijing_moves_when_the_slot_moves(app: TestApp) {
+        transfer::import(&app.db, &sample(), app.clock_now(), &|| {}).await.unwrap();
+        let slot = sciday::store::sessions::by_key(app.db.reader(), "session.beijing-symposium").await.unwrap().unwrap();
+        let before = app.get(&format!("/api/v1/sessions?linked_session_id={}", slot.id)).await;
+        assert!(before.ids().len() >= 3);
+        let reply = app
+            .patch(&app.admin, &format!("/api/v1/sessions/{}", slot.id), "*", json!({"starts_at": "2019-05-30T15:00:00+08:00"}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let after = app.get(&format!("/api/v1/sessions?linked_session_id={}", slot.id)).await;
+        for session in after.body["data"].as_array().unwrap() {
+            assert_eq!(session["starts_at"], "2019-05-30T15:00:00+08:00");
+        }
+    }
+}
+
+db_test! {
+    async fn an_invalid_record_aborts_the_whole_import_and_names_itself(app: TestApp) {
+        let mut document = sample();
+        let last = document.sessions.len() - 1;
+        document.sessions[last].ends_at = Some("2019-05-01T00:00:00+08:00".into());
+        document.sessions[last].starts_at = Some("2019-05-02T00:00:00+08:00".into());
+        document.sessions[last].all_day = false;
+        document.sessions[last].start_date = None;
+        document.sessions[last].end_date = None;
+        let error = transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap_err();
+        match error {
+            sciday::error::Error::Validation(problems) => {
+                assert_eq!(problems[0].field, format!("sessions[{last}].ends_at"));
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert_eq!(app.count("organizations").await, 0, "nothing of the file was written");
+        let mut unknown = sample();
+        unknown.activities[0].program = "program.nowhere".into();
+        let error = transfer::import(&app.db, &unknown, app.clock_now(), &|| {}).await.unwrap_err();
+        assert!(matches!(error, sciday::error::Error::Validation(ref p) if p[0].field == "activities[0].program"));
+    }
+}
+
+db_test! {
+    async fn a_reimport_restores_what_the_file_says(app: TestApp) {
+        let document = sample();
+        transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap();
+        let record = &document.sessions[0];
+        let session = sciday::store::sessions::by_key(app.db.reader(), &record.key).await.unwrap().unwrap();
+        let path = format!("/api/v1/sessions/{}", session.id);
+        app.patch(&app.admin, &path, "*", json!({"title": "临时改动", "capacity": 3})).await;
+        let report = transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap();
+        assert_eq!(report.sessions.updated, 1);
+        assert_eq!(app.get_as(&app.admin, &path).await.body["title"], json!(record.title));
+    }
+}
+
+trait ClockNow {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+impl ClockNow for TestApp {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        sciday::clock::Clock::now(self.clock.as_ref())
+    }
+}
