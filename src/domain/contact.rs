@@ -38,16 +38,26 @@ impl Contact {
     /// Checks every part; problems are reported under `{prefix}.{part}`.
     pub fn parse(prefix: &str, input: ContactInput<'_>) -> Checked<Self> {
         let field = |part: &str| format!("{prefix}.{part}");
-        let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        // Blank means absent; anything longer than a real value is refused before parsing.
+        let given = |part: &str, value: Option<&str>, max: usize| -> Result<Option<String>, FieldError> {
+            match value {
+                Some(v) if v.chars().count() > max => Err(FieldError::new(
+                    field(part),
+                    "too_long",
+                    format!("must be at most {max} characters"),
+                )),
+                Some(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_owned())),
+                _ => Ok(None),
+            }
+        };
         let name = text::optional(&field("name"), input.name, 64);
-        let office_phone = given(input.office_phone)
-            .map(|v| landline(&field("office_phone"), &v))
-            .transpose();
-        let mobile = given(input.mobile)
-            .map(|v| self::mobile(&field("mobile"), &v))
-            .transpose();
-        let fax = given(input.fax).map(|v| landline(&field("fax"), &v)).transpose();
-        let email = given(input.email).map(|v| self::email(&field("email"), &v)).transpose();
+        let office_phone = given("office_phone", input.office_phone, 40)
+            .and_then(|v| v.map(|v| landline(&field("office_phone"), &v)).transpose());
+        let mobile =
+            given("mobile", input.mobile, 20).and_then(|v| v.map(|v| self::mobile(&field("mobile"), &v)).transpose());
+        let fax = given("fax", input.fax, 40).and_then(|v| v.map(|v| landline(&field("fax"), &v)).transpose());
+        let email =
+            given("email", input.email, 254).and_then(|v| v.map(|v| self::email(&field("email"), &v)).transpose());
         match (name, office_phone, mobile, fax, email) {
             (Ok(name), Ok(office_phone), Ok(mobile), Ok(fax), Ok(email)) => Ok(Self {
                 name,

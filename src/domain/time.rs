@@ -31,6 +31,9 @@ impl TimeInput {
     /// `2019-05-28T09:00`. Fractions of a second are dropped.
     pub fn parse(field: &str, text: &str) -> Result<Self, FieldError> {
         let text = text.trim();
+        if !well_formed(text) {
+            return Err(not_a_time(field, text));
+        }
         // RFC 3339 proper, or the same without seconds (2019-05-28T09:00+08:00).
         let instant = DateTime::parse_from_rfc3339(text).ok().or_else(|| {
             let zulu = text
@@ -50,16 +53,7 @@ impl TimeInput {
             ]
             .iter()
             .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-            .ok_or_else(|| {
-                FieldError::new(
-                    field,
-                    "invalid_time",
-                    format!(
-                        "{text:?} is not a time: use RFC 3339 with an offset \
-                             (2019-05-28T09:00:00+08:00) or a local time (2019-05-28T09:00:00) with time_zone"
-                    ),
-                )
-            })?;
+            .ok_or_else(|| not_a_time(field, text))?;
             Self::Local(local.with_nanosecond(0).unwrap_or(local))
         };
         let year = match parsed {
@@ -91,6 +85,38 @@ impl TimeInput {
             },
         }
     }
+}
+
+/// Whether `text` starts with `YYYY-MM-DDTHH:MM`, every number with all its digits: the
+/// date parsers accept single-digit fields, which would let typos through.
+fn well_formed(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits_at = |range: std::ops::Range<usize>| bytes.get(range).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let seconds_ok = match bytes.get(16) {
+        Some(b':') => digits_at(17..19),
+        _ => true,
+    };
+    digits_at(0..4)
+        && bytes.get(4) == Some(&b'-')
+        && digits_at(5..7)
+        && bytes.get(7) == Some(&b'-')
+        && digits_at(8..10)
+        && matches!(bytes.get(10), Some(b'T' | b't' | b' '))
+        && digits_at(11..13)
+        && bytes.get(13) == Some(&b':')
+        && digits_at(14..16)
+        && seconds_ok
+}
+
+fn not_a_time(field: &str, text: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "invalid_time",
+        format!(
+            "{text:?} is not a time: use RFC 3339 with an offset (2019-05-28T09:00:00+08:00) \
+             or a local time (2019-05-28T09:00:00) with time_zone"
+        ),
+    )
 }
 
 /// A validated date (used for all-day sessions and filters): within the supported years.
@@ -449,6 +475,18 @@ mod tests {
     #[test]
     fn garbage_and_far_years_are_refused() {
         assert_eq!(TimeInput::parse("t", "tomorrow").unwrap_err().code, "invalid_time");
+        for sloppy in [
+            "2019-5-28T09:00",
+            "2019-05-28T9:00",
+            "2019-05-28T09:0",
+            "2019-05-28T09:00:0+08:00",
+        ] {
+            assert_eq!(
+                TimeInput::parse("t", sloppy).unwrap_err().code,
+                "invalid_time",
+                "{sloppy}"
+            );
+        }
         assert_eq!(
             TimeInput::parse("t", "1800-01-01T00:00:00Z").unwrap_err().code,
             "out_of_range"

@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 
 use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request};
-use super::patch::Patch;
+use super::paging::{PageOut, page_request, positive_ids};
+use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::field::one;
@@ -75,19 +75,19 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct ActivityPatch {
     #[serde(default)]
-    kind: Patch<ActivityKind>,
+    kind: Change<ActivityKind>,
     #[serde(default)]
-    display_order: Patch<i32>,
+    display_order: Change<i32>,
     #[serde(default)]
-    title: Patch<String>,
+    title: Change<String>,
     #[serde(default)]
     description: Patch<String>,
     #[serde(default)]
-    organization_id: Patch<i64>,
+    organization_id: Change<i64>,
     #[serde(default)]
     service_kinds: Patch<Vec<String>>,
     #[serde(default)]
-    public: Patch<bool>,
+    public: Change<bool>,
 }
 
 /// An activity.
@@ -156,9 +156,10 @@ async fn list_activities(
     actor: Actor,
     Query(query): Query<ActivityQuery>,
 ) -> Result<axum::Json<PageOut<ActivityOut>>> {
-    let page = page_request(query.cursor.as_deref(), query.limit, |c| {
-        matches!(c, Cursor::Ordered(..))
-    })?;
+    validate! {
+        page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Ordered(..))),
+        _ids = positive_ids(&[("program_id", query.program_id), ("organization_id", query.organization_id)]),
+    }
     let filter = ActivityFilter {
         program_id: query.program_id,
         organization_id: query.organization_id,
@@ -258,14 +259,14 @@ async fn update_activity(
         .service_kinds
         .apply(Some(old.service_kinds.clone()))
         .unwrap_or_default();
+    let kind = patch.kind.apply(old.kind);
+    let display_order = patch.display_order.apply(old.display_order);
+    let organization_id = patch.organization_id.apply(old.organization_id);
+    let public = patch.public.apply(old.public);
     validate! {
-        kind = one(patch.kind.apply_required("kind", old.kind)),
-        display_order = one(patch.display_order.apply_required("display_order", old.display_order)),
-        title = one(patch.title.apply_required("title", old.title.clone()).and_then(|t| text::required("title", &t, NAME_MAX))),
+        title = one(text::required("title", &patch.title.apply(old.title.clone()), NAME_MAX)),
         description = one(text::optional_multiline("description", patch.description.apply(old.description.clone()).as_deref(), DESCRIPTION_MAX)),
-        organization_id = one(patch.organization_id.apply_required("organization_id", old.organization_id)),
         service_kinds = one(text::labels("service_kinds", &kinds, SERVICE_KINDS_MAX, SERVICE_KIND_LEN)),
-        public = one(patch.public.apply_required("public", old.public)),
     }
     if organization_id != old.organization_id {
         let new_organizer = organizations::get(&txn, organization_id)

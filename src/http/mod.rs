@@ -97,7 +97,12 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// The OpenAPI document as JSON, built once.
 pub fn openapi_json() -> &'static str {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DOCUMENT.get_or_init(|| api().into_openapi().to_pretty_json().unwrap_or_default())
+    DOCUMENT.get_or_init(|| {
+        let mut document = api().into_openapi();
+        // Applied last, once every handler has added its schemas and parameters.
+        utoipa::Modify::modify(&openapi::InputRules, &mut document);
+        document.to_pretty_json().unwrap_or_default()
+    })
 }
 
 /// A JSON body with the resource's ETag.

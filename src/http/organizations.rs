@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 
 use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request};
-use super::patch::Patch;
+use super::paging::{PageOut, page_request, positive_ids};
+use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::contact::{Contact, ContactInput, mask_mobile};
@@ -127,9 +127,9 @@ pub struct OrganizationPatch {
     #[serde(default)]
     parent_id: Patch<i64>,
     #[serde(default)]
-    kind: Patch<OrganizationKind>,
+    kind: Change<OrganizationKind>,
     #[serde(default)]
-    name: Patch<String>,
+    name: Change<String>,
     #[serde(default)]
     short_name: Patch<String>,
     #[serde(default)]
@@ -205,7 +205,10 @@ async fn list_organizations(
     actor: Actor,
     Query(query): Query<OrganizationQuery>,
 ) -> Result<axum::Json<PageOut<OrganizationOut>>> {
-    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
+    validate! {
+        page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
+        _ids = positive_ids(&[("parent_id", query.parent_id), ("organization_id", query.organization_id)]),
+    }
     let filter = OrganizationFilter {
         parent_id: query.parent_id,
         within: query.organization_id,
@@ -299,9 +302,9 @@ async fn update_organization(
     actor.require_manages(&current.path, "this organization")?;
     check_version(&precondition, current.version)?;
     let old = OrganizationFields::of(&current);
+    let kind = patch.kind.apply(old.kind);
     validate! {
-        kind = one(patch.kind.apply_required("kind", old.kind)),
-        name = one(patch.name.apply_required("name", old.name.clone()).and_then(|n| text::required("name", &n, NAME_MAX))),
+        name = one(text::required("name", &patch.name.apply(old.name.clone()), NAME_MAX)),
         short_name = one(text::optional("short_name", patch.short_name.apply(old.short_name.clone()).as_deref(), 64)),
         contact = match patch.contact {
             Patch::Absent => Ok(old.contact.clone()),

@@ -49,6 +49,16 @@ pub fn page_request(
     }
 }
 
+/// Checks that filter ids are positive (no record has another kind of id).
+pub fn positive_ids(ids: &[(&str, Option<i64>)]) -> Result<(), Vec<FieldError>> {
+    let problems: Vec<FieldError> = ids
+        .iter()
+        .filter(|(_, id)| id.is_some_and(|id| id < 1))
+        .map(|(field, _)| FieldError::new(*field, "out_of_range", "ids are positive integers"))
+        .collect();
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageOut<T> {

@@ -1,11 +1,10 @@
-//! `Patch<T>`: a field of a PATCH body that can be absent (keep), `null` (clear) or a value.
+//! Fields of PATCH bodies: [`Patch<T>`] can be absent (keep), `null` (clear) or a value;
+//! [`Change<T>`] belongs to fields that must keep a value, so it is absent or a value.
 
 use serde::{Deserialize, Deserializer};
 use utoipa::__dev::ComposeSchema;
 use utoipa::ToSchema;
 use utoipa::openapi::{RefOr, Schema};
-
-use crate::domain::field::FieldError;
 
 /// One field of a JSON merge patch (RFC 7396).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,15 +37,6 @@ impl<T> Patch<T> {
         }
     }
 
-    /// For a field that must keep a value: the new value, or a 422 problem for `null`.
-    pub fn apply_required(self, field: &str, current: T) -> Result<T, FieldError> {
-        match self {
-            Self::Absent => Ok(current),
-            Self::Null => Err(FieldError::new(field, "required", "cannot be cleared")),
-            Self::Value(value) => Ok(value),
-        }
-    }
-
     /// The given value, if any (for fields whose change is checked elsewhere).
     pub fn into_option(self) -> Option<Option<T>> {
         match self {
@@ -65,6 +55,53 @@ impl<T: ComposeSchema> ComposeSchema for Patch<T> {
 }
 
 impl<T: ComposeSchema> ToSchema for Patch<T> {}
+
+/// A field of a JSON merge patch that cannot be cleared: absent (keep) or a new value.
+/// `null` is refused like any other value of the wrong type.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Change<T> {
+    /// Not in the body: keep the current value.
+    #[default]
+    Keep,
+    /// A new value.
+    To(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Change<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Self::To)
+    }
+}
+
+impl<T> Change<T> {
+    /// The new value, or the current one.
+    pub fn apply(self, current: T) -> T {
+        match self {
+            Self::Keep => current,
+            Self::To(value) => value,
+        }
+    }
+
+    /// The new value, if one was given.
+    pub fn into_option(self) -> Option<T> {
+        match self {
+            Self::Keep => None,
+            Self::To(value) => Some(value),
+        }
+    }
+}
+
+// In the schema a change field is just what it carries.
+impl<T: ComposeSchema> ComposeSchema for Change<T> {
+    fn compose(generics: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+        match generics.into_iter().next() {
+            Some(schema) => schema,
+            None => T::compose(Vec::new()),
+        }
+    }
+}
+
+impl<T: ComposeSchema> ToSchema for Change<T> {}
 
 #[cfg(test)]
 mod tests {
@@ -90,6 +127,20 @@ mod tests {
         assert_eq!(body.c, Patch::Value("x".to_owned()));
         assert_eq!(Patch::<i32>::Absent.apply(Some(1)), Some(1));
         assert_eq!(Patch::<i32>::Null.apply(Some(1)), None);
-        assert_eq!(Patch::Null.apply_required("name", 1).unwrap_err().code, "required");
+    }
+
+    #[derive(Deserialize)]
+    struct Required {
+        #[serde(default)]
+        name: Change<String>,
+    }
+
+    #[test]
+    fn a_change_is_absent_or_a_value_but_never_null() {
+        let kept: Required = serde_json::from_str("{}").unwrap();
+        assert_eq!(kept.name.apply("old".into()), "old");
+        let changed: Required = serde_json::from_str(r#"{"name": "new"}"#).unwrap();
+        assert_eq!(changed.name.apply("old".into()), "new");
+        assert!(serde_json::from_str::<Required>(r#"{"name": null}"#).is_err());
     }
 }

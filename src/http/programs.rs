@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 
 use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request};
-use super::patch::Patch;
+use super::paging::{PageOut, page_request, positive_ids};
+use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::field::{FieldError, one};
@@ -57,13 +57,13 @@ pub struct ProgramIn {
 #[serde(deny_unknown_fields)]
 pub struct ProgramPatch {
     #[serde(default)]
-    name: Patch<String>,
+    name: Change<String>,
     #[serde(default)]
     theme: Patch<String>,
     #[serde(default)]
-    time_zone: Patch<String>,
+    time_zone: Change<String>,
     #[serde(default)]
-    host_organization_id: Patch<i64>,
+    host_organization_id: Change<i64>,
     #[serde(default)]
     plan_deadline: Patch<String>,
 }
@@ -127,7 +127,10 @@ async fn list_programs(
     State(state): State<AppState>,
     Query(query): Query<ProgramQuery>,
 ) -> Result<axum::Json<PageOut<ProgramOut>>> {
-    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
+    validate! {
+        page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
+        _ids = positive_ids(&[("organization_id", query.organization_id)]),
+    }
     let filter = ProgramFilter {
         organization_id: query.organization_id,
     };
@@ -213,12 +216,11 @@ async fn update_program(
     actor.require_manages(&host.path, "this program")?;
     check_version(&precondition, current.version)?;
     let old = ProgramFields::of(&current);
-    let zone_name = patch.time_zone.apply_required("time_zone", old.zone.name().to_owned());
+    let host_organization_id = patch.host_organization_id.apply(old.host_organization_id);
     validate! {
-        name = one(patch.name.apply_required("name", old.name.clone()).and_then(|n| text::required("name", &n, NAME_MAX))),
+        name = one(text::required("name", &patch.name.apply(old.name.clone()), NAME_MAX)),
         theme = one(text::optional("theme", patch.theme.apply(old.theme.clone()).as_deref(), THEME_MAX)),
-        zone = one(zone_name.and_then(|z| Zone::parse("time_zone", &z))),
-        host_organization_id = one(patch.host_organization_id.apply_required("host_organization_id", old.host_organization_id)),
+        zone = one(patch.time_zone.into_option().map_or(Ok(old.zone), |z| Zone::parse("time_zone", &z))),
     }
     let plan_deadline = match patch.plan_deadline {
         Patch::Absent => old.plan_deadline,

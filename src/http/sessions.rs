@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 
 use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request};
-use super::patch::Patch;
+use super::paging::{PageOut, page_request, positive_ids};
+use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::field::{Checked, FieldError, one};
@@ -81,25 +81,25 @@ pub struct SessionIn {
 #[serde(deny_unknown_fields)]
 pub struct SessionPatch {
     #[serde(default)]
-    venue_id: Patch<i64>,
+    venue_id: Change<i64>,
     #[serde(default)]
     title: Patch<String>,
     #[serde(default)]
     description: Patch<String>,
     #[serde(default)]
-    time_zone: Patch<String>,
+    time_zone: Change<String>,
     #[serde(default)]
-    all_day: Patch<bool>,
+    all_day: Change<bool>,
     #[serde(default)]
-    starts_at: Patch<String>,
+    starts_at: Change<String>,
     #[serde(default)]
-    ends_at: Patch<String>,
+    ends_at: Change<String>,
     #[serde(default)]
     start_date: Patch<NaiveDate>,
     #[serde(default)]
     end_date: Patch<NaiveDate>,
     #[serde(default)]
-    status: Patch<SessionStatus>,
+    status: Change<SessionStatus>,
     #[serde(default)]
     capacity: Patch<i32>,
     #[serde(default)]
@@ -107,7 +107,7 @@ pub struct SessionPatch {
     #[serde(default)]
     linked_session_id: Patch<i64>,
     #[serde(default)]
-    illustrative: Patch<bool>,
+    illustrative: Change<bool>,
 }
 
 /// A session. Times are shown in the session's own zone.
@@ -221,6 +221,13 @@ async fn list_sessions(
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Timed(..))),
         from = one(instant("from", query.from.as_deref())),
         to = one(instant("to", query.to.as_deref())),
+        _ids = positive_ids(&[
+            ("program_id", query.program_id),
+            ("activity_id", query.activity_id),
+            ("organization_id", query.organization_id),
+            ("venue_id", query.venue_id),
+            ("linked_session_id", query.linked_session_id),
+        ]),
     }
     let filter = SessionFilter {
         program_id: query.program_id,
@@ -343,34 +350,19 @@ async fn update_session(
     require_session_manager(&txn, &actor, &current).await?;
     check_version(&precondition, current.version)?;
     let old = SessionFields::of(&current);
-    let required = |p: Patch<String>, field: &str| -> Result<Option<String>, FieldError> {
-        match p {
-            Patch::Null => Err(FieldError::new(field, "required", "cannot be cleared")),
-            other => Ok(other.into_option().flatten()),
-        }
-    };
+    let venue_id = patch.venue_id.apply(old.venue_id);
+    let status = patch.status.apply(old.status);
+    let illustrative = patch.illustrative.apply(old.illustrative);
     validate! {
         title = one(text::optional("title", patch.title.apply(old.title.clone()).as_deref(), NAME_MAX)),
         description = one(text::optional_multiline("description", patch.description.apply(old.description.clone()).as_deref(), DESCRIPTION_MAX)),
-        venue_id = one(patch.venue_id.apply_required("venue_id", old.venue_id)),
-        status = one(patch.status.apply_required("status", old.status)),
         capacity = one(capacity(patch.capacity.apply(old.capacity))),
         video_url = one(patch.video_url.apply(old.video_url.clone()).as_deref().map(|u| http_url("video_url", u)).transpose()),
-        illustrative = one(patch.illustrative.apply_required("illustrative", old.illustrative)),
-        time_zone = one(required(patch.time_zone, "time_zone")),
-        starts_at = one(required(patch.starts_at, "starts_at")),
-        ends_at = one(required(patch.ends_at, "ends_at")),
-        all_day = one(match patch.all_day {
-            Patch::Null => Err(FieldError::new("all_day", "required", "cannot be cleared")),
-            other => Ok(other.into_option().flatten()),
-        }),
-    }
-    validate! {
         times = schedule_input(
-            time_zone.as_deref(),
-            all_day,
-            starts_at.as_deref(),
-            ends_at.as_deref(),
+            patch.time_zone.into_option().as_deref(),
+            patch.all_day.into_option(),
+            patch.starts_at.into_option().as_deref(),
+            patch.ends_at.into_option().as_deref(),
             patch.start_date.into_option().flatten(),
             patch.end_date.into_option().flatten(),
         ),

@@ -14,8 +14,8 @@ use utoipa_axum::routes;
 
 use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request};
-use super::patch::Patch;
+use super::paging::{PageOut, page_request, positive_ids};
+use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::field::one;
@@ -65,21 +65,21 @@ pub struct VenueIn {
 #[serde(deny_unknown_fields)]
 pub struct VenuePatch {
     #[serde(default)]
-    name: Patch<String>,
+    name: Change<String>,
     #[serde(default)]
     address: Patch<String>,
     #[serde(default)]
-    kind: Patch<VenueKind>,
+    kind: Change<VenueKind>,
     #[serde(default)]
     latitude: Patch<f64>,
     #[serde(default)]
     longitude: Patch<f64>,
     #[serde(default)]
-    time_zone: Patch<String>,
+    time_zone: Change<String>,
     #[serde(default)]
     organization_id: Patch<i64>,
     #[serde(default)]
-    illustrative: Patch<bool>,
+    illustrative: Change<bool>,
 }
 
 /// A venue.
@@ -146,7 +146,10 @@ async fn list_venues(
     State(state): State<AppState>,
     Query(query): Query<VenueQuery>,
 ) -> Result<axum::Json<PageOut<VenueOut>>> {
-    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
+    validate! {
+        page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
+        _ids = positive_ids(&[("organization_id", query.organization_id)]),
+    }
     let filter = VenueFilter {
         organization_id: query.organization_id,
         kind: query.kind,
@@ -229,17 +232,16 @@ async fn update_venue(
     require_venue_manager(&txn, &actor, current.organization_id, "this venue").await?;
     check_version(&precondition, current.version)?;
     let old = VenueFields::of(&current);
-    let zone_name = patch.time_zone.apply_required("time_zone", old.zone.name().to_owned());
+    let kind = patch.kind.apply(old.kind);
+    let illustrative = patch.illustrative.apply(old.illustrative);
     validate! {
-        name = one(patch.name.apply_required("name", old.name.clone()).and_then(|n| text::required("name", &n, NAME_MAX))),
+        name = one(text::required("name", &patch.name.apply(old.name.clone()), NAME_MAX)),
         address = one(text::optional("address", patch.address.apply(old.address.clone()).as_deref(), ADDRESS_MAX)),
-        kind = one(patch.kind.apply_required("kind", old.kind)),
         position = Position::parse(
             patch.latitude.apply(old.position.map(|p| p.latitude)),
             patch.longitude.apply(old.position.map(|p| p.longitude)),
         ),
-        zone = one(zone_name.and_then(|z| Zone::parse("time_zone", &z))),
-        illustrative = one(patch.illustrative.apply_required("illustrative", old.illustrative)),
+        zone = one(patch.time_zone.into_option().map_or(Ok(old.zone), |z| Zone::parse("time_zone", &z))),
     }
     let organization_id = patch.organization_id.apply(old.organization_id);
     if organization_id != old.organization_id {

@@ -78,6 +78,8 @@ db_test! {
         typo.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation-failed");
         assert_eq!(app.get("/api/v1/sessions?limit=abc").await.invalid_fields(), ["limit"]);
         assert_eq!(app.get("/api/v1/sessions?limit=0").await.invalid_fields(), ["limit"]);
+        assert_eq!(app.get("/api/v1/sessions?venue_id=0").await.invalid_fields(), ["venue_id"]);
+        assert_eq!(app.get("/api/v1/venues?organization_id=-3").await.invalid_fields(), ["organization_id"]);
         assert_eq!(app.get("/api/v1/sessions?cursor=bm9wZQ").await.invalid_fields(), ["cursor"]);
         let bad_if_match = app.patch(&app.admin, "/api/v1/organizations/1", "version-one", json!({})).await;
         bad_if_match.problem(StatusCode::BAD_REQUEST, "malformed-request");

@@ -38,6 +38,10 @@ db_test! {
         let mut fields = reply.invalid_fields();
         fields.sort();
         assert_eq!(fields, ["contact.email", "contact.mobile", "contact.office_phone", "key", "name"]);
+        let padded = app
+            .post(&app.admin, "/api/v1/organizations", json!({"kind": "other", "name": "x", "contact": {"fax": " ".repeat(41)}}))
+            .await;
+        assert_eq!(padded.invalid_fields(), ["contact.fax"]);
         assert_eq!(app.count("organizations").await, 0);
     }
 }
@@ -110,7 +114,7 @@ db_test! {
         let cleared = app.patch(&app.admin, &path, "*", json!({"short_name": null})).await;
         assert_eq!(cleared.body["short_name"], serde_json::Value::Null);
         let refused = app.patch(&app.admin, &path, "*", json!({"name": null})).await;
-        assert_eq!(refused.invalid_fields(), ["name"]);
+        assert_eq!(refused.invalid_fields(), ["name"], "a name cannot be cleared");
     }
 }
 
