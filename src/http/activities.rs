@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
+use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
@@ -195,10 +195,9 @@ async fn get_activity(State(state): State<AppState>, actor: Actor, Id(id): Id) -
 )]
 async fn create_activity(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Json(input): Json<ActivityIn>,
 ) -> Result<Response> {
-    actor.require_token()?;
     validate! {
         key = one(Key::parse_or_generate("key", input.key.as_deref(), "activity")),
         title = one(text::required("title", &input.title, NAME_MAX)),
@@ -243,12 +242,11 @@ async fn create_activity(
 )]
 async fn update_activity(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     IfMatch(precondition): IfMatch,
     Json(patch): Json<ActivityPatch>,
 ) -> Result<Response> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     let organizer = organizations::get(&txn, current.organization_id).await?;
@@ -299,11 +297,10 @@ async fn update_activity(
 )]
 async fn delete_activity(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     OptionalIfMatch(precondition): OptionalIfMatch,
 ) -> Result<StatusCode> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     let organizer = organizations::get(&txn, current.organization_id).await?;

@@ -190,6 +190,21 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalIfMatch {
     }
 }
 
+/// A caller that presented a valid token: 401 otherwise. Write handlers take it first, so a
+/// request without credentials is told so before anything else about it is judged.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub Actor);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let actor = Actor::from_request_parts(parts, state).await?;
+        actor.require_token()?;
+        Ok(Self(actor))
+    }
+}
+
 impl FromRequestParts<AppState> for Actor {
     type Rejection = Error;
 

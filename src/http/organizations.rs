@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
+use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
@@ -244,10 +244,9 @@ async fn get_organization(State(state): State<AppState>, actor: Actor, Id(id): I
 )]
 async fn create_organization(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Json(input): Json<OrganizationIn>,
 ) -> Result<Response> {
-    actor.require_token()?;
     validate! {
         key = one(Key::parse_or_generate("key", input.key.as_deref(), "org")),
         name = one(text::required("name", &input.name, NAME_MAX)),
@@ -291,12 +290,11 @@ async fn create_organization(
 )]
 async fn update_organization(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     IfMatch(precondition): IfMatch,
     Json(patch): Json<OrganizationPatch>,
 ) -> Result<Response> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     actor.require_manages(&current.path, "this organization")?;
@@ -347,11 +345,10 @@ async fn update_organization(
 )]
 async fn delete_organization(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     OptionalIfMatch(precondition): OptionalIfMatch,
 ) -> Result<StatusCode> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     actor.require_manages(&current.path, "this organization")?;

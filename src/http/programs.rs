@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
+use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
@@ -161,7 +161,6 @@ async fn get_program(State(state): State<AppState>, Id(id): Id) -> Result<Respon
     responses((status = CREATED, body = ProgramOut, headers(("ETag" = String), ("Location" = String))), CreateErrors)
 )]
 async fn create_program(State(state): State<AppState>, actor: Actor, Json(input): Json<ProgramIn>) -> Result<Response> {
-    actor.require_token()?;
     validate! {
         key = one(Key::parse_or_generate("key", input.key.as_deref(), "program")),
         name = one(text::required("name", &input.name, NAME_MAX)),
@@ -204,12 +203,11 @@ async fn create_program(State(state): State<AppState>, actor: Actor, Json(input)
 )]
 async fn update_program(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     IfMatch(precondition): IfMatch,
     Json(patch): Json<ProgramPatch>,
 ) -> Result<Response> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     let host = organizations::get(&txn, current.host_organization_id).await?;
@@ -259,11 +257,10 @@ async fn update_program(
 )]
 async fn delete_program(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     OptionalIfMatch(precondition): OptionalIfMatch,
 ) -> Result<StatusCode> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     let host = organizations::get(&txn, current.host_organization_id).await?;

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
+use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
@@ -280,7 +280,6 @@ async fn get_session(State(state): State<AppState>, actor: Actor, Id(id): Id) ->
     responses((status = CREATED, body = SessionOut, headers(("ETag" = String), ("Location" = String))), CreateErrors)
 )]
 async fn create_session(State(state): State<AppState>, actor: Actor, Json(input): Json<SessionIn>) -> Result<Response> {
-    actor.require_token()?;
     validate! {
         key = one(Key::parse_or_generate("key", input.key.as_deref(), "session")),
         title = one(text::optional("title", input.title.as_deref(), NAME_MAX)),
@@ -339,12 +338,11 @@ async fn create_session(State(state): State<AppState>, actor: Actor, Json(input)
 )]
 async fn update_session(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     IfMatch(precondition): IfMatch,
     Json(patch): Json<SessionPatch>,
 ) -> Result<Response> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     require_session_manager(&txn, &actor, &current).await?;
@@ -407,11 +405,10 @@ async fn update_session(
 )]
 async fn delete_session(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     OptionalIfMatch(precondition): OptionalIfMatch,
 ) -> Result<StatusCode> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     require_session_manager(&txn, &actor, &current).await?;

@@ -11,11 +11,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{Id, Json, Query};
+use super::extract::{Authenticated, Id, Json, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors};
 use super::paging::{PageOut, page_request};
 use super::{AppState, created};
-use crate::auth::Actor;
 use crate::domain::field::one;
 use crate::domain::text;
 use crate::error::Result;
@@ -97,7 +96,7 @@ pub struct TokenQuery {
 )]
 async fn list_tokens(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Query(query): Query<TokenQuery>,
 ) -> Result<axum::Json<PageOut<TokenOut>>> {
     actor.require_admin()?;
@@ -115,7 +114,11 @@ async fn list_tokens(
     security(("bearer" = [])),
     responses((status = CREATED, body = TokenCreatedOut), CreateErrors)
 )]
-async fn create_token(State(state): State<AppState>, actor: Actor, Json(input): Json<TokenIn>) -> Result<Response> {
+async fn create_token(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Json(input): Json<TokenIn>,
+) -> Result<Response> {
     actor.require_admin()?;
     validate! {
         name = one(text::required("name", &input.name, 100)),
@@ -143,7 +146,11 @@ async fn create_token(State(state): State<AppState>, actor: Actor, Json(input): 
     security(("bearer" = [])),
     responses((status = NO_CONTENT, description = "Revoked"), DeleteErrors)
 )]
-async fn revoke_token(State(state): State<AppState>, actor: Actor, Id(id): Id) -> Result<StatusCode> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Id(id): Id,
+) -> Result<StatusCode> {
     actor.require_admin()?;
     let txn = state.db.begin().await?;
     store::revoke(&txn, id, state.clock.now()).await?;

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{Id, IfMatch, Json, OptionalIfMatch, Query};
+use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
@@ -181,7 +181,6 @@ async fn get_venue(State(state): State<AppState>, Id(id): Id) -> Result<Response
     responses((status = CREATED, body = VenueOut, headers(("ETag" = String), ("Location" = String))), CreateErrors)
 )]
 async fn create_venue(State(state): State<AppState>, actor: Actor, Json(input): Json<VenueIn>) -> Result<Response> {
-    actor.require_token()?;
     validate! {
         key = one(Key::parse_or_generate("key", input.key.as_deref(), "venue")),
         name = one(text::required("name", &input.name, NAME_MAX)),
@@ -221,12 +220,11 @@ async fn create_venue(State(state): State<AppState>, actor: Actor, Json(input): 
 )]
 async fn update_venue(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     IfMatch(precondition): IfMatch,
     Json(patch): Json<VenuePatch>,
 ) -> Result<Response> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     require_venue_manager(&txn, &actor, current.organization_id, "this venue").await?;
@@ -272,11 +270,10 @@ async fn update_venue(
 )]
 async fn delete_venue(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Id(id): Id,
     OptionalIfMatch(precondition): OptionalIfMatch,
 ) -> Result<StatusCode> {
-    actor.require_token()?;
     let txn = state.db.begin().await?;
     let current = store::get_for_update(&txn, id).await?;
     require_venue_manager(&txn, &actor, current.organization_id, "this venue").await?;

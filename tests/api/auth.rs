@@ -139,6 +139,18 @@ db_test! {
             .await
             .unwrap();
         assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+        // Credentials are judged before anything else about the request.
+        let garbled = app
+            .request(Method::PATCH, "/api/v1/organizations/1")
+            .header("If-Match", "not an etag")
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(garbled.status(), StatusCode::UNAUTHORIZED);
+        let bad_query = app.request(Method::GET, "/api/v1/tokens?limit=zero").send().await.unwrap();
+        assert_eq!(bad_query.status(), StatusCode::UNAUTHORIZED);
     }
 }
 
