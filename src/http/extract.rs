@@ -154,6 +154,7 @@ impl OptionalIfMatch {
             return Ok(None);
         }
         let mut versions = Vec::new();
+        let mut weak = false;
         for value in values {
             let text = value
                 .to_str()
@@ -169,7 +170,7 @@ impl OptionalIfMatch {
                     .and_then(|t| t.parse::<i32>().ok());
                 match version {
                     Some(v) => versions.push(v),
-                    None if tag.starts_with("W/") => {}
+                    None if tag.starts_with("W/") => weak = true,
                     None => {
                         return Err(Error::BadRequest(format!(
                             "If-Match holds {tag:?}, which is not an ETag of this API (send the ETag header value, e.g. \"3\")"
@@ -177,6 +178,9 @@ impl OptionalIfMatch {
                     }
                 }
             }
+        }
+        if versions.is_empty() && !weak {
+            return Err(Error::BadRequest("If-Match holds no ETag".to_owned()));
         }
         Ok(Some(Precondition::Versions(versions)))
     }

@@ -83,6 +83,8 @@ db_test! {
         assert_eq!(app.get("/api/v1/sessions?cursor=bm9wZQ").await.invalid_fields(), ["cursor"]);
         let bad_if_match = app.patch(&app.admin, "/api/v1/organizations/1", "version-one", json!({})).await;
         bad_if_match.problem(StatusCode::BAD_REQUEST, "malformed-request");
+        let empty_if_match = app.patch(&app.admin, "/api/v1/organizations/1", "", json!({})).await;
+        empty_if_match.problem(StatusCode::BAD_REQUEST, "malformed-request");
     }
 }
 
