@@ -21,6 +21,7 @@ use crate::domain::field::one;
 use crate::domain::key::Key;
 use crate::domain::text::{self, DESCRIPTION_MAX, NAME_MAX};
 use crate::error::Result;
+use crate::store::Fields as _;
 use crate::store::activities::{self as store, ActivityFields, ActivityFilter};
 use crate::store::{Cursor, check_version, organizations, programs};
 use crate::validate;

@@ -22,6 +22,7 @@ use crate::domain::field::{FieldError, one};
 use crate::domain::key::Key;
 use crate::domain::text::{self, NAME_MAX};
 use crate::error::{Error, Result};
+use crate::store::Fields as _;
 use crate::store::organizations::{self as store, OrganizationFields, OrganizationFilter};
 use crate::store::{Cursor, check_version};
 use crate::validate;

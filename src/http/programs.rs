@@ -22,6 +22,7 @@ use crate::domain::text::{self, NAME_MAX};
 use crate::domain::time::TimeInput;
 use crate::domain::zone::Zone;
 use crate::error::Result;
+use crate::store::Fields as _;
 use crate::store::programs::{self as store, ProgramFields, ProgramFilter};
 use crate::store::{Cursor, check_version, organizations};
 use crate::validate;

@@ -24,6 +24,7 @@ use crate::domain::time::{Schedule, ScheduleInput, TimeInput, check_date};
 use crate::domain::web::http_url;
 use crate::domain::zone::Zone;
 use crate::error::Result;
+use crate::store::Fields as _;
 use crate::store::sessions::{self as store, SessionFields, SessionFilter, schedule_of};
 use crate::store::{Cursor, check_version, organizations, venues};
 use crate::validate;

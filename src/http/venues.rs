@@ -24,6 +24,7 @@ use crate::domain::key::Key;
 use crate::domain::text::{self, NAME_MAX};
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
+use crate::store::Fields as _;
 use crate::store::venues::{self as store, VenueFields, VenueFilter};
 use crate::store::{Cursor, check_version, organizations};
 use crate::validate;

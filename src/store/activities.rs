@@ -7,10 +7,11 @@ use entity::prelude::{Organization, Session};
 use sea_orm::sea_query::ExprTrait as _;
 use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
+use super::record::{self, Fields};
 use super::{Cursor, Page, PageRequest, Visibility, found};
 use crate::domain::key::Key;
 use crate::error::{Error, Result};
@@ -34,9 +35,8 @@ pub struct ActivityFields {
     pub public: bool,
 }
 
-impl ActivityFields {
-    /// The fields as stored in `model`.
-    pub fn of(model: &Model) -> Self {
+impl Fields<ActiveModel> for ActivityFields {
+    fn of(model: &Model) -> Self {
         Self {
             kind: model.kind,
             display_order: model.display_order,
@@ -83,12 +83,12 @@ pub async fn get(conn: &impl ConnectionTrait, id: i64, visibility: &Visibility) 
 
 /// One activity by id, locked until the transaction ends (PostgreSQL).
 pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
-    found(Entity::find_by_id(id).lock_exclusive().one(txn).await?, "activity")
+    record::find_for_update::<ActiveModel>(txn, id).await
 }
 
 /// One activity by key.
 pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
-    Ok(Entity::find().filter(Column::Key.eq(key)).one(conn).await?)
+    record::find_by_key::<ActiveModel>(conn, key).await
 }
 
 /// A page of the activities the reader may see, in display order.
@@ -134,22 +134,12 @@ pub async fn insert(
     fields: ActivityFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    if by_key(txn, key.as_str()).await?.is_some() {
-        return Err(Error::conflict(
-            "duplicate_key",
-            format!("an activity with key {:?} exists", key.as_str()),
-        ));
-    }
-    let mut row = ActiveModel {
-        key: Set(key.into_string()),
+    let row = ActiveModel {
+        key: Set(key.as_str().to_owned()),
         program_id: Set(program_id),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
         ..Default::default()
     };
-    fields.write_to(&mut row);
-    Ok(row.insert(txn).await?)
+    record::create(txn, key.as_str(), row, fields, now).await
 }
 
 /// Applies new fields; returns the row unchanged when nothing differs.
@@ -159,15 +149,7 @@ pub async fn update(
     fields: ActivityFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    if ActivityFields::of(&current) == fields {
-        return Ok(current);
-    }
-    let version = current.version + 1;
-    let mut row: ActiveModel = current.into();
-    fields.write_to(&mut row);
-    row.version = Set(version);
-    row.updated_at = Set(now);
-    Ok(row.update(txn).await?)
+    record::save(txn, current, fields, now).await
 }
 
 /// Deletes an activity without live sessions, together with its deleted sessions' rows.

@@ -11,8 +11,10 @@ pub mod tokens;
 pub mod venues;
 
 mod page;
+mod record;
 
 pub use page::{Cursor, Page, PageRequest};
+pub use record::{Fields, Versioned};
 
 use crate::error::{Error, Result};
 

@@ -10,7 +10,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, Value,
 };
 
-use super::{Cursor, Page, PageRequest, found};
+use super::record::{self, Fields, Versioned};
+use super::{Cursor, Page, PageRequest};
 use crate::domain::contact::Contact;
 use crate::domain::key::Key;
 use crate::error::{Error, Result};
@@ -28,9 +29,8 @@ pub struct OrganizationFields {
     pub contact: Contact,
 }
 
-impl OrganizationFields {
-    /// The fields as stored in `model`.
-    pub fn of(model: &Model) -> Self {
+impl Fields<ActiveModel> for OrganizationFields {
+    fn of(model: &Model) -> Self {
         Self {
             kind: model.kind,
             name: model.name.clone(),
@@ -70,17 +70,17 @@ pub struct OrganizationFilter {
 
 /// One organization by id.
 pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
-    found(Entity::find_by_id(id).one(conn).await?, "organization")
+    record::find::<ActiveModel>(conn, id).await
 }
 
 /// One organization by id, locked until the transaction ends (PostgreSQL).
 pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
-    found(Entity::find_by_id(id).lock_exclusive().one(txn).await?, "organization")
+    record::find_for_update::<ActiveModel>(txn, id).await
 }
 
 /// One organization by key.
 pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
-    Ok(Entity::find().filter(Column::Key.eq(key)).one(conn).await?)
+    record::find_by_key::<ActiveModel>(conn, key).await
 }
 
 /// A page of organizations in id order.
@@ -111,19 +111,14 @@ pub async fn insert(
     fields: OrganizationFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    ensure_key_free(txn, key.as_str()).await?;
-    let mut row = ActiveModel {
-        key: Set(key.into_string()),
+    let row = ActiveModel {
+        key: Set(key.as_str().to_owned()),
         parent_id: Set(parent.map(|p| p.id)),
         // The path needs the new id; it is filled in right after the insert.
         path: Set(String::new()),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
         ..Default::default()
     };
-    fields.write_to(&mut row);
-    let inserted = row.insert(txn).await?;
+    let inserted = record::create(txn, key.as_str(), row, fields, now).await?;
     let path = child_path(parent.map(|p| p.path.as_str()), inserted.id);
     let mut row: ActiveModel = inserted.into();
     row.path = Set(path);
@@ -147,8 +142,7 @@ pub async fn update(
     let version = current.version + 1;
     let mut row: ActiveModel = current.into();
     fields.write_to(&mut row);
-    row.version = Set(version);
-    row.updated_at = Set(now);
+    row.stamp(version, now);
     if let Some(parent) = new_parent.filter(|_| moves) {
         if let Some(parent) = parent
             && parent.path.starts_with(&old_path)
@@ -205,17 +199,6 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
         ));
     }
     Entity::delete_by_id(model.id).exec(txn).await?;
-    Ok(())
-}
-
-/// Fails with 409 when another organization already uses `key`.
-async fn ensure_key_free(txn: &DatabaseTransaction, key: &str) -> Result<()> {
-    if by_key(txn, key).await?.is_some() {
-        return Err(Error::conflict(
-            "duplicate_key",
-            format!("an organization with key {key:?} exists"),
-        ));
-    }
     Ok(())
 }
 

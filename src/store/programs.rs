@@ -4,11 +4,12 @@ use chrono::{DateTime, Utc};
 use entity::prelude::Activity;
 use entity::program::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
-use super::{Cursor, Page, PageRequest, found};
+use super::record::{self, Fields};
+use super::{Cursor, Page, PageRequest};
 use crate::domain::key::Key;
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
@@ -28,9 +29,8 @@ pub struct ProgramFields {
     pub plan_deadline: Option<DateTime<Utc>>,
 }
 
-impl ProgramFields {
-    /// The fields as stored in `model`.
-    pub fn of(model: &Model) -> Self {
+impl Fields<ActiveModel> for ProgramFields {
+    fn of(model: &Model) -> Self {
         Self {
             name: model.name.clone(),
             theme: model.theme.clone(),
@@ -58,17 +58,17 @@ pub struct ProgramFilter {
 
 /// One program by id.
 pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
-    found(Entity::find_by_id(id).one(conn).await?, "program")
+    record::find::<ActiveModel>(conn, id).await
 }
 
 /// One program by id, locked until the transaction ends (PostgreSQL).
 pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
-    found(Entity::find_by_id(id).lock_exclusive().one(txn).await?, "program")
+    record::find_for_update::<ActiveModel>(txn, id).await
 }
 
 /// One program by key.
 pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
-    Ok(Entity::find().filter(Column::Key.eq(key)).one(conn).await?)
+    record::find_by_key::<ActiveModel>(conn, key).await
 }
 
 /// A page of programs in id order.
@@ -86,21 +86,11 @@ pub async fn list(conn: &impl ConnectionTrait, filter: &ProgramFilter, page: &Pa
 
 /// Creates a program.
 pub async fn insert(txn: &DatabaseTransaction, key: Key, fields: ProgramFields, now: DateTime<Utc>) -> Result<Model> {
-    if by_key(txn, key.as_str()).await?.is_some() {
-        return Err(Error::conflict(
-            "duplicate_key",
-            format!("a program with key {:?} exists", key.as_str()),
-        ));
-    }
-    let mut row = ActiveModel {
-        key: Set(key.into_string()),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = ActiveModel {
+        key: Set(key.as_str().to_owned()),
         ..Default::default()
     };
-    fields.write_to(&mut row);
-    Ok(row.insert(txn).await?)
+    record::create(txn, key.as_str(), row, fields, now).await
 }
 
 /// Applies new fields; returns the row unchanged when nothing differs.
@@ -110,15 +100,7 @@ pub async fn update(
     fields: ProgramFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    if ProgramFields::of(&current) == fields {
-        return Ok(current);
-    }
-    let version = current.version + 1;
-    let mut row: ActiveModel = current.into();
-    fields.write_to(&mut row);
-    row.version = Set(version);
-    row.updated_at = Set(now);
-    Ok(row.update(txn).await?)
+    record::save(txn, current, fields, now).await
 }
 
 /// Deletes a program without activities.

@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use super::activities::{organizations_within, visible_ids};
+use super::record::{self, Fields, Versioned};
 use super::{Cursor, Page, PageRequest, Visibility, found};
 use crate::domain::key::Key;
 use crate::domain::link::{self, MAX_CHAIN};
@@ -43,9 +44,8 @@ pub struct SessionFields {
     pub illustrative: bool,
 }
 
-impl SessionFields {
-    /// The fields as stored in `model`.
-    pub fn of(model: &Model) -> Self {
+impl Fields<ActiveModel> for SessionFields {
+    fn of(model: &Model) -> Self {
         Self {
             venue_id: model.venue_id,
             title: model.title.clone(),
@@ -149,7 +149,7 @@ pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model>
 
 /// One session by key, deleted ones included (an import may bring one back).
 pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
-    Ok(Entity::find().filter(Column::Key.eq(key)).one(conn).await?)
+    record::find_by_key::<ActiveModel>(conn, key).await
 }
 
 /// A page of the live sessions the reader may see, in start order.
@@ -219,25 +219,15 @@ pub async fn insert(
     fields: SessionFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    if by_key(txn, key.as_str()).await?.is_some() {
-        return Err(Error::conflict(
-            "duplicate_key",
-            format!("a session with key {:?} exists", key.as_str()),
-        ));
-    }
     check_link(txn, None, &fields).await?;
-    let mut row = ActiveModel {
-        key: Set(key.into_string()),
+    let row = ActiveModel {
+        key: Set(key.as_str().to_owned()),
         program_id: Set(activity.program_id),
         activity_id: Set(activity.id),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
         deleted_at: Set(None),
         ..Default::default()
     };
-    fields.write_to(&mut row);
-    Ok(row.insert(txn).await?)
+    record::create(txn, key.as_str(), row, fields, now).await
 }
 
 /// Applies new fields. When the session's start moves, every session linked to it (directly
@@ -293,8 +283,7 @@ async fn write(
     let version = current.version + 1;
     let mut row: ActiveModel = current.into();
     fields.write_to(&mut row);
-    row.version = Set(version);
-    row.updated_at = Set(now);
+    row.stamp(version, now);
     row.deleted_at = Set(None);
     let session = row.update(txn).await?;
     let followers = if cascade && has_followers && (delta != TimeDelta::zero() || cancelled) {
@@ -335,8 +324,7 @@ async fn follow(
             let mut row: ActiveModel = follower.into();
             write_schedule(&mut row, &schedule);
             row.status = Set(status);
-            row.version = Set(version);
-            row.updated_at = Set(now);
+            row.stamp(version, now);
             changed.push(row.update(txn).await?);
         }
     }
@@ -418,8 +406,7 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
     row.deleted_at = Set(Some(now));
     row.linked_session_id = Set(None);
     row.status = Set(SessionStatus::Cancelled);
-    row.version = Set(version);
-    row.updated_at = Set(now);
+    row.stamp(version, now);
     row.update(txn).await?;
     Ok(())
 }

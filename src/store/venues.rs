@@ -5,11 +5,12 @@ use entity::kinds::VenueKind;
 use entity::prelude::Session;
 use entity::venue::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
-use super::{Cursor, Page, PageRequest, found};
+use super::record::{self, Fields};
+use super::{Cursor, Page, PageRequest};
 use crate::domain::geo::Position;
 use crate::domain::key::Key;
 use crate::domain::zone::Zone;
@@ -34,9 +35,8 @@ pub struct VenueFields {
     pub illustrative: bool,
 }
 
-impl VenueFields {
-    /// The fields as stored in `model`.
-    pub fn of(model: &Model) -> Self {
+impl Fields<ActiveModel> for VenueFields {
+    fn of(model: &Model) -> Self {
         Self {
             name: model.name.clone(),
             address: model.address.clone(),
@@ -74,17 +74,17 @@ pub struct VenueFilter {
 
 /// One venue by id.
 pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
-    found(Entity::find_by_id(id).one(conn).await?, "venue")
+    record::find::<ActiveModel>(conn, id).await
 }
 
 /// One venue by id, locked until the transaction ends (PostgreSQL).
 pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
-    found(Entity::find_by_id(id).lock_exclusive().one(txn).await?, "venue")
+    record::find_for_update::<ActiveModel>(txn, id).await
 }
 
 /// One venue by key.
 pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
-    Ok(Entity::find().filter(Column::Key.eq(key)).one(conn).await?)
+    record::find_by_key::<ActiveModel>(conn, key).await
 }
 
 /// A page of venues in id order.
@@ -105,21 +105,11 @@ pub async fn list(conn: &impl ConnectionTrait, filter: &VenueFilter, page: &Page
 
 /// Creates a venue.
 pub async fn insert(txn: &DatabaseTransaction, key: Key, fields: VenueFields, now: DateTime<Utc>) -> Result<Model> {
-    if by_key(txn, key.as_str()).await?.is_some() {
-        return Err(Error::conflict(
-            "duplicate_key",
-            format!("a venue with key {:?} exists", key.as_str()),
-        ));
-    }
-    let mut row = ActiveModel {
-        key: Set(key.into_string()),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = ActiveModel {
+        key: Set(key.as_str().to_owned()),
         ..Default::default()
     };
-    fields.write_to(&mut row);
-    Ok(row.insert(txn).await?)
+    record::create(txn, key.as_str(), row, fields, now).await
 }
 
 /// Applies new fields; returns the row unchanged when nothing differs.
@@ -129,15 +119,7 @@ pub async fn update(
     fields: VenueFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    if VenueFields::of(&current) == fields {
-        return Ok(current);
-    }
-    let version = current.version + 1;
-    let mut row: ActiveModel = current.into();
-    fields.write_to(&mut row);
-    row.version = Set(version);
-    row.updated_at = Set(now);
-    Ok(row.update(txn).await?)
+    record::save(txn, current, fields, now).await
 }
 
 /// Deletes a venue that no session uses (deleted sessions included: they stay in feeds).
