@@ -53,12 +53,13 @@ enum Command {
     /// Creates or updates records from a JSON file (importing it twice changes nothing).
     Import {
         /// The file, as written by `sciday export` (see samples/).
+        #[arg(env = "SCIDAY_IMPORT_FILE")]
         file: PathBuf,
     },
     /// Writes every record as JSON that `sciday import` reads.
     Export {
         /// Write here instead of standard output.
-        #[arg(long, short)]
+        #[arg(long, short, env = "SCIDAY_EXPORT_OUTPUT")]
         output: Option<PathBuf>,
     },
     /// Manages API tokens.
@@ -84,13 +85,13 @@ enum TokenCommand {
     /// Creates a token and prints it once, alone on the last line.
     Create {
         /// What the token may do.
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, env = "SCIDAY_TOKEN_ROLE")]
         role: RoleArg,
         /// For organizers: the organization's id or key.
-        #[arg(long)]
+        #[arg(long, env = "SCIDAY_TOKEN_ORGANIZATION")]
         organization: Option<String>,
         /// A name to recognize the token by.
-        #[arg(long)]
+        #[arg(long, env = "SCIDAY_TOKEN_NAME")]
         name: Option<String>,
     },
 }

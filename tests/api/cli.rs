@@ -77,3 +77,40 @@ fn a_bad_file_fails_with_the_record_named() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("venues[0].time_zone"), "{stderr}");
 }
+
+db_test! {
+    async fn serve_demo_loads_the_sample_prints_a_token_and_stops_on_sigterm(app: TestApp) {
+        use std::io::BufRead as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sciday"))
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+            .env("SCIDAY_DATABASE_URL", app.database_url())
+            .env("SCIDAY_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (address, token) = tokio::task::spawn_blocking(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let listening = lines.next().unwrap().unwrap();
+            let token = lines.next().unwrap().unwrap();
+            (
+                listening.split_whitespace().nth(3).unwrap().to_owned(),
+                token.split_whitespace().last().unwrap().to_owned(),
+            )
+        })
+        .await
+        .unwrap();
+        assert!(address.starts_with("http://127.0.0.1:"), "{address}");
+        let client = reqwest::Client::new();
+        let ready = client.get(format!("{address}/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), StatusCode::OK);
+        let programs: serde_json::Value = client.get(format!("{address}/api/v1/programs")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(programs["data"][0]["name"], "2019年全国科技工作者日系列活动");
+        let tokens = client.get(format!("{address}/api/v1/tokens")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(tokens.status(), StatusCode::OK, "the printed token is an admin token");
+        let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+        assert!(status.success(), "a SIGTERM ends the service cleanly: {status:?}");
+    }
+}
