@@ -45,7 +45,7 @@ pub fn one<T>(result: Result<T, FieldError>) -> Checked<T> {
 
 /// Evaluates every check, then either binds all the values or returns every problem at once.
 ///
-/// ```ignore
+/// ```text
 /// validate! {
 ///     name = text::required("name", input.name, 200),
 ///     zone = Zone::parse("time_zone", &input.time_zone),
