@@ -198,12 +198,20 @@ async fn serve(url: DatabaseUrl, max_connections: u32, args: ServeArgs) -> anyho
     };
     let address = app.local_addr();
     tracing::info!(%address, database = %config.database_url, ready_in_ms = started.elapsed().as_millis(), "sciday is ready");
-    println!("sciday listens on http://{address} (database {})", config.database_url);
+    let mut banner = format!(
+        "sciday listens on http://{address} (database {})\n",
+        config.database_url
+    );
     if let Some(secret) = demo_token {
-        println!("admin token (replaced at every --demo start): {secret}");
-        println!("try: curl http://{address}/api/v1/programs");
-        println!("     curl 'http://{address}/api/v1/sessions?program_id=1&limit=5'");
+        banner.push_str(&format!(
+            "admin token (replaced at every --demo start): {secret}\n\
+             try: curl http://{address}/api/v1/programs\n     \
+             curl 'http://{address}/api/v1/sessions?program_id=1&limit=5'\n"
+        ));
     }
+    // Nobody may be reading (a closed pipe); the service runs on regardless.
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
     app.run_until(app::shutdown_signal()).await
 }
 

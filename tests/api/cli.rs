@@ -93,6 +93,8 @@ db_test! {
             let mut lines = std::io::BufReader::new(stdout).lines();
             let listening = lines.next().unwrap().unwrap();
             let token = lines.next().unwrap().unwrap();
+            // Keep reading so the pipe stays open, as a terminal would.
+            std::thread::spawn(move || lines.for_each(drop));
             (
                 listening.split_whitespace().nth(3).unwrap().to_owned(),
                 token.split_whitespace().last().unwrap().to_owned(),
