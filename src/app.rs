@@ -39,6 +39,7 @@ impl App {
             clock,
             config: Arc::new(HttpConfig {
                 body_limit: config.body_limit,
+                travel_buffer: config.travel_buffer,
             }),
         };
         Ok(Self { listener, state })

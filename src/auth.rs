@@ -62,6 +62,13 @@ pub enum Actor {
         /// Its materialized path; the subtree is every path with this prefix.
         path: String,
     },
+    /// A volunteer token: may see and answer that volunteer's own assignments.
+    Volunteer {
+        /// The token's id.
+        token_id: i64,
+        /// The volunteer.
+        volunteer_id: i64,
+    },
 }
 
 impl Actor {
@@ -91,7 +98,7 @@ impl Actor {
     /// Whether the caller manages the organization at `path`.
     pub fn manages(&self, path: &str) -> bool {
         match self {
-            Self::Anonymous => false,
+            Self::Anonymous | Self::Volunteer { .. } => false,
             Self::Admin { .. } => true,
             Self::Organizer { path: scope, .. } => path.starts_with(scope.as_str()),
         }
@@ -113,7 +120,7 @@ impl Actor {
     /// What non-public data the caller may read.
     pub fn visibility(&self) -> Visibility {
         match self {
-            Self::Anonymous => Visibility::Public,
+            Self::Anonymous | Self::Volunteer { .. } => Visibility::Public,
             Self::Admin { .. } => Visibility::All,
             Self::Organizer { path, .. } => Visibility::PublicOrWithin(path.clone()),
         }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
+use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use entity::kinds::Role;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,7 +17,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::db::{DatabaseUrl, Db};
 use crate::error::Error;
-use crate::store::{organizations, tokens};
+use crate::store::tokens::Grant;
+use crate::store::{Policy, organizations, tokens, volunteers};
 use crate::transfer::{self, Document, Report};
 
 /// The sample program, built in so `sciday serve --demo` works from any directory.
@@ -42,6 +44,18 @@ struct DatabaseArgs {
     /// Database connections per instance.
     #[arg(long, global = true, env = "SCIDAY_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     max_connections: u32,
+    /// Minutes a volunteer needs between sessions at different venues.
+    #[arg(long, global = true, env = "SCIDAY_TRAVEL_BUFFER_MINUTES", default_value_t = 30)]
+    travel_buffer_minutes: u32,
+}
+
+impl DatabaseArgs {
+    fn policy(&self) -> Policy {
+        Policy {
+            now: SystemClock.now(),
+            travel_buffer: TimeDelta::minutes(i64::from(self.travel_buffer_minutes)),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +104,9 @@ enum TokenCommand {
         /// For organizers: the organization's id or key.
         #[arg(long, env = "SCIDAY_TOKEN_ORGANIZATION")]
         organization: Option<String>,
+        /// For volunteers: the volunteer's id or key.
+        #[arg(long, env = "SCIDAY_TOKEN_VOLUNTEER")]
+        volunteer: Option<String>,
         /// A name to recognize the token by.
         #[arg(long, env = "SCIDAY_TOKEN_NAME")]
         name: Option<String>,
@@ -100,6 +117,7 @@ enum TokenCommand {
 enum RoleArg {
     Admin,
     Organizer,
+    Volunteer,
 }
 
 impl From<RoleArg> for Role {
@@ -107,16 +125,18 @@ impl From<RoleArg> for Role {
         match role {
             RoleArg::Admin => Self::Admin,
             RoleArg::Organizer => Self::Organizer,
+            RoleArg::Volunteer => Self::Volunteer,
         }
     }
 }
 
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let policy = cli.database.policy();
     let url = DatabaseUrl::new(cli.database.database_url);
     let max_connections = cli.database.max_connections;
     match cli.command {
-        Command::Serve(args) => serve(url, max_connections, args).await,
+        Command::Serve(args) => serve(url, max_connections, policy.travel_buffer, args).await,
         Command::Migrate => {
             let db = open(&url, max_connections).await?;
             eprintln!("{url}: migrations applied");
@@ -127,7 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let text = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let document: Document = crate::http::parse_json(&text).map_err(|e| describe(&e))?;
             let db = open(&url, max_connections).await?;
-            let report = import_with_progress(&db, &document).await?;
+            let report = import_with_progress(&db, &document, policy).await?;
             print_report(&file.display().to_string(), &report);
             db.close().await?;
             Ok(())
@@ -147,6 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(TokenCommand::Create {
             role,
             organization,
+            volunteer,
             name,
         }) => {
             let db = open(&url, max_connections).await?;
@@ -157,7 +178,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let role = Role::from(role);
             let name = name.unwrap_or_else(|| format!("{role:?} token").to_lowercase());
-            let (row, secret) = tokens::create(&txn, name, role, organization_id, SystemClock.now())
+            let volunteer_id = match volunteer {
+                Some(given) => Some(find_volunteer(&txn, &given).await?),
+                None => None,
+            };
+            let grant = Grant {
+                name,
+                role,
+                organization_id,
+                volunteer_id,
+            };
+            let (row, secret) = tokens::create(&txn, grant, SystemClock.now())
                 .await
                 .map_err(|e| describe(&e))?;
             txn.commit().await?;
@@ -172,25 +203,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(url: DatabaseUrl, max_connections: u32, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(
+    url: DatabaseUrl,
+    max_connections: u32,
+    travel_buffer: TimeDelta,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = Config {
         listen: args.listen,
         database_url: url,
         max_connections,
         body_limit: args.body_limit,
+        travel_buffer,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App::build(&config, Arc::clone(&clock)).await?;
     let demo_token = if args.demo {
         let document: Document = crate::http::parse_json(SAMPLE_PROGRAM.as_bytes()).map_err(|e| describe(&e))?;
-        let report = transfer::import(app.db(), &document, clock.now(), &|| {})
+        let policy = Policy {
+            now: clock.now(),
+            travel_buffer,
+        };
+        let report = transfer::import(app.db(), &document, policy, &|| {})
             .await
             .map_err(|e| describe(&e))?;
         print_report("the sample program", &report);
         let txn = app.db().begin().await?;
         tokens::revoke_named(&txn, DEMO_TOKEN_NAME, clock.now()).await?;
-        let (_, secret) = tokens::create(&txn, DEMO_TOKEN_NAME.to_owned(), Role::Admin, None, clock.now()).await?;
+        let grant = Grant {
+            name: DEMO_TOKEN_NAME.to_owned(),
+            role: Role::Admin,
+            organization_id: None,
+            volunteer_id: None,
+        };
+        let (_, secret) = tokens::create(&txn, grant, clock.now()).await?;
         txn.commit().await?;
         Some(secret)
     } else {
@@ -232,7 +279,18 @@ async fn find_organization(txn: &sea_orm::DatabaseTransaction, given: &str) -> a
     }
 }
 
-async fn import_with_progress(db: &Db, document: &Document) -> anyhow::Result<Report> {
+async fn find_volunteer(txn: &sea_orm::DatabaseTransaction, given: &str) -> anyhow::Result<i64> {
+    let found = match given.parse::<i64>() {
+        Ok(id) => volunteers::get(txn, id).await.ok(),
+        Err(_) => volunteers::by_key(txn, given).await.map_err(|e| describe(&e))?,
+    };
+    match found {
+        Some(volunteer) => Ok(volunteer.id),
+        None => bail!("there is no volunteer with id or key {given:?}"),
+    }
+}
+
+async fn import_with_progress(db: &Db, document: &Document, policy: Policy) -> anyhow::Result<Report> {
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(document.len() as u64);
         bar.set_style(
@@ -243,7 +301,7 @@ async fn import_with_progress(db: &Db, document: &Document) -> anyhow::Result<Re
     } else {
         ProgressBar::hidden()
     };
-    let report = transfer::import(db, document, SystemClock.now(), &|| bar.inc(1)).await;
+    let report = transfer::import(db, document, policy, &|| bar.inc(1)).await;
     bar.finish_and_clear();
     report.map_err(|e| describe(&e))
 }

@@ -25,6 +25,8 @@ pub struct Config {
     pub max_connections: u32,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// Time a volunteer needs between sessions at different venues.
+    pub travel_buffer: chrono::TimeDelta,
 }
 
 impl Default for Config {
@@ -36,6 +38,7 @@ impl Default for Config {
             database_url: DatabaseUrl::new(DEFAULT_DATABASE_URL),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             body_limit: DEFAULT_BODY_LIMIT,
+            travel_buffer: crate::domain::staffing::DEFAULT_TRAVEL_BUFFER,
         }
     }
 }

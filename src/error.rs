@@ -10,6 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::field::FieldError;
+use crate::domain::staffing::Violation;
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -40,6 +41,9 @@ pub enum Error {
         /// What conflicts, for people.
         detail: String,
     },
+    /// 409: the assignment breaks staffing rules; every broken rule is listed.
+    #[error("the assignment breaks {} staffing rule(s)", .0.len())]
+    Refused(Vec<Violation>),
     /// 412: `If-Match` named a version that is no longer current.
     #[error("the resource has changed since version {given}; it is now at {current}")]
     PreconditionFailed {
@@ -96,7 +100,7 @@ impl Error {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::Refused(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -116,6 +120,7 @@ impl Error {
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict { .. } => "conflict",
+            Self::Refused(_) => "assignment-refused",
             Self::PreconditionFailed { .. } => "stale-version",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -134,6 +139,7 @@ impl Error {
             Self::NotFound(_) => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict { .. } => "Conflict",
+            Self::Refused(_) => "Assignment refused",
             Self::PreconditionFailed { .. } => "Stale version",
             Self::PayloadTooLarge { .. } => "Request body too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
@@ -182,10 +188,14 @@ pub struct Problem {
     /// Field problems of a 422 answer.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Every staffing rule a refused assignment breaks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
+impl Error {
+    /// The problem document describing this error (a 5xx is logged here, with its cause).
+    pub fn problem(self) -> Problem {
         let status = self.status();
         let detail = match &self {
             Self::Internal(cause) => {
@@ -196,25 +206,39 @@ impl IntoResponse for Error {
                 format!("{}: {}", errors[0].field, errors[0].message)
             }
             Self::Validation(errors) => format!("{} fields are not valid", errors.len()),
+            Self::Refused(violations) => violations
+                .iter()
+                .map(|v| v.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
             other => other.to_string(),
         };
         let code = match &self {
             Self::Conflict { code, .. } => Some((*code).to_owned()),
             _ => None,
         };
-        let www_authenticate = matches!(self, Self::Unauthenticated(_));
         let problem = Problem {
             kind: format!("/problems/{}", self.slug()),
             title: self.title().to_owned(),
             status: status.as_u16(),
             detail,
             code,
-            errors: match self {
-                Self::Validation(errors) => errors,
-                _ => Vec::new(),
-            },
+            errors: Vec::new(),
+            violations: Vec::new(),
         };
-        let mut response = (status, axum::Json(problem)).into_response();
+        match self {
+            Self::Validation(errors) => Problem { errors, ..problem },
+            Self::Refused(violations) => Problem { violations, ..problem },
+            _ => problem,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let www_authenticate = matches!(self, Self::Unauthenticated(_));
+        let mut response = (status, axum::Json(self.problem())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if www_authenticate {

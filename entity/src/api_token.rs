@@ -21,6 +21,8 @@ pub struct Model {
     pub prefix: String,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    /// For volunteer tokens: whose assignments they see.
+    pub volunteer_id: Option<i64>,
     #[sea_orm(belongs_to, from = "organization_id", to = "id")]
     pub organization: BelongsTo<Option<super::organization::Entity>>,
 }

@@ -103,4 +103,42 @@ pub enum Role {
     /// One organization and its subtree.
     #[sea_orm(string_value = "organizer")]
     Organizer,
+    /// One volunteer's own assignments.
+    #[sea_orm(string_value = "volunteer")]
+    Volunteer,
+}
+
+/// Where an assignment stands. Declined and cancelled ones free the seat and are kept as history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentStatus {
+    /// Asked, not yet answered.
+    #[sea_orm(string_value = "proposed")]
+    Proposed,
+    /// The volunteer said yes.
+    #[sea_orm(string_value = "confirmed")]
+    Confirmed,
+    /// The volunteer said no (请假).
+    #[sea_orm(string_value = "declined")]
+    Declined,
+    /// Withdrawn by an organizer, or by the session's cancellation.
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+    /// The volunteer arrived.
+    #[sea_orm(string_value = "checked_in")]
+    CheckedIn,
+    /// The volunteer did not come.
+    #[sea_orm(string_value = "no_show")]
+    NoShow,
+}
+
+impl AssignmentStatus {
+    /// The statuses that hold a seat and a place in the volunteer's time.
+    pub const ACTIVE: [Self; 4] = [Self::Proposed, Self::Confirmed, Self::CheckedIn, Self::NoShow];
+
+    /// Whether the assignment holds a seat and a place in the volunteer's time.
+    pub fn is_active(self) -> bool {
+        Self::ACTIVE.contains(&self)
+    }
 }

@@ -5,18 +5,32 @@
 
 pub mod activity;
 pub mod api_token;
+pub mod assignment;
 pub mod kinds;
 pub mod organization;
 pub mod program;
+pub mod qualification;
 pub mod session;
+pub mod session_role;
+pub mod team;
+pub mod team_membership;
+pub mod unavailability;
 pub mod venue;
+pub mod volunteer;
 
 /// Entities under their table-ish names, for `use entity::prelude::*` in queries.
 pub mod prelude {
     pub use crate::activity::Entity as Activity;
     pub use crate::api_token::Entity as ApiToken;
+    pub use crate::assignment::Entity as Assignment;
     pub use crate::organization::Entity as Organization;
     pub use crate::program::Entity as Program;
+    pub use crate::qualification::Entity as Qualification;
     pub use crate::session::Entity as Session;
+    pub use crate::session_role::Entity as SessionRole;
+    pub use crate::team::Entity as Team;
+    pub use crate::team_membership::Entity as TeamMembership;
+    pub use crate::unavailability::Entity as Unavailability;
     pub use crate::venue::Entity as Venue;
+    pub use crate::volunteer::Entity as Volunteer;
 }

@@ -8,6 +8,12 @@ mod m20261129_000003_create_programs;
 mod m20261129_000004_create_activities;
 mod m20261129_000005_create_sessions;
 mod m20261129_000006_create_api_tokens;
+mod m20261130_000007_create_teams;
+mod m20261130_000008_create_volunteers;
+mod m20261130_000009_create_volunteer_details;
+mod m20261130_000010_create_session_roles;
+mod m20261130_000011_create_assignments;
+mod m20261130_000012_add_volunteer_to_api_tokens;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -22,6 +28,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_create_activities::Migration),
             Box::new(m20261129_000005_create_sessions::Migration),
             Box::new(m20261129_000006_create_api_tokens::Migration),
+            Box::new(m20261130_000007_create_teams::Migration),
+            Box::new(m20261130_000008_create_volunteers::Migration),
+            Box::new(m20261130_000009_create_volunteer_details::Migration),
+            Box::new(m20261130_000010_create_session_roles::Migration),
+            Box::new(m20261130_000011_create_assignments::Migration),
+            Box::new(m20261130_000012_add_volunteer_to_api_tokens::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod field;
 pub mod geo;
 pub mod key;
 pub mod link;
+pub mod staffing;
 pub mod text;
 pub mod time;
 pub mod web;

@@ -66,6 +66,19 @@ impl TimeInput {
         Ok(parsed)
     }
 
+    /// Parses an instant that must carry its offset (filters and windows with no zone to read
+    /// a local time in).
+    pub fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, FieldError> {
+        match Self::parse(field, text)? {
+            Self::Instant(at) => Ok(at.with_timezone(&Utc)),
+            Self::Local(_) => Err(FieldError::new(
+                field,
+                "offset_required",
+                "give an offset, e.g. 2019-05-28T00:00:00+08:00",
+            )),
+        }
+    }
+
     /// The instant this input denotes when local times are read in `zone`.
     pub fn resolve(self, field: &str, zone: Zone) -> Result<DateTime<Utc>, FieldError> {
         match self {

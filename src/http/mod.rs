@@ -2,16 +2,22 @@
 //! Handlers extract, call `domain` and `store`, and map the result; no SQL lives here.
 
 mod activities;
+mod assignments;
 mod extract;
 mod health;
+mod hours;
 mod openapi;
 mod organizations;
 mod paging;
 mod patch;
 mod programs;
+mod roles;
+mod scope;
 mod sessions;
+mod teams;
 mod tokens;
 mod venues;
+mod volunteers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +45,8 @@ pub use extract::parse_json;
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Time a volunteer needs between sessions at different venues.
+    pub travel_buffer: chrono::TimeDelta,
 }
 
 /// Shared by every handler.
@@ -50,6 +58,16 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
+}
+
+impl AppState {
+    /// The clock and staffing settings for a decision made now.
+    pub fn policy(&self) -> crate::store::Policy {
+        crate::store::Policy {
+            now: self.clock.now(),
+            travel_buffer: self.config.travel_buffer,
+        }
+    }
 }
 
 /// The whole HTTP application.
@@ -86,6 +104,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(programs::router())
         .merge(activities::router())
         .merge(sessions::router())
+        .merge(roles::router())
+        .merge(assignments::router())
+        .merge(hours::router())
+        .merge(teams::router())
+        .merge(volunteers::router())
         .merge(tokens::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)

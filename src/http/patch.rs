@@ -37,6 +37,11 @@ impl<T> Patch<T> {
         }
     }
 
+    /// Whether the field was left out.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Self::Absent)
+    }
+
     /// The given value, if any (for fields whose change is checked elsewhere).
     pub fn into_option(self) -> Option<Option<T>> {
         match self {

@@ -11,10 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::assignments::{AssignmentOut, present};
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
+use super::scope::require_session_manager;
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::field::{Checked, FieldError, one};
@@ -180,6 +182,10 @@ pub struct SessionChangeOut {
     session: SessionOut,
     /// Sessions linked to this one that moved or were cancelled with it.
     linked_sessions_updated: Vec<SessionOut>,
+    /// Assignments that clash with something since the move; they are flagged, not dropped.
+    flagged_assignments: Vec<AssignmentOut>,
+    /// Assignments cancelled because their session was.
+    cancelled_assignments: Vec<AssignmentOut>,
 }
 
 /// Filters of the session list.
@@ -220,8 +226,8 @@ async fn list_sessions(
 ) -> Result<axum::Json<PageOut<SessionOut>>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Timed(..))),
-        from = one(instant("from", query.from.as_deref())),
-        to = one(instant("to", query.to.as_deref())),
+        from = one(query.from.as_deref().map(|t| TimeInput::instant("from", t)).transpose()),
+        to = one(query.to.as_deref().map(|t| TimeInput::instant("to", t)).transpose()),
         _ids = positive_ids(&[
             ("program_id", query.program_id),
             ("activity_id", query.activity_id),
@@ -244,18 +250,6 @@ async fn list_sessions(
         .await
         .map_err(as_field("organization_id"))?;
     Ok(axum::Json(page.map(SessionOut::from).into()))
-}
-
-fn instant(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, FieldError> {
-    text.map(|t| match TimeInput::parse(field, t)? {
-        TimeInput::Instant(at) => Ok(at.with_timezone(&Utc)),
-        TimeInput::Local(_) => Err(FieldError::new(
-            field,
-            "offset_required",
-            "give an offset, e.g. 2019-05-28T00:00:00+08:00",
-        )),
-    })
-    .transpose()
 }
 
 /// Reads one session.
@@ -383,13 +377,16 @@ async fn update_session(
         linked_session_id: patch.linked_session_id.apply(old.linked_session_id),
         illustrative,
     };
-    let updated = store::update(&txn, current, fields, state.clock.now()).await?;
+    let updated = store::update(&txn, current, fields, state.policy()).await?;
     txn.commit().await?;
+    let conn = state.db.reader();
     Ok(with_etag(
         updated.session.version,
         SessionChangeOut {
             session: updated.session.into(),
             linked_sessions_updated: updated.followers.into_iter().map(SessionOut::from).collect(),
+            flagged_assignments: present(conn, &actor, updated.flagged).await?,
+            cancelled_assignments: present(conn, &actor, updated.cancelled).await?,
         },
     ))
 }
@@ -419,12 +416,6 @@ async fn delete_session(
     store::delete(&txn, current, state.clock.now()).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn require_session_manager(txn: &sea_orm::DatabaseTransaction, actor: &Actor, session: &Model) -> Result<()> {
-    let activity = crate::store::activities::get_for_update(txn, session.activity_id).await?;
-    let organizer = organizations::get(txn, activity.organization_id).await?;
-    actor.require_manages(&organizer.path, "this session")
 }
 
 /// Reads the time fields of a request; how they combine is the schedule's business.

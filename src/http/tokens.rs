@@ -14,11 +14,12 @@ use utoipa_axum::routes;
 use super::extract::{Authenticated, Id, Json, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors};
 use super::paging::{PageOut, page_request};
-use super::{AppState, created};
+use super::{AppState, as_field, created};
 use crate::domain::field::one;
 use crate::domain::text;
 use crate::error::Result;
-use crate::store::{Cursor, tokens as store};
+use crate::store::tokens::{self as store, Grant};
+use crate::store::{Cursor, organizations, volunteers};
 use crate::validate;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -36,6 +37,8 @@ pub struct TokenIn {
     role: Role,
     /// Required for organizers: the organization (and subtree) the token manages.
     organization_id: Option<i64>,
+    /// Required for volunteers: whose assignments the token sees and answers.
+    volunteer_id: Option<i64>,
 }
 
 /// A token as listed; the secret is never shown again.
@@ -45,6 +48,7 @@ pub struct TokenOut {
     name: String,
     role: Role,
     organization_id: Option<i64>,
+    volunteer_id: Option<i64>,
     /// The first characters of the token.
     prefix: String,
     created_at: DateTime<Utc>,
@@ -58,6 +62,7 @@ impl From<Model> for TokenOut {
             name: model.name,
             role: model.role,
             organization_id: model.organization_id,
+            volunteer_id: model.volunteer_id,
             prefix: model.prefix,
             created_at: model.created_at,
             revoked_at: model.revoked_at,
@@ -105,7 +110,8 @@ async fn list_tokens(
     Ok(axum::Json(page.map(TokenOut::from).into()))
 }
 
-/// Creates a token (admins only); the answer holds the secret, once.
+/// Creates a token; the answer holds the secret, once. Admins create any token; organizers
+/// create volunteer tokens for the volunteers of their organizations.
 #[utoipa::path(
     post,
     path = "/tokens",
@@ -119,12 +125,27 @@ async fn create_token(
     Authenticated(actor): Authenticated,
     Json(input): Json<TokenIn>,
 ) -> Result<Response> {
-    actor.require_admin()?;
     validate! {
         name = one(text::required("name", &input.name, 100)),
     }
     let txn = state.db.begin().await?;
-    let (model, secret) = store::create(&txn, name, input.role, input.organization_id, state.clock.now()).await?;
+    match (input.role, input.volunteer_id) {
+        (Role::Volunteer, Some(volunteer_id)) if !actor.is_admin() => {
+            let volunteer = volunteers::get(&txn, volunteer_id)
+                .await
+                .map_err(as_field("volunteer_id"))?;
+            let organization = organizations::get(&txn, volunteer.organization_id).await?;
+            actor.require_manages(&organization.path, "the volunteer")?;
+        }
+        _ => actor.require_admin()?,
+    }
+    let grant = Grant {
+        name,
+        role: input.role,
+        organization_id: input.organization_id,
+        volunteer_id: input.volunteer_id,
+    };
+    let (model, secret) = store::create(&txn, grant, state.clock.now()).await?;
     txn.commit().await?;
     tracing::info!(token = model.id, role = ?model.role, "token created");
     Ok(created(

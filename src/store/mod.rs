@@ -4,19 +4,35 @@
 //! what belongs together; functions that only read take any [`sea_orm::ConnectionTrait`].
 
 pub mod activities;
+pub mod assignments;
+pub mod candidates;
+pub mod hours;
 pub mod organizations;
 pub mod programs;
+pub mod roles;
 pub mod sessions;
+pub mod teams;
 pub mod tokens;
 pub mod venues;
+pub mod volunteers;
 
 mod page;
 mod record;
+mod tree;
 
 pub use page::{Cursor, Page, PageRequest};
 pub use record::{Fields, Versioned};
 
 use crate::error::{Error, Result};
+
+/// What staffing decisions need besides the records: the clock and the travel buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// Now.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// Time a volunteer needs between sessions at different venues.
+    pub travel_buffer: chrono::TimeDelta,
+}
 
 /// Who may see non-public activities and their sessions.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,16 +1,18 @@
 //! Queries on `organizations`, including the materialized subtree paths.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::kinds::OrganizationKind;
-use entity::organization::{self, ActiveModel, Column, Entity, Model};
+use entity::organization::{ActiveModel, Column, Entity, Model};
 use entity::prelude::{Activity, ApiToken, Program, Venue};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::record::{self, Fields, Versioned};
+use super::tree;
 use super::{Cursor, Page, PageRequest};
 use crate::domain::contact::Contact;
 use crate::domain::key::Key;
@@ -83,6 +85,19 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Mod
     record::find_by_key::<ActiveModel>(conn, key).await
 }
 
+/// The paths of `organizations`, for deciding who manages what they own.
+pub async fn paths(conn: &impl ConnectionTrait, organizations: &[i64]) -> Result<HashMap<i64, String>> {
+    let mut paths = HashMap::new();
+    for chunk in organizations.chunks(500) {
+        let rows = Entity::find()
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        paths.extend(rows.into_iter().map(|o| (o.id, o.path)));
+    }
+    Ok(paths)
+}
+
 /// A page of organizations in id order.
 pub async fn list(conn: &impl ConnectionTrait, filter: &OrganizationFilter, page: &PageRequest) -> Result<Page<Model>> {
     let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
@@ -119,7 +134,7 @@ pub async fn insert(
         ..Default::default()
     };
     let inserted = record::create(txn, key.as_str(), row, fields, now).await?;
-    let path = child_path(parent.map(|p| p.path.as_str()), inserted.id);
+    let path = tree::child_path(parent.map(|p| p.path.as_str()), inserted.id);
     let mut row: ActiveModel = inserted.into();
     row.path = Set(path);
     Ok(row.update(txn).await?)
@@ -154,10 +169,10 @@ pub async fn update(
             ));
         }
         let id = *row.id.as_ref();
-        let new_path = child_path(parent.map(|p| p.path.as_str()), id);
+        let new_path = tree::child_path(parent.map(|p| p.path.as_str()), id);
         row.parent_id = Set(parent.map(|p| p.id));
         row.path = Set(new_path.clone());
-        move_subtree(txn, &old_path, &new_path).await?;
+        tree::move_subtree::<Entity>(txn, Column::Path, &old_path, &new_path).await?;
     }
     Ok(row.update(txn).await?)
 }
@@ -200,33 +215,4 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
     }
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
-}
-
-fn child_path(parent_path: Option<&str>, id: i64) -> String {
-    format!("{}{id}/", parent_path.unwrap_or("/"))
-}
-
-/// Rewrites the paths of every organization below `old_path` to hang below `new_path`.
-async fn move_subtree(txn: &DatabaseTransaction, old_path: &str, new_path: &str) -> Result<()> {
-    let keep_from = i32::try_from(old_path.chars().count())
-        .unwrap_or(i32::MAX)
-        .saturating_add(1);
-    // `||` and `substr` mean the same on SQLite and PostgreSQL; only the placeholders differ.
-    let template = match txn.get_database_backend() {
-        DatabaseBackend::Postgres => "$1 || substr(path, $2)",
-        _ => "? || substr(path, ?)",
-    };
-    let rewritten = Expr::cust_with_values(template, [Value::from(new_path), Value::from(keep_from)]);
-    Entity::update_many()
-        .col_expr(Column::Path, rewritten)
-        .filter(Column::Path.starts_with(old_path))
-        .filter(Column::Path.ne(old_path))
-        .exec(txn)
-        .await?;
-    Ok(())
-}
-
-/// Every organization id on the way from the root to `model`, itself included.
-pub fn ancestry(model: &organization::Model) -> Vec<i64> {
-    model.path.split('/').filter_map(|part| part.parse().ok()).collect()
 }

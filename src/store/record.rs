@@ -142,4 +142,8 @@ versioned! {
     program => "program",
     activity => "activity",
     session => "session",
+    team => "team",
+    volunteer => "volunteer",
+    session_role => "session role",
+    assignment => "assignment",
 }

@@ -14,9 +14,10 @@ use sea_orm::{
 
 use super::activities::{organizations_within, visible_ids};
 use super::record::{self, Fields, Versioned};
-use super::{Cursor, Page, PageRequest, Visibility, found};
+use super::{Cursor, Page, PageRequest, Policy, Visibility, assignments, found};
 use crate::domain::key::Key;
 use crate::domain::link::{self, MAX_CHAIN};
+use crate::domain::staffing::Slot;
 use crate::domain::time::{Schedule, TimeWindow, Timing};
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
@@ -129,6 +130,10 @@ pub struct Updated {
     pub session: Model,
     /// Sessions linked to it that moved or were cancelled with it.
     pub followers: Vec<Model>,
+    /// Assignments that clash with something since the move (flagged, never silently kept).
+    pub flagged: Vec<entity::assignment::Model>,
+    /// Assignments cancelled because their session was.
+    pub cancelled: Vec<entity::assignment::Model>,
 }
 
 /// One live session by id, if the reader may see it.
@@ -236,9 +241,9 @@ pub async fn update(
     txn: &DatabaseTransaction,
     current: Model,
     fields: SessionFields,
-    now: DateTime<Utc>,
+    policy: Policy,
 ) -> Result<Updated> {
-    write(txn, current, fields, now, true).await
+    write(txn, current, fields, policy, true).await
 }
 
 /// Applies new fields exactly as given, without moving linked sessions (imports: the file
@@ -247,23 +252,26 @@ pub async fn replace(
     txn: &DatabaseTransaction,
     current: Model,
     fields: SessionFields,
-    now: DateTime<Utc>,
+    policy: Policy,
 ) -> Result<Model> {
-    Ok(write(txn, current, fields, now, false).await?.session)
+    Ok(write(txn, current, fields, policy, false).await?.session)
 }
 
 async fn write(
     txn: &DatabaseTransaction,
     current: Model,
     fields: SessionFields,
-    now: DateTime<Utc>,
+    policy: Policy,
     cascade: bool,
 ) -> Result<Updated> {
+    let now = policy.now;
     let old = SessionFields::of(&current);
     if old == fields && current.deleted_at.is_none() {
         return Ok(Updated {
             session: current,
             followers: Vec::new(),
+            flagged: Vec::new(),
+            cancelled: Vec::new(),
         });
     }
     if fields.linked_session_id.is_some() {
@@ -278,6 +286,7 @@ async fn write(
         ));
     }
     let delta = fields.schedule.bounds().start() - old.schedule.bounds().start();
+    let relocated = old.schedule != fields.schedule || old.venue_id != fields.venue_id;
     let cancelled = old.status == SessionStatus::Scheduled && fields.status == SessionStatus::Cancelled;
     let id = current.id;
     let version = current.version + 1;
@@ -291,7 +300,25 @@ async fn write(
     } else {
         Vec::new()
     };
-    Ok(Updated { session, followers })
+    // Staffing follows: the assignments of cancelled sessions are cancelled, and those of
+    // sessions that moved (in time or place) are checked for new clashes.
+    let (mut gone, mut moved) = (Vec::new(), Vec::new());
+    for changed in std::iter::once(&session).chain(&followers) {
+        let was_on = changed.id != id || old.status == SessionStatus::Scheduled;
+        if changed.status == SessionStatus::Cancelled && was_on {
+            gone.push(changed.id);
+        } else if changed.status == SessionStatus::Scheduled && (changed.id != id || relocated) {
+            moved.push(changed.id);
+        }
+    }
+    let cancelled = assignments::cancel_for_sessions(txn, &gone, "the session was cancelled", now).await?;
+    let flagged = assignments::recheck_moved(txn, &moved, policy).await?;
+    Ok(Updated {
+        session,
+        followers,
+        flagged,
+        cancelled,
+    })
 }
 
 /// Moves (by `delta`) and, if `cancel`, cancels every live session linked to `slot`, hop by hop.
@@ -401,6 +428,7 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
             format!("{followers} sessions are linked to this one; unlink or cancel them first"),
         ));
     }
+    assignments::cancel_for_sessions(txn, &[model.id], "the session was deleted", now).await?;
     let version = model.version + 1;
     let mut row: ActiveModel = model.into();
     row.deleted_at = Set(Some(now));
@@ -409,4 +437,27 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
     row.stamp(version, now);
     row.update(txn).await?;
     Ok(())
+}
+
+/// The session as the staffing rules see it: where, when, and on which local days.
+pub fn slot_of(model: &Model) -> Slot {
+    let schedule = schedule_of(model);
+    let (first_day, last_day) = match schedule.timing() {
+        Timing::AllDay { first, last } => (first, last),
+        Timing::Timed(window) => {
+            let tz = schedule.zone().tz();
+            let last_instant = window.end() - TimeDelta::seconds(1);
+            (
+                window.start().with_timezone(&tz).date_naive(),
+                Ord::max(last_instant, window.start()).with_timezone(&tz).date_naive(),
+            )
+        }
+    };
+    Slot {
+        session_id: model.id,
+        venue_id: model.venue_id,
+        window: schedule.bounds(),
+        first_day,
+        last_day,
+    }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use entity::api_token::{ActiveModel, Column, Entity, Model};
 use entity::kinds::Role;
-use entity::prelude::Organization;
+use entity::prelude::{Organization, Volunteer};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -14,42 +14,59 @@ use crate::auth::{self, Actor, NewSecret};
 use crate::error::{Error, Result};
 
 /// Creates a token and returns its row together with the secret, which is not kept.
-pub async fn create(
-    txn: &DatabaseTransaction,
-    name: String,
-    role: Role,
-    organization_id: Option<i64>,
-    now: DateTime<Utc>,
-) -> Result<(Model, String)> {
-    match (role, organization_id) {
-        (Role::Organizer, None) => {
-            return Err(Error::field(
-                "organization_id",
-                "required",
-                "organizer tokens need an organization",
-            ));
+pub async fn create(txn: &DatabaseTransaction, grant: Grant, now: DateTime<Utc>) -> Result<(Model, String)> {
+    let Grant {
+        name,
+        role,
+        organization_id,
+        volunteer_id,
+    } = grant;
+    let refuse = |field: &str, code: &'static str, message: &str| Err(Error::field(field, code, message));
+    match (role, organization_id, volunteer_id) {
+        (Role::Organizer, None, _) => {
+            return refuse("organization_id", "required", "organizer tokens need an organization");
         }
-        (Role::Admin, Some(_)) => {
-            return Err(Error::field(
+        (Role::Volunteer, _, None) => return refuse("volunteer_id", "required", "volunteer tokens need a volunteer"),
+        (Role::Admin | Role::Volunteer, Some(_), _) => {
+            return refuse(
                 "organization_id",
                 "not_allowed",
-                "admin tokens are not tied to an organization",
-            ));
+                "only organizer tokens are tied to an organization",
+            );
         }
-        (_, Some(id)) if Organization::find_by_id(id).one(txn).await?.is_none() => {
-            return Err(Error::field(
-                "organization_id",
-                "not_found",
-                format!("there is no organization {id}"),
-            ));
+        (Role::Admin | Role::Organizer, _, Some(_)) => {
+            return refuse(
+                "volunteer_id",
+                "not_allowed",
+                "only volunteer tokens are tied to a volunteer",
+            );
         }
         _ => {}
+    }
+    if let Some(id) = organization_id
+        && Organization::find_by_id(id).one(txn).await?.is_none()
+    {
+        return Err(Error::field(
+            "organization_id",
+            "not_found",
+            format!("there is no organization {id}"),
+        ));
+    }
+    if let Some(id) = volunteer_id
+        && Volunteer::find_by_id(id).one(txn).await?.is_none()
+    {
+        return Err(Error::field(
+            "volunteer_id",
+            "not_found",
+            format!("there is no volunteer {id}"),
+        ));
     }
     let NewSecret { token, hash, prefix } = auth::generate();
     let row = ActiveModel {
         name: Set(name),
         role: Set(role),
         organization_id: Set(organization_id),
+        volunteer_id: Set(volunteer_id),
         secret_hash: Set(hash),
         prefix: Set(prefix),
         created_at: Set(now),
@@ -59,6 +76,18 @@ pub async fn create(
     .insert(txn)
     .await?;
     Ok((row, token))
+}
+
+/// What a new token may do.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// Who or what uses it.
+    pub name: String,
+    pub role: Role,
+    /// For organizers.
+    pub organization_id: Option<i64>,
+    /// For volunteers.
+    pub volunteer_id: Option<i64>,
 }
 
 /// The caller a presented token stands for, or `None` when it is unknown or revoked.
@@ -75,6 +104,10 @@ pub async fn authenticate(conn: &impl ConnectionTrait, token: &str) -> Result<Op
             token_id: token.id,
             organization_id: organization.id,
             path: organization.path,
+        }),
+        Role::Volunteer => token.volunteer_id.map(|volunteer_id| Actor::Volunteer {
+            token_id: token.id,
+            volunteer_id,
         }),
     }))
 }

@@ -29,7 +29,7 @@ use crate::store::organizations::OrganizationFields;
 use crate::store::programs::ProgramFields;
 use crate::store::sessions::SessionFields;
 use crate::store::venues::VenueFields;
-use crate::store::{activities, organizations, programs, sessions, venues};
+use crate::store::{Policy, activities, organizations, programs, sessions, venues};
 use crate::validate;
 
 /// What happened to the records of one kind.
@@ -86,7 +86,8 @@ impl Document {
 }
 
 /// Imports `document` in one transaction; `tick` is called after each record.
-pub async fn import(db: &Db, document: &Document, now: DateTime<Utc>, tick: &(dyn Fn() + Sync)) -> Result<Report> {
+pub async fn import(db: &Db, document: &Document, policy: Policy, tick: &(dyn Fn() + Sync)) -> Result<Report> {
+    let now = policy.now;
     if document.format != FORMAT {
         return Err(Error::field(
             "format",
@@ -143,7 +144,7 @@ pub async fn import(db: &Db, document: &Document, now: DateTime<Utc>, tick: &(dy
     };
     for i in order {
         let record = &document.sessions[i];
-        session(&txn, record, &mut references, now, &mut report.sessions)
+        session(&txn, record, &mut references, policy, &mut report.sessions)
             .await
             .map_err(within(format!("sessions[{i}]")))?;
         tick();
@@ -342,9 +343,10 @@ async fn session(
     txn: &DatabaseTransaction,
     record: &SessionRecord,
     references: &mut References,
-    now: DateTime<Utc>,
+    policy: Policy,
     tally: &mut Tally,
 ) -> Result<()> {
+    let now = policy.now;
     validate! {
         key = one(Key::parse("key", &record.key)),
         title = one(text::optional("title", record.title.as_deref(), NAME_MAX)),
@@ -421,7 +423,7 @@ async fn session(
         }
         Some(current) => {
             let old = current.version;
-            let row = sessions::replace(txn, current, fields, now).await?;
+            let row = sessions::replace(txn, current, fields, policy).await?;
             tally.count(false, Some(old), row.version);
         }
     }

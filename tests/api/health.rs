@@ -40,7 +40,22 @@ db_test! {
             "POST /api/v1/tokens".to_owned(),
             "DELETE /api/v1/tokens/{id}".to_owned(),
         ]);
-        for resource in ["organizations", "venues", "programs", "activities", "sessions"] {
+        for extra in [
+            "GET /api/v1/assignments/{id}",
+            "POST /api/v1/assignments/batch",
+            "POST /api/v1/assignments/{id}/confirm",
+            "POST /api/v1/assignments/{id}/decline",
+            "POST /api/v1/assignments/{id}/cancel",
+            "POST /api/v1/assignments/{id}/check-in",
+            "POST /api/v1/assignments/{id}/no-show",
+            "GET /api/v1/assignments",
+            "POST /api/v1/assignments",
+            "GET /api/v1/session-roles/{id}/candidates",
+            "GET /api/v1/service-hours",
+        ] {
+            expected.insert(extra.to_owned());
+        }
+        for resource in ["organizations", "venues", "programs", "activities", "sessions", "teams", "volunteers", "session-roles"] {
             expected.insert(format!("GET /api/v1/{resource}"));
             expected.insert(format!("POST /api/v1/{resource}"));
             for method in ["GET", "PATCH", "DELETE"] {

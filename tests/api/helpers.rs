@@ -95,7 +95,13 @@ impl TestApp {
         let app = App::build(&config, clock.clone()).await.expect("the app starts");
         let db = app.db().clone();
         let txn = db.begin().await.unwrap();
-        let (_, admin) = sciday::store::tokens::create(&txn, "test admin".into(), Role::Admin, None, clock.now_utc())
+        let grant = sciday::store::tokens::Grant {
+            name: "test admin".into(),
+            role: Role::Admin,
+            organization_id: None,
+            volunteer_id: None,
+        };
+        let (_, admin) = sciday::store::tokens::create(&txn, grant, clock.now_utc())
             .await
             .unwrap();
         txn.commit().await.unwrap();
@@ -116,6 +122,14 @@ impl TestApp {
             server: Some(server),
             _storage: storage,
         })
+    }
+
+    /// The clock and staffing settings the service decides with now.
+    pub fn policy(&self) -> sciday::store::Policy {
+        sciday::store::Policy {
+            now: sciday::clock::Clock::now(self.clock.as_ref()),
+            travel_buffer: sciday::domain::staffing::DEFAULT_TRAVEL_BUFFER,
+        }
     }
 
     /// The database URL, for running the command line against the same data.

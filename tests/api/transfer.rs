@@ -18,12 +18,12 @@ async fn export(app: &TestApp) -> Document {
 db_test! {
     async fn importing_the_sample_twice_changes_nothing(app: TestApp) {
         let document = sample();
-        let first = transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap();
+        let first = transfer::import(&app.db, &document, app.policy(), &|| {}).await.unwrap();
         assert_eq!(first.organizations.created, document.organizations.len());
         assert_eq!(first.sessions.created, document.sessions.len());
         let after_first = export(&app).await;
         let versions = app.get("/api/v1/sessions?limit=500").await.body;
-        let second = transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap();
+        let second = transfer::import(&app.db, &document, app.policy(), &|| {}).await.unwrap();
         for (kind, tally, records) in [
             ("organizations", second.organizations, document.organizations.len()),
             ("venues", second.venues, document.venues.len()),
@@ -40,19 +40,19 @@ db_test! {
 
 db_test! {
     async fn an_export_imports_into_a_fresh_database_as_the_same_data(app: TestApp) {
-        transfer::import(&app.db, &sample(), app.clock_now(), &|| {}).await.unwrap();
+        transfer::import(&app.db, &sample(), app.policy(), &|| {}).await.unwrap();
         let exported = export(&app).await;
         let fresh = TestApp::spawn(app.backend).await.unwrap();
         let json = serde_json::to_string(&exported).unwrap();
         let reread: Document = serde_json::from_str(&json).unwrap();
-        transfer::import(&fresh.db, &reread, fresh.clock_now(), &|| {}).await.unwrap();
+        transfer::import(&fresh.db, &reread, fresh.policy(), &|| {}).await.unwrap();
         assert_eq!(export(&fresh).await, exported);
     }
 }
 
 db_test! {
     async fn the_sample_program_is_complete(app: TestApp) {
-        transfer::import(&app.db, &sample(), app.clock_now(), &|| {}).await.unwrap();
+        transfer::import(&app.db, &sample(), app.policy(), &|| {}).await.unwrap();
         let activities = app.get_as(&app.admin, "/api/v1/activities").await;
         let titles: Vec<&str> = activities.body["data"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
         assert_eq!(titles.len(), 11);
@@ -73,7 +73,7 @@ db_test! {
 
 db_test! {
     async fn a_sample_session_linked_to_beijing_moves_when_the_slot_moves(app: TestApp) {
-        transfer::import(&app.db, &sample(), app.clock_now(), &|| {}).await.unwrap();
+        transfer::import(&app.db, &sample(), app.policy(), &|| {}).await.unwrap();
         let slot = sciday::store::sessions::by_key(app.db.reader(), "session.beijing-symposium").await.unwrap().unwrap();
         let before = app.get(&format!("/api/v1/sessions?linked_session_id={}", slot.id)).await;
         assert!(before.ids().len() >= 3);
@@ -97,7 +97,7 @@ db_test! {
         document.sessions[last].all_day = false;
         document.sessions[last].start_date = None;
         document.sessions[last].end_date = None;
-        let error = transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap_err();
+        let error = transfer::import(&app.db, &document, app.policy(), &|| {}).await.unwrap_err();
         match error {
             sciday::error::Error::Validation(problems) => {
                 assert_eq!(problems[0].field, format!("sessions[{last}].ends_at"));
@@ -107,7 +107,7 @@ db_test! {
         assert_eq!(app.count("organizations").await, 0, "nothing of the file was written");
         let mut unknown = sample();
         unknown.activities[0].program = "program.nowhere".into();
-        let error = transfer::import(&app.db, &unknown, app.clock_now(), &|| {}).await.unwrap_err();
+        let error = transfer::import(&app.db, &unknown, app.policy(), &|| {}).await.unwrap_err();
         assert!(matches!(error, sciday::error::Error::Validation(ref p) if p[0].field == "activities[0].program"));
     }
 }
@@ -115,23 +115,13 @@ db_test! {
 db_test! {
     async fn a_reimport_restores_what_the_file_says(app: TestApp) {
         let document = sample();
-        transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap();
+        transfer::import(&app.db, &document, app.policy(), &|| {}).await.unwrap();
         let record = &document.sessions[0];
         let session = sciday::store::sessions::by_key(app.db.reader(), &record.key).await.unwrap().unwrap();
         let path = format!("/api/v1/sessions/{}", session.id);
         app.patch(&app.admin, &path, "*", json!({"title": "临时改动", "capacity": 3})).await;
-        let report = transfer::import(&app.db, &document, app.clock_now(), &|| {}).await.unwrap();
+        let report = transfer::import(&app.db, &document, app.policy(), &|| {}).await.unwrap();
         assert_eq!(report.sessions.updated, 1);
         assert_eq!(app.get_as(&app.admin, &path).await.body["title"], json!(record.title));
-    }
-}
-
-trait ClockNow {
-    fn clock_now(&self) -> chrono::DateTime<chrono::Utc>;
-}
-
-impl ClockNow for TestApp {
-    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        sciday::clock::Clock::now(self.clock.as_ref())
     }
 }

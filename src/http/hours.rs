@@ -1,0 +1,213 @@
+//! `/api/v1/service-hours`: what checked-in assignments add up to, per volunteer or per team,
+//! as JSON or as CSV for Excel (UTF-8 with a byte-order mark, so Chinese text opens correctly).
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Authenticated, Query};
+use super::openapi::ListErrors;
+use super::paging::positive_ids;
+use super::{AppState, as_field};
+use crate::auth::Actor;
+use crate::error::{Error, Result};
+use crate::store::hours::{self as store, HoursFilter};
+use crate::store::{organizations, teams};
+use crate::validate;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(service_hours))
+}
+
+/// How to group the hours.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    #[default]
+    Volunteer,
+    Team,
+}
+
+/// How to answer.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    #[default]
+    Json,
+    /// UTF-8 CSV with a byte-order mark.
+    Csv,
+}
+
+/// Which hours to count.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HoursQuery {
+    /// Sessions of this program.
+    program_id: Option<i64>,
+    /// Volunteers of this organization or one below it.
+    organization_id: Option<i64>,
+    /// Volunteers in this team or one below it.
+    team_id: Option<i64>,
+    /// `volunteer` (default) or `team`.
+    by: Option<GroupBy>,
+    /// `json` (default) or `csv`.
+    format: Option<Format>,
+}
+
+/// Hours of one volunteer or team.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoursOut {
+    /// The volunteer's or team's id.
+    id: i64,
+    name: String,
+    /// For volunteers: their organization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization_id: Option<i64>,
+    /// For teams: members (sub-teams included) who served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    volunteers: Option<u32>,
+    /// Checked-in assignments.
+    sessions: u32,
+    /// Hours served (all-day sessions count 8 hours a day).
+    hours: f64,
+}
+
+/// Service hours from checked-in assignments. Admins see everyone; organizers the
+/// volunteers of their organizations; a volunteer token its own.
+#[utoipa::path(
+    get,
+    path = "/service-hours",
+    tag = "staffing",
+    params(HoursQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = OK, body = Vec<HoursOut>, description = "JSON, or text/csv with format=csv"),
+        ListErrors
+    )
+)]
+async fn service_hours(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Query(query): Query<HoursQuery>,
+) -> Result<Response> {
+    validate! {
+        _ids = positive_ids(&[
+            ("program_id", query.program_id),
+            ("organization_id", query.organization_id),
+            ("team_id", query.team_id),
+        ]),
+    }
+    let conn = state.db.reader();
+    let mut filter = HoursFilter {
+        program_id: query.program_id,
+        ..HoursFilter::default()
+    };
+    if let Some(id) = query.organization_id {
+        let path = organizations::get(conn, id)
+            .await
+            .map_err(as_field("organization_id"))?
+            .path;
+        if let Actor::Organizer { .. } = actor {
+            actor.require_manages(&path, "the organization")?;
+        }
+        filter.organization_path = Some(path);
+    }
+    if let Some(id) = query.team_id {
+        filter.team_path = Some(teams::get(conn, id).await.map_err(as_field("team_id"))?.path);
+    }
+    match &actor {
+        Actor::Admin { .. } => {}
+        Actor::Organizer { path, .. } => {
+            if filter.organization_path.is_none() {
+                filter.organization_path = Some(path.clone());
+            }
+        }
+        Actor::Volunteer { volunteer_id, .. } => filter.volunteer_id = Some(*volunteer_id),
+        Actor::Anonymous => return Err(Error::Unauthenticated("service hours need a bearer token")),
+    }
+    let rows: Vec<HoursOut> = match query.by.unwrap_or_default() {
+        GroupBy::Volunteer => store::by_volunteer(conn, &filter)
+            .await?
+            .into_iter()
+            .map(|r| HoursOut {
+                id: r.volunteer.id,
+                name: r.volunteer.name,
+                organization_id: Some(r.volunteer.organization_id),
+                volunteers: None,
+                sessions: r.sessions,
+                hours: round(r.hours),
+            })
+            .collect(),
+        GroupBy::Team => store::by_team(conn, &filter)
+            .await?
+            .into_iter()
+            .map(|r| HoursOut {
+                id: r.team.id,
+                name: r.team.name,
+                organization_id: None,
+                volunteers: Some(r.volunteers),
+                sessions: r.sessions,
+                hours: round(r.hours),
+            })
+            .collect(),
+    };
+    match query.format.unwrap_or_default() {
+        Format::Json => Ok(axum::Json(rows).into_response()),
+        Format::Csv => csv_response(&rows, query.by.unwrap_or_default()),
+    }
+}
+
+fn round(hours: f64) -> f64 {
+    (hours * 100.0).round() / 100.0
+}
+
+/// The rows as CSV that Excel opens with Chinese text intact.
+fn csv_response(rows: &[HoursOut], by: GroupBy) -> Result<Response> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let header: &[&str] = match by {
+        GroupBy::Volunteer => &["志愿者编号", "姓名", "所属组织编号", "服务场次", "服务时长（小时）"],
+        GroupBy::Team => &["队伍编号", "队伍名称", "服务人数", "服务场次", "服务时长（小时）"],
+    };
+    let to_internal = |e: csv::Error| Error::Internal(e.into());
+    writer.write_record(header).map_err(to_internal)?;
+    for row in rows {
+        let middle = match by {
+            GroupBy::Volunteer => row.organization_id.map(|o| o.to_string()).unwrap_or_default(),
+            GroupBy::Team => row.volunteers.map(|v| v.to_string()).unwrap_or_default(),
+        };
+        writer
+            .write_record([
+                row.id.to_string(),
+                row.name.clone(),
+                middle,
+                row.sessions.to_string(),
+                format!("{:.2}", row.hours),
+            ])
+            .map_err(to_internal)?;
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend(body);
+    let filename = match by {
+        GroupBy::Volunteer => "service-hours-volunteers.csv",
+        GroupBy::Team => "service-hours-teams.csv",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,24 @@
+//! Who manages what: the organization path that decides whether a caller may change a
+//! session, its roles and its staffing.
+
+use entity::session::Model as Session;
+use sea_orm::ConnectionTrait;
+
+use crate::auth::Actor;
+use crate::error::Result;
+use crate::store::{activities, organizations};
+
+/// The path of the organization that organizes the session's activity.
+pub(super) async fn session_owner(conn: &impl ConnectionTrait, session: &Session) -> Result<String> {
+    let activity = activities::get(conn, session.activity_id, &crate::store::Visibility::All).await?;
+    Ok(organizations::get(conn, activity.organization_id).await?.path)
+}
+
+/// Fails unless the caller manages the session's activity.
+pub(super) async fn require_session_manager(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    session: &Session,
+) -> Result<()> {
+    actor.require_manages(&session_owner(conn, session).await?, "this session")
+}

@@ -1,0 +1,582 @@
+//! Queries on `assignments`, and the transaction that decides whether a volunteer may take a
+//! seat.
+//!
+//! Correctness under concurrency comes from the database, not from this process: the
+//! assigning transaction share-locks the session, then locks the role (so seats are counted
+//! one transaction at a time) and the volunteer (so their calendar is read one transaction at
+//! a time). Anything that moves a session locks the assigned volunteers before re-checking
+//! them. On SQLite the single writer gives the same order. Locks are always taken session →
+//! role → volunteers (in id order), so transactions never wait on each other in a circle.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::assignment::{ActiveModel, Column, Entity, Model};
+use entity::kinds::{AssignmentStatus, SessionStatus};
+use entity::prelude::{Qualification, Session, Team, TeamMembership, Unavailability};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::record::{self, Versioned};
+use super::sessions::slot_of;
+use super::{Cursor, Page, PageRequest, Policy, roles, volunteers};
+use crate::domain::key::Key;
+use crate::domain::staffing::{self, Commitment, Facts, Held, Rule, Slot, Violation};
+use crate::domain::time::TimeWindow;
+use crate::error::{Error, Result};
+
+/// An admin's decision to set some rules aside, with the reason.
+#[derive(Clone, Debug)]
+pub struct Override {
+    /// The rules set aside; only overridable ones are accepted.
+    pub rules: BTreeSet<Rule>,
+    /// Why, for the record.
+    pub reason: String,
+    /// The admin's token.
+    pub by: i64,
+}
+
+/// A request to put a volunteer in a role.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub key: Key,
+    pub role_id: i64,
+    pub volunteer_id: i64,
+    /// `proposed` or `confirmed`.
+    pub status: AssignmentStatus,
+    pub override_rules: Option<Override>,
+}
+
+/// Whose assignments a reader may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Every assignment (admins).
+    All,
+    /// Assignments to sessions organized within this path, or of volunteers of organizations
+    /// within it (organizers).
+    Within(String),
+    /// One volunteer's own (volunteer tokens).
+    Volunteer(i64),
+}
+
+/// Filters of the assignment list.
+#[derive(Clone, Debug, Default)]
+pub struct AssignmentFilter {
+    pub session_id: Option<i64>,
+    pub role_id: Option<i64>,
+    pub volunteer_id: Option<i64>,
+    pub program_id: Option<i64>,
+    pub status: Option<AssignmentStatus>,
+    /// Only assignments flagged with conflicts.
+    pub flagged: Option<bool>,
+}
+
+/// One assignment by id.
+pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
+    record::find::<ActiveModel>(conn, id).await
+}
+
+/// One assignment by id, locked until the transaction ends.
+pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
+    record::find_for_update::<ActiveModel>(txn, id).await
+}
+
+/// One assignment by key.
+pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
+    record::find_by_key::<ActiveModel>(conn, key).await
+}
+
+/// A page of assignments in id order.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &AssignmentFilter,
+    reach: &Reach,
+    page: &PageRequest,
+) -> Result<Page<Model>> {
+    let mut query = Entity::find()
+        .filter(reachable(reach))
+        .order_by_asc(Column::Id)
+        .limit(page.limit + 1);
+    if let Some(session) = filter.session_id {
+        query = query.filter(Column::SessionId.eq(session));
+    }
+    if let Some(role) = filter.role_id {
+        query = query.filter(Column::RoleId.eq(role));
+    }
+    if let Some(volunteer) = filter.volunteer_id {
+        query = query.filter(Column::VolunteerId.eq(volunteer));
+    }
+    if let Some(program) = filter.program_id {
+        let sessions = Query::select()
+            .column(entity::session::Column::Id)
+            .from(Session)
+            .and_where(entity::session::Column::ProgramId.eq(program))
+            .to_owned();
+        query = query.filter(Column::SessionId.in_subquery(sessions));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(Column::Status.eq(status));
+    }
+    match filter.flagged {
+        Some(true) => query = query.filter(Column::FlaggedAt.is_not_null()),
+        Some(false) => query = query.filter(Column::FlaggedAt.is_null()),
+        None => {}
+    }
+    if let Some(Cursor::Id(after)) = page.after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let rows = query.all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
+}
+
+/// Whether `reach` covers the assignment.
+pub async fn reaches(conn: &impl ConnectionTrait, reach: &Reach, id: i64) -> Result<bool> {
+    Ok(Entity::find_by_id(id)
+        .filter(reachable(reach))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+fn reachable(reach: &Reach) -> Condition {
+    use entity::activity::{Column as A, Entity as Activities};
+    use entity::session::Column as S;
+    use entity::volunteer::{Column as V, Entity as Volunteers};
+    match reach {
+        Reach::All => Condition::all(),
+        Reach::Volunteer(id) => Condition::all().add(Column::VolunteerId.eq(*id)),
+        Reach::Within(path) => {
+            let organizations = super::activities::organizations_within(path);
+            let activities = Query::select()
+                .column(A::Id)
+                .from(Activities)
+                .and_where(A::OrganizationId.in_subquery(organizations.clone()))
+                .to_owned();
+            let sessions = Query::select()
+                .column(S::Id)
+                .from(Session)
+                .and_where(S::ActivityId.in_subquery(activities))
+                .to_owned();
+            let volunteers = Query::select()
+                .column(V::Id)
+                .from(Volunteers)
+                .and_where(V::OrganizationId.in_subquery(organizations))
+                .to_owned();
+            Condition::any()
+                .add(Column::SessionId.in_subquery(sessions))
+                .add(Column::VolunteerId.in_subquery(volunteers))
+        }
+    }
+}
+
+/// Puts a volunteer in a role if every rule allows it (or an admin set the broken ones
+/// aside). A refusal lists every rule that stands in the way.
+pub async fn assign(txn: &DatabaseTransaction, request: Request, policy: Policy) -> Result<Model> {
+    let role = roles::get(txn, request.role_id).await?;
+    // Session first (shared: other assignments may proceed, but it cannot move or be
+    // cancelled meanwhile), then the role, then the volunteer.
+    let session = Session::find_by_id(role.session_id).lock_shared().one(txn).await?;
+    let role = roles::get_for_update(txn, role.id).await?;
+    let volunteer = volunteers::get_for_update(txn, request.volunteer_id).await?;
+    let Some(session) = session else {
+        return Err(Error::NotFound("session"));
+    };
+    let slot = slot_of(&session);
+    let filled = roles::filled(txn, &[role.id])
+        .await?
+        .get(&role.id)
+        .copied()
+        .unwrap_or(0);
+    let team = match role.team_id {
+        Some(id) => Some((id, super::teams::get(txn, id).await?.path)),
+        None => None,
+    };
+    let member_of = team_paths(txn, volunteer.id).await?;
+    let held = held(txn, volunteer.id).await?;
+    let commitments = commitments(txn, &[volunteer.id], Some(slot.window), policy.travel_buffer, None).await?;
+    let unavailable = unavailable(txn, &[volunteer.id], slot.window).await?;
+    let required = roles::qualifications(&role);
+    let facts = Facts {
+        now: policy.now,
+        travel_buffer: policy.travel_buffer,
+        slot,
+        session_cancelled: session.status == SessionStatus::Cancelled || session.deleted_at.is_some(),
+        needed: role.needed,
+        filled,
+        team: team.as_ref().map(|(id, path)| (*id, path.as_str())),
+        required: &required,
+        member_of: &member_of,
+        held: &held,
+        commitments: commitments.get(&volunteer.id).map(Vec::as_slice).unwrap_or_default(),
+        unavailable: unavailable.get(&volunteer.id).map(Vec::as_slice).unwrap_or_default(),
+    };
+    let broken = staffing::check(&facts);
+    let (set_aside, blocking): (Vec<Violation>, Vec<Violation>) = broken.into_iter().partition(|v| {
+        request
+            .override_rules
+            .as_ref()
+            .is_some_and(|o| o.rules.contains(&v.rule) && v.rule.overridable())
+    });
+    if !blocking.is_empty() {
+        return Err(Error::Refused(blocking));
+    }
+    let overridden: BTreeSet<Rule> = set_aside.iter().map(|v| v.rule).collect();
+    let (override_reason, overridden_by) = match (&request.override_rules, overridden.is_empty()) {
+        (Some(o), false) => (Some(o.reason.clone()), Some(o.by)),
+        _ => (None, None),
+    };
+    let mut row = ActiveModel {
+        key: Set(request.key.as_str().to_owned()),
+        role_id: Set(role.id),
+        session_id: Set(session.id),
+        volunteer_id: Set(volunteer.id),
+        status: Set(request.status),
+        reason: Set(None),
+        checked_in_at: Set(None),
+        overridden_rules: Set(serde_json::to_value(&overridden).unwrap_or_default()),
+        override_reason: Set(override_reason),
+        overridden_by: Set(overridden_by),
+        conflicts: Set(None),
+        flagged_at: Set(None),
+        ..Default::default()
+    };
+    if by_key(txn, request.key.as_str()).await?.is_some() {
+        return Err(Error::conflict(
+            "duplicate_key",
+            format!("an assignment with key {:?} exists", request.key.as_str()),
+        ));
+    }
+    row.stamp(1, policy.now);
+    Ok(row.insert(txn).await?)
+}
+
+/// The paths of the teams a volunteer belongs to.
+async fn team_paths(conn: &impl ConnectionTrait, volunteer_id: i64) -> Result<Vec<String>> {
+    use entity::team_membership::Column as M;
+    let memberships = Query::select()
+        .column(M::TeamId)
+        .from(TeamMembership)
+        .and_where(M::VolunteerId.eq(volunteer_id))
+        .to_owned();
+    Ok(Team::find()
+        .filter(entity::team::Column::Id.in_subquery(memberships))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|t| t.path)
+        .collect())
+}
+
+async fn held(conn: &impl ConnectionTrait, volunteer_id: i64) -> Result<Vec<Held>> {
+    Ok(Qualification::find()
+        .filter(entity::qualification::Column::VolunteerId.eq(volunteer_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|q| Held {
+            name: q.name,
+            valid_from: q.valid_from,
+            valid_until: q.valid_until,
+        })
+        .collect())
+}
+
+/// The active assignments of `volunteers` (optionally only those near `near`), with their
+/// sessions, grouped by volunteer. `except` leaves one assignment out.
+async fn commitments(
+    conn: &impl ConnectionTrait,
+    volunteers: &[i64],
+    near: Option<TimeWindow>,
+    travel_buffer: TimeDelta,
+    except: Option<i64>,
+) -> Result<HashMap<i64, Vec<Commitment>>> {
+    use entity::session::Column as S;
+    let mut found: HashMap<i64, Vec<Commitment>> = HashMap::new();
+    for chunk in volunteers.chunks(500) {
+        let mut query = Entity::find()
+            .filter(Column::VolunteerId.is_in(chunk.iter().copied()))
+            .filter(Column::Status.is_in(AssignmentStatus::ACTIVE))
+            .find_also_related(Session)
+            .filter(S::DeletedAt.is_null());
+        if let Some(window) = near {
+            query = query
+                .filter(S::StartsAt.lt(window.end() + travel_buffer))
+                .filter(S::EndsAt.gt(window.start() - travel_buffer));
+        }
+        if let Some(except) = except {
+            query = query.filter(Column::Id.ne(except));
+        }
+        for (assignment, session) in query.all(conn).await? {
+            if let Some(session) = session {
+                found.entry(assignment.volunteer_id).or_default().push(Commitment {
+                    assignment_id: assignment.id,
+                    slot: slot_of(&session),
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The unavailability windows of `volunteers` that touch `window`, grouped by volunteer.
+async fn unavailable(
+    conn: &impl ConnectionTrait,
+    volunteers: &[i64],
+    window: TimeWindow,
+) -> Result<HashMap<i64, Vec<(i64, TimeWindow)>>> {
+    use entity::unavailability::Column as U;
+    let mut found: HashMap<i64, Vec<(i64, TimeWindow)>> = HashMap::new();
+    for chunk in volunteers.chunks(500) {
+        let rows = Unavailability::find()
+            .filter(U::VolunteerId.is_in(chunk.iter().copied()))
+            .filter(U::StartsAt.lt(window.end()))
+            .filter(U::EndsAt.gt(window.start()))
+            .all(conn)
+            .await?;
+        for u in rows {
+            found
+                .entry(u.volunteer_id)
+                .or_default()
+                .push((u.id, TimeWindow::from_stored(u.starts_at, u.ends_at)));
+        }
+    }
+    Ok(found)
+}
+
+/// What can happen to an assignment after it is made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The volunteer says yes.
+    Confirm,
+    /// The volunteer says no (请假); the seat is freed.
+    Decline(String),
+    /// An organizer withdraws it; the seat is freed.
+    Cancel(Option<String>),
+    /// The volunteer arrived.
+    CheckIn,
+    /// The volunteer did not come.
+    NoShow,
+}
+
+/// When volunteers may check in, relative to their session.
+pub const CHECK_IN_OPENS_BEFORE_START: TimeDelta = TimeDelta::minutes(60);
+
+/// Moves an assignment to its next status, if the action allows it now.
+pub async fn act(txn: &DatabaseTransaction, current: Model, action: Action, now: DateTime<Utc>) -> Result<Model> {
+    use AssignmentStatus::{CheckedIn, Confirmed, Declined, NoShow, Proposed};
+    let open = matches!(current.status, Proposed | Confirmed);
+    let session = Session::find_by_id(current.session_id).one(txn).await?;
+    let window = session.as_ref().map(|s| slot_of(s).window);
+    let (status, reason) = match (&action, current.status) {
+        (Action::Confirm, Confirmed) => return Ok(current),
+        (Action::Confirm, Proposed) => (Confirmed, None),
+        (Action::Decline(reason), _) if open => (Declined, Some(reason.clone())),
+        (Action::Cancel(reason), _) if open => (AssignmentStatus::Cancelled, reason.clone()),
+        (Action::CheckIn, _) if open => {
+            let within = window.is_some_and(|w| now >= w.start() - CHECK_IN_OPENS_BEFORE_START && now < w.end());
+            if !within {
+                return Err(Error::conflict(
+                    "outside_check_in_window",
+                    "check-in opens an hour before the session starts and closes when it ends",
+                ));
+            }
+            (CheckedIn, None)
+        }
+        (Action::NoShow, _) if open => {
+            if window.is_none_or(|w| now < w.start()) {
+                return Err(Error::conflict(
+                    "too_early",
+                    "a volunteer can only miss a session that has started",
+                ));
+            }
+            (NoShow, None)
+        }
+        (action, status) => {
+            return Err(Error::conflict(
+                "invalid_transition",
+                format!(
+                    "an assignment that is {} cannot be {}",
+                    status_name(status),
+                    action_name(action)
+                ),
+            ));
+        }
+    };
+    let version = current.version + 1;
+    let mut row: ActiveModel = current.into();
+    row.status = Set(status);
+    row.reason = Set(reason);
+    if status == CheckedIn {
+        row.checked_in_at = Set(Some(now));
+    }
+    if !status.is_active() {
+        row.conflicts = Set(None);
+        row.flagged_at = Set(None);
+    }
+    row.stamp(version, now);
+    Ok(row.update(txn).await?)
+}
+
+fn status_name(status: AssignmentStatus) -> &'static str {
+    match status {
+        AssignmentStatus::Proposed => "proposed",
+        AssignmentStatus::Confirmed => "confirmed",
+        AssignmentStatus::Declined => "declined",
+        AssignmentStatus::Cancelled => "cancelled",
+        AssignmentStatus::CheckedIn => "checked in",
+        AssignmentStatus::NoShow => "marked no-show",
+    }
+}
+
+fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Confirm => "confirmed",
+        Action::Decline(_) => "declined",
+        Action::Cancel(_) => "cancelled",
+        Action::CheckIn => "checked in",
+        Action::NoShow => "marked no-show",
+    }
+}
+
+/// Cancels the open assignments of cancelled or deleted sessions; checked-in and no-show
+/// ones stay as they are, since they record what happened.
+pub async fn cancel_for_sessions(
+    txn: &DatabaseTransaction,
+    sessions: &[i64],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Model>> {
+    let open = Entity::find()
+        .filter(Column::SessionId.is_in(sessions.iter().copied()))
+        .filter(Column::Status.is_in([AssignmentStatus::Proposed, AssignmentStatus::Confirmed]))
+        .order_by_asc(Column::Id)
+        .all(txn)
+        .await?;
+    let mut cancelled = Vec::with_capacity(open.len());
+    for assignment in open {
+        cancelled.push(act(txn, assignment, Action::Cancel(Some(reason.to_owned())), now).await?);
+    }
+    Ok(cancelled)
+}
+
+/// After sessions moved: re-checks every active assignment on them against the volunteers'
+/// other assignments and unavailability, and flags (or clears) the clashes on both sides.
+/// Returns the assignments that are flagged now.
+pub async fn recheck_moved(txn: &DatabaseTransaction, sessions: &[i64], policy: Policy) -> Result<Vec<Model>> {
+    if sessions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let moved: Vec<Model> = Entity::find()
+        .filter(Column::SessionId.is_in(sessions.iter().copied()))
+        .filter(Column::Status.is_in(AssignmentStatus::ACTIVE))
+        .all(txn)
+        .await?;
+    if moved.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people: Vec<i64> = moved
+        .iter()
+        .map(|a| a.volunteer_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    volunteers::lock(txn, &people).await?;
+    let calendars = commitments(txn, &people, None, policy.travel_buffer, None).await?;
+    // Everyone whose calendar touches a moved assignment gets re-judged: the moved ones and
+    // whatever they now collide with (or stopped colliding with).
+    let mut judge: BTreeSet<i64> = moved.iter().map(|a| a.id).collect();
+    for assignment in &moved {
+        let calendar = calendars
+            .get(&assignment.volunteer_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if let Some(own) = calendar.iter().find(|c| c.assignment_id == assignment.id) {
+            let others: Vec<Commitment> = calendar
+                .iter()
+                .filter(|c| c.assignment_id != assignment.id)
+                .copied()
+                .collect();
+            judge.extend(
+                staffing::clashes(own.slot, &others, policy.travel_buffer)
+                    .iter()
+                    .filter_map(|v| v.assignment_id),
+            );
+        }
+        let previous: Vec<Violation> = assignment
+            .conflicts
+            .clone()
+            .and_then(|c| serde_json::from_value(c).ok())
+            .unwrap_or_default();
+        judge.extend(previous.iter().filter_map(|v| v.assignment_id));
+    }
+    let rows = Entity::find()
+        .filter(Column::Id.is_in(judge.iter().copied()))
+        .all(txn)
+        .await?;
+    let mut flagged = Vec::new();
+    for row in rows {
+        let calendar = calendars.get(&row.volunteer_id).map(Vec::as_slice).unwrap_or_default();
+        let Some(own) = calendar.iter().find(|c| c.assignment_id == row.id).copied() else {
+            continue;
+        };
+        let others: Vec<Commitment> = calendar.iter().filter(|c| c.assignment_id != row.id).copied().collect();
+        let mut problems = staffing::clashes(own.slot, &others, policy.travel_buffer);
+        let away = unavailable(txn, &[row.volunteer_id], own.slot.window).await?;
+        problems.extend(
+            away.get(&row.volunteer_id)
+                .into_iter()
+                .flatten()
+                .map(|(id, _)| Violation {
+                    rule: Rule::Unavailable,
+                    message: "the volunteer is unavailable at the new time".to_owned(),
+                    assignment_id: None,
+                    session_id: None,
+                    team_id: None,
+                    qualification: None,
+                    unavailability_id: Some(*id),
+                }),
+        );
+        let row = flag(txn, row, problems, policy.now).await?;
+        if row.flagged_at.is_some() {
+            flagged.push(row);
+        }
+    }
+    Ok(flagged)
+}
+
+/// Records `problems` as the assignment's conflicts (clearing them when there are none).
+async fn flag(txn: &DatabaseTransaction, row: Model, problems: Vec<Violation>, now: DateTime<Utc>) -> Result<Model> {
+    let conflicts = (!problems.is_empty()).then(|| serde_json::to_value(&problems).unwrap_or_default());
+    if conflicts == row.conflicts {
+        return Ok(row);
+    }
+    let version = row.version + 1;
+    let flagged_at = conflicts.is_some().then_some(row.flagged_at.unwrap_or(now));
+    let mut active: ActiveModel = row.into();
+    active.conflicts = Set(conflicts);
+    active.flagged_at = Set(flagged_at);
+    active.stamp(version, now);
+    Ok(active.update(txn).await?)
+}
+
+/// The staffing facts of a slot for many volunteers at once (for ranking candidates).
+pub(crate) struct Calendars {
+    pub commitments: HashMap<i64, Vec<Commitment>>,
+    pub unavailable: HashMap<i64, Vec<(i64, TimeWindow)>>,
+}
+
+/// The calendars of `volunteers` around `slot`.
+pub(crate) async fn calendars(
+    conn: &impl ConnectionTrait,
+    volunteers: &[i64],
+    slot: Slot,
+    travel_buffer: TimeDelta,
+) -> Result<Calendars> {
+    Ok(Calendars {
+        commitments: commitments(conn, volunteers, Some(slot.window), travel_buffer, None).await?,
+        unavailable: unavailable(conn, volunteers, slot.window).await?,
+    })
+}

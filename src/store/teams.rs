@@ -1,0 +1,199 @@
+//! Queries on `teams`: volunteer teams as a tree owned by organizations.
+
+use chrono::{DateTime, Utc};
+use entity::prelude::{SessionRole, TeamMembership};
+use entity::team::{ActiveModel, Column, Entity, Model};
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::record::{self, Fields, Versioned};
+use super::{Cursor, Page, PageRequest, tree};
+use crate::domain::key::Key;
+use crate::error::{Error, Result};
+
+/// The validated, writable fields of a team.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeamFields {
+    /// Owning organization.
+    pub organization_id: i64,
+    /// Name, e.g. 科普大篷车志愿者服务团.
+    pub name: String,
+    /// What the team does.
+    pub description: Option<String>,
+}
+
+impl Fields<ActiveModel> for TeamFields {
+    fn of(model: &Model) -> Self {
+        Self {
+            organization_id: model.organization_id,
+            name: model.name.clone(),
+            description: model.description.clone(),
+        }
+    }
+
+    fn write_to(self, row: &mut ActiveModel) {
+        row.organization_id = Set(self.organization_id);
+        row.name = Set(self.name);
+        row.description = Set(self.description);
+    }
+}
+
+/// Filters of the team list.
+#[derive(Clone, Debug, Default)]
+pub struct TeamFilter {
+    /// Owned by this organization.
+    pub organization_id: Option<i64>,
+    /// Direct sub-teams of this team.
+    pub parent_id: Option<i64>,
+    /// This team and every team below it.
+    pub within: Option<i64>,
+}
+
+/// One team by id.
+pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
+    record::find::<ActiveModel>(conn, id).await
+}
+
+/// One team by id, locked until the transaction ends (PostgreSQL).
+pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
+    record::find_for_update::<ActiveModel>(txn, id).await
+}
+
+/// One team by key.
+pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
+    record::find_by_key::<ActiveModel>(conn, key).await
+}
+
+/// A page of teams in id order.
+pub async fn list(conn: &impl ConnectionTrait, filter: &TeamFilter, page: &PageRequest) -> Result<Page<Model>> {
+    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    if let Some(organization) = filter.organization_id {
+        query = query.filter(Column::OrganizationId.eq(organization));
+    }
+    if let Some(parent) = filter.parent_id {
+        query = query.filter(Column::ParentId.eq(parent));
+    }
+    if let Some(root) = filter.within {
+        query = query.filter(Column::Path.starts_with(get(conn, root).await?.path));
+    }
+    if let Some(Cursor::Id(after)) = page.after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let rows = query.all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
+}
+
+/// Creates a team under `parent` (or as a top-level team).
+pub async fn insert(
+    txn: &DatabaseTransaction,
+    key: Key,
+    parent: Option<&Model>,
+    fields: TeamFields,
+    now: DateTime<Utc>,
+) -> Result<Model> {
+    let row = ActiveModel {
+        key: Set(key.as_str().to_owned()),
+        parent_id: Set(parent.map(|p| p.id)),
+        // The path needs the new id; it is filled in right after the insert.
+        path: Set(String::new()),
+        ..Default::default()
+    };
+    let inserted = record::create(txn, key.as_str(), row, fields, now).await?;
+    let path = tree::child_path(parent.map(|p| p.path.as_str()), inserted.id);
+    let mut row: ActiveModel = inserted.into();
+    row.path = Set(path);
+    Ok(row.update(txn).await?)
+}
+
+/// Applies new fields and, when `new_parent` is given, a new place in the tree.
+pub async fn update(
+    txn: &DatabaseTransaction,
+    current: Model,
+    new_parent: Option<Option<&Model>>,
+    fields: TeamFields,
+    now: DateTime<Utc>,
+) -> Result<Model> {
+    let moves = new_parent.is_some_and(|p| p.map(|p| p.id) != current.parent_id);
+    if !moves {
+        return record::save(txn, current, fields, now).await;
+    }
+    let parent = new_parent.flatten();
+    if parent.is_some_and(|p| p.path.starts_with(&current.path)) {
+        return Err(Error::field(
+            "parent_id",
+            "cycle",
+            "a team cannot be placed under itself or its own sub-teams",
+        ));
+    }
+    let old_path = current.path.clone();
+    let new_path = tree::child_path(parent.map(|p| p.path.as_str()), current.id);
+    let version = current.version + 1;
+    let mut row: ActiveModel = current.into();
+    fields.write_to(&mut row);
+    row.parent_id = Set(parent.map(|p| p.id));
+    row.path = Set(new_path.clone());
+    row.stamp(version, now);
+    tree::move_subtree::<Entity>(txn, Column::Path, &old_path, &new_path).await?;
+    Ok(row.update(txn).await?)
+}
+
+/// Deletes a team without sub-teams, members or roles that require it.
+pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
+    use entity::{session_role, team_membership};
+    let children = Entity::find().filter(Column::ParentId.eq(model.id)).count(txn).await?;
+    let members = TeamMembership::find()
+        .filter(team_membership::Column::TeamId.eq(model.id))
+        .count(txn)
+        .await?;
+    let roles = SessionRole::find()
+        .filter(session_role::Column::TeamId.eq(model.id))
+        .count(txn)
+        .await?;
+    let uses: Vec<String> = [
+        (children, "sub-teams"),
+        (members, "members"),
+        (roles, "session roles requiring it"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !uses.is_empty() {
+        return Err(Error::conflict(
+            "in_use",
+            format!("the team still has {}", uses.join(", ")),
+        ));
+    }
+    Entity::delete_by_id(model.id).exec(txn).await?;
+    Ok(())
+}
+
+/// The leaders of each of `teams`.
+pub async fn leaders(conn: &impl ConnectionTrait, teams: &[i64]) -> Result<Vec<(i64, i64)>> {
+    use entity::team_membership::Column as M;
+    let rows = TeamMembership::find()
+        .filter(M::TeamId.is_in(teams.iter().copied()))
+        .filter(M::Leader.eq(true))
+        .order_by_asc(M::VolunteerId)
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|m| (m.team_id, m.volunteer_id)).collect())
+}
+
+/// `SELECT volunteer_id FROM team_memberships WHERE team_id IN (teams under path)`.
+pub(crate) fn members_within(path: &str) -> SelectStatement {
+    use entity::team_membership::Column as M;
+    let teams = Query::select()
+        .column(Column::Id)
+        .from(Entity)
+        .and_where(Column::Path.starts_with(path))
+        .to_owned();
+    Query::select()
+        .column(M::VolunteerId)
+        .from(TeamMembership)
+        .and_where(M::TeamId.in_subquery(teams))
+        .to_owned()
+}

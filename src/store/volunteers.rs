@@ -1,0 +1,322 @@
+//! Queries on `volunteers` and what belongs to each: team memberships, qualifications and
+//! unavailability windows. The three lists are written together with the volunteer and
+//! replaced as a whole, so a volunteer's version covers all of them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::prelude::{Assignment, Qualification, TeamMembership, Unavailability};
+use entity::volunteer::{ActiveModel, Column, Entity, Model};
+use entity::{qualification, team_membership, unavailability};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::record::{self, Fields, Versioned};
+use super::{Cursor, Page, PageRequest, teams};
+use crate::domain::key::Key;
+use crate::domain::time::TimeWindow;
+use crate::error::{Error, Result};
+
+/// The validated, writable fields of a volunteer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VolunteerFields {
+    pub name: String,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub organization_id: i64,
+    pub tags: Vec<String>,
+}
+
+impl Fields<ActiveModel> for VolunteerFields {
+    fn of(model: &Model) -> Self {
+        Self {
+            name: model.name.clone(),
+            mobile: model.mobile.clone(),
+            email: model.email.clone(),
+            organization_id: model.organization_id,
+            tags: tags(model),
+        }
+    }
+
+    fn write_to(self, row: &mut ActiveModel) {
+        row.name = Set(self.name);
+        row.mobile = Set(self.mobile);
+        row.email = Set(self.email);
+        row.organization_id = Set(self.organization_id);
+        row.tags = Set(serde_json::Value::from(self.tags));
+    }
+}
+
+/// The tags stored on a volunteer.
+pub fn tags(model: &Model) -> Vec<String> {
+    serde_json::from_value(model.tags.clone()).unwrap_or_default()
+}
+
+/// A team membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Membership {
+    pub team_id: i64,
+    pub leader: bool,
+}
+
+/// A qualification and its validity.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Held {
+    pub name: String,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// A time the volunteer cannot serve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Away {
+    pub window: TimeWindow,
+    pub reason: Option<String>,
+}
+
+/// Everything listed under a volunteer, in a stable order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Details {
+    pub teams: Vec<Membership>,
+    pub qualifications: Vec<Held>,
+    pub unavailable: Vec<Away>,
+}
+
+impl Details {
+    /// The same lists, sorted, so equal contents compare equal.
+    pub fn normalized(mut self) -> Self {
+        self.teams.sort();
+        self.teams.dedup_by_key(|m| m.team_id);
+        self.qualifications.sort();
+        self.qualifications.dedup();
+        self.unavailable.sort_by_key(|a| (a.window.start(), a.window.end()));
+        self
+    }
+}
+
+/// Filters of the volunteer list.
+#[derive(Clone, Debug, Default)]
+pub struct VolunteerFilter {
+    /// Of this organization or one below it (by path).
+    pub organization_path: Option<String>,
+    /// Members of this team or one below it (by path).
+    pub team_path: Option<String>,
+    /// With this tag.
+    pub tag: Option<String>,
+}
+
+/// One volunteer by id.
+pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
+    record::find::<ActiveModel>(conn, id).await
+}
+
+/// One volunteer by id, locked until the transaction ends (PostgreSQL).
+pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
+    record::find_for_update::<ActiveModel>(txn, id).await
+}
+
+/// One volunteer by key.
+pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
+    record::find_by_key::<ActiveModel>(conn, key).await
+}
+
+/// Several volunteers by id.
+pub async fn many(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+/// Locks volunteers in id order, so transactions that lock several never deadlock.
+pub async fn lock(txn: &DatabaseTransaction, ids: &[i64]) -> Result<()> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        Entity::find()
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .order_by_asc(Column::Id)
+            .lock_exclusive()
+            .all(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A page of volunteers in id order.
+pub async fn list(conn: &impl ConnectionTrait, filter: &VolunteerFilter, page: &PageRequest) -> Result<Page<Model>> {
+    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    if let Some(path) = &filter.organization_path {
+        query = query.filter(Column::OrganizationId.in_subquery(super::activities::organizations_within(path)));
+    }
+    if let Some(path) = &filter.team_path {
+        query = query.filter(Column::Id.in_subquery(teams::members_within(path)));
+    }
+    if let Some(Cursor::Id(after)) = page.after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let mut rows = query.all(conn).await?;
+    if let Some(tag) = &filter.tag {
+        // Tags are a short JSON list; filtering them here keeps the query portable.
+        rows.retain(|row| tags(row).iter().any(|t| t == tag));
+    }
+    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
+}
+
+/// The details of each of `volunteers`.
+pub async fn details(conn: &impl ConnectionTrait, volunteers: &[i64]) -> Result<HashMap<i64, Details>> {
+    let mut all: HashMap<i64, Details> = volunteers.iter().map(|id| (*id, Details::default())).collect();
+    for chunk in volunteers.chunks(500) {
+        let ids = chunk.iter().copied();
+        for m in TeamMembership::find()
+            .filter(team_membership::Column::VolunteerId.is_in(ids.clone()))
+            .all(conn)
+            .await?
+        {
+            if let Some(d) = all.get_mut(&m.volunteer_id) {
+                d.teams.push(Membership {
+                    team_id: m.team_id,
+                    leader: m.leader,
+                });
+            }
+        }
+        for q in Qualification::find()
+            .filter(qualification::Column::VolunteerId.is_in(ids.clone()))
+            .all(conn)
+            .await?
+        {
+            if let Some(d) = all.get_mut(&q.volunteer_id) {
+                d.qualifications.push(Held {
+                    name: q.name,
+                    valid_from: q.valid_from,
+                    valid_until: q.valid_until,
+                });
+            }
+        }
+        for u in Unavailability::find()
+            .filter(unavailability::Column::VolunteerId.is_in(ids))
+            .all(conn)
+            .await?
+        {
+            if let Some(d) = all.get_mut(&u.volunteer_id) {
+                d.unavailable.push(Away {
+                    window: TimeWindow::from_stored(u.starts_at, u.ends_at),
+                    reason: u.reason,
+                });
+            }
+        }
+    }
+    Ok(all.into_iter().map(|(id, d)| (id, d.normalized())).collect())
+}
+
+/// Creates a volunteer with their memberships, qualifications and unavailability.
+pub async fn insert(
+    txn: &DatabaseTransaction,
+    key: Key,
+    fields: VolunteerFields,
+    details: Details,
+    now: DateTime<Utc>,
+) -> Result<Model> {
+    let row = ActiveModel {
+        key: Set(key.as_str().to_owned()),
+        ..Default::default()
+    };
+    let volunteer = record::create(txn, key.as_str(), row, fields, now).await?;
+    write_details(txn, volunteer.id, details.normalized()).await?;
+    Ok(volunteer)
+}
+
+/// Applies new fields and, when given, new details (each list replaced whole). Returns the
+/// row unchanged when nothing differs.
+pub async fn update(
+    txn: &DatabaseTransaction,
+    current: Model,
+    fields: VolunteerFields,
+    details: Option<Details>,
+    now: DateTime<Utc>,
+) -> Result<Model> {
+    let stored = self::details(txn, &[current.id])
+        .await?
+        .remove(&current.id)
+        .unwrap_or_default();
+    let details = details.map(Details::normalized).filter(|d| *d != stored);
+    if details.is_none() {
+        return record::save(txn, current, fields, now).await;
+    }
+    let id = current.id;
+    let version = current.version + 1;
+    let mut row: ActiveModel = current.into();
+    fields.write_to(&mut row);
+    row.stamp(version, now);
+    let volunteer = row.update(txn).await?;
+    if let Some(details) = details {
+        TeamMembership::delete_many()
+            .filter(team_membership::Column::VolunteerId.eq(id))
+            .exec(txn)
+            .await?;
+        Qualification::delete_many()
+            .filter(qualification::Column::VolunteerId.eq(id))
+            .exec(txn)
+            .await?;
+        Unavailability::delete_many()
+            .filter(unavailability::Column::VolunteerId.eq(id))
+            .exec(txn)
+            .await?;
+        write_details(txn, id, details).await?;
+    }
+    Ok(volunteer)
+}
+
+async fn write_details(txn: &DatabaseTransaction, volunteer_id: i64, details: Details) -> Result<()> {
+    if !details.teams.is_empty() {
+        TeamMembership::insert_many(details.teams.iter().map(|m| team_membership::ActiveModel {
+            team_id: Set(m.team_id),
+            volunteer_id: Set(volunteer_id),
+            leader: Set(m.leader),
+        }))
+        .exec(txn)
+        .await?;
+    }
+    if !details.qualifications.is_empty() {
+        Qualification::insert_many(details.qualifications.into_iter().map(|q| qualification::ActiveModel {
+            volunteer_id: Set(volunteer_id),
+            name: Set(q.name),
+            valid_from: Set(q.valid_from),
+            valid_until: Set(q.valid_until),
+            ..Default::default()
+        }))
+        .exec(txn)
+        .await?;
+    }
+    if !details.unavailable.is_empty() {
+        Unavailability::insert_many(details.unavailable.into_iter().map(|a| unavailability::ActiveModel {
+            volunteer_id: Set(volunteer_id),
+            starts_at: Set(a.window.start()),
+            ends_at: Set(a.window.end()),
+            reason: Set(a.reason),
+            ..Default::default()
+        }))
+        .exec(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Deletes a volunteer who was never assigned (assignments are history and stay).
+pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
+    let assignments = Assignment::find()
+        .filter(entity::assignment::Column::VolunteerId.eq(model.id))
+        .count(txn)
+        .await?;
+    if assignments > 0 {
+        return Err(Error::conflict(
+            "in_use",
+            format!("the volunteer has {assignments} assignments, which are kept as history"),
+        ));
+    }
+    Entity::delete_by_id(model.id).exec(txn).await?;
+    Ok(())
+}
