@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::store::tokens::Grant;
 use crate::store::{Policy, organizations, tokens, volunteers};
 use crate::transfer::{self, Document, Report};
+use crate::{bench, generate};
 
 /// The sample program, built in so `sciday serve --demo` works from any directory.
 pub const SAMPLE_PROGRAM: &str = include_str!("../samples/lianyungang-2019.json");
@@ -79,6 +80,87 @@ enum Command {
     /// Manages API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Adds a synthetic program of the given size (for benchmarks and load tests).
+    Generate(SizeArgs),
+    /// Measures the service.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+struct SizeArgs {
+    /// Organizations under the synthetic city association.
+    #[arg(long, env = "SCIDAY_GENERATE_ORGANIZATIONS", default_value_t = 50)]
+    organizations: usize,
+    /// Venues.
+    #[arg(long, env = "SCIDAY_GENERATE_VENUES", default_value_t = 500)]
+    venues: usize,
+    /// Sessions (each with one role).
+    #[arg(long, env = "SCIDAY_GENERATE_SESSIONS", default_value_t = 20_000)]
+    sessions: usize,
+    /// Volunteers.
+    #[arg(long, env = "SCIDAY_GENERATE_VOLUNTEERS", default_value_t = 100_000)]
+    volunteers: usize,
+    /// Assignments, valid by construction.
+    #[arg(long, env = "SCIDAY_GENERATE_ASSIGNMENTS", default_value_t = 300_000)]
+    assignments: usize,
+    /// Seats in each role.
+    #[arg(long, env = "SCIDAY_GENERATE_SEATS", default_value_t = 20)]
+    seats: usize,
+    /// Days the program spans.
+    #[arg(long, env = "SCIDAY_GENERATE_DAYS", default_value_t = 30)]
+    days: u32,
+    /// The program's first day (default: 30 days from today, so every session lies ahead).
+    #[arg(long, env = "SCIDAY_GENERATE_FIRST_DAY")]
+    first_day: Option<chrono::NaiveDate>,
+    /// Seed of the random choices; the same seed gives the same program.
+    #[arg(long, env = "SCIDAY_GENERATE_SEED", default_value_t = 2019)]
+    seed: u64,
+}
+
+impl SizeArgs {
+    fn sizes(&self) -> generate::Sizes {
+        generate::Sizes {
+            organizations: self.organizations,
+            venues: self.venues,
+            sessions: self.sessions,
+            volunteers: self.volunteers,
+            assignments: self.assignments,
+            seats_per_session: self.seats,
+            days: self.days,
+            first_day: self
+                .first_day
+                .unwrap_or_else(|| chrono::Utc::now().date_naive() + chrono::Days::new(30)),
+            seed: self.seed,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Generates a program, serves it on a loopback port, and measures assignments through the
+    /// API: one at a time and from several workers, repeated, medians reported.
+    Assign {
+        #[command(flatten)]
+        sizes: SizeArgs,
+        /// Requests in each measured run.
+        #[arg(long, env = "SCIDAY_BENCH_REQUESTS", default_value_t = 1000)]
+        requests: usize,
+        /// Worker counts to measure, comma-separated (1 = sequential).
+        #[arg(
+            long,
+            env = "SCIDAY_BENCH_CONCURRENCY",
+            value_delimiter = ',',
+            default_value = "1,8,32"
+        )]
+        concurrency: Vec<usize>,
+        /// Runs per worker count.
+        #[arg(long, env = "SCIDAY_BENCH_REPEATS", default_value_t = 3)]
+        repeats: usize,
+        /// Also print the query plans of the conflict checks.
+        #[arg(long, env = "SCIDAY_BENCH_EXPLAIN")]
+        explain: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +212,13 @@ impl From<RoleArg> for Role {
     }
 }
 
+impl Cli {
+    /// Whether the command measures the service (and should not log every request).
+    pub fn is_benchmark(&self) -> bool {
+        matches!(self.command, Command::Bench(_))
+    }
+}
+
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let policy = cli.database.policy();
@@ -163,6 +252,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             db.close().await?;
             Ok(())
+        }
+        Command::Generate(sizes) => {
+            let db = open(&url, max_connections).await?;
+            let started = Instant::now();
+            let generated = generate::generate(&db, &sizes.sizes(), policy.now, &|step| eprintln!("generated {step}"))
+                .await
+                .map_err(|e| describe(&e))?;
+            eprintln!(
+                "program {}: {} sessions, {} volunteers, {} assignments in {:.1} s",
+                generated.program_id,
+                generated.sessions,
+                generated.volunteers,
+                generated.assignments,
+                started.elapsed().as_secs_f64()
+            );
+            db.close().await?;
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Assign {
+            sizes,
+            requests,
+            concurrency,
+            repeats,
+            explain,
+        }) => {
+            bench_assign(
+                url,
+                max_connections,
+                policy,
+                &sizes,
+                requests,
+                &concurrency,
+                repeats,
+                explain,
+            )
+            .await
         }
         Command::Token(TokenCommand::Create {
             role,
@@ -262,6 +387,103 @@ async fn serve(
     app.run_until(app::shutdown_signal()).await
 }
 
+#[allow(clippy::too_many_arguments)]
+async fn bench_assign(
+    url: DatabaseUrl,
+    max_connections: u32,
+    policy: Policy,
+    sizes: &SizeArgs,
+    requests: usize,
+    levels: &[usize],
+    repeats: usize,
+    explain: bool,
+) -> anyhow::Result<()> {
+    let db = open(&url, max_connections).await?;
+    let started = Instant::now();
+    let generated = generate::generate(&db, &sizes.sizes(), policy.now, &|step| eprintln!("generated {step}"))
+        .await
+        .map_err(|e| describe(&e))?;
+    eprintln!(
+        "database {url}: {} volunteers, {} sessions, {} assignments generated in {:.1} s",
+        generated.volunteers,
+        generated.sessions,
+        generated.assignments,
+        started.elapsed().as_secs_f64()
+    );
+    let config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        database_url: url.clone(),
+        max_connections,
+        travel_buffer: policy.travel_buffer,
+        ..Config::default()
+    };
+    let app = App::with_db(&config, db.clone(), Arc::new(SystemClock)).await?;
+    let base = format!("http://{}", app.local_addr());
+    let txn = db.begin().await?;
+    let grant = Grant {
+        name: "benchmark".to_owned(),
+        role: Role::Admin,
+        organization_id: None,
+        volunteer_id: None,
+    };
+    let (_, token) = tokens::create(&txn, grant, policy.now)
+        .await
+        .map_err(|e| describe(&e))?;
+    txn.commit().await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let runs = levels.len() * repeats.max(1);
+    let pairs = bench::plan(&db, &generated, requests * runs)
+        .await
+        .map_err(|e| describe(&e))?;
+    if pairs.len() < requests * runs {
+        bail!(
+            "only {} assignable pairs for {} requests; generate more seats or volunteers",
+            pairs.len(),
+            requests * runs
+        );
+    }
+    if explain {
+        for (name, plan) in bench::explain(&db, pairs[0]).await.map_err(|e| describe(&e))? {
+            println!("-- {name}\n{plan}\n");
+        }
+    }
+    println!("workers  run  requests  created  assignments/s  p50 ms  p99 ms");
+    let mut chunks = pairs.chunks(requests);
+    for &level in levels {
+        let mut measured = Vec::with_capacity(repeats);
+        for run in 1..=repeats.max(1) {
+            let Some(chunk) = chunks.next() else { break };
+            let m = bench::drive(&base, &token, chunk, level).await;
+            println!(
+                "{:>7}  {run:>3}  {:>8}  {:>7}  {:>13.0}  {:>6.2}  {:>6.2}",
+                level,
+                m.requests,
+                m.created,
+                m.rate(),
+                m.p50.as_secs_f64() * 1000.0,
+                m.p99.as_secs_f64() * 1000.0
+            );
+            measured.push(m);
+        }
+        let median = |mut values: Vec<f64>| {
+            values.sort_by(f64::total_cmp);
+            values.get(values.len() / 2).copied().unwrap_or_default()
+        };
+        println!(
+            "{:>7}  median: {:.0} assignments/s, p99 {:.2} ms",
+            level,
+            median(measured.iter().map(bench::Measured::rate).collect()),
+            median(measured.iter().map(|m| m.p99.as_secs_f64() * 1000.0).collect())
+        );
+    }
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}
+
 async fn open(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Db> {
     let db = Db::connect(url, max_connections).await?;
     db.migrate().await.context("applying database migrations")?;
@@ -313,6 +535,10 @@ fn print_report(source: &str, report: &Report) {
     eprintln!("  programs:      {}", report.programs);
     eprintln!("  activities:    {}", report.activities);
     eprintln!("  sessions:      {}", report.sessions);
+    eprintln!("  teams:         {}", report.teams);
+    eprintln!("  volunteers:    {}", report.volunteers);
+    eprintln!("  session roles: {}", report.session_roles);
+    eprintln!("  assignments:   {}", report.assignments);
 }
 
 /// An error as a message for the terminal, with every field problem on its own line.

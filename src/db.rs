@@ -65,16 +65,21 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects; `max_connections` bounds the reading pool (and the only pool on PostgreSQL).
+    /// Connects; `max_connections` bounds the only pool on PostgreSQL, and the reading pool on
+    /// SQLite (which also stays within twice the number of cores).
     pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Self> {
         let db = if url.is_sqlite() {
             let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
             let writer = connect_sqlite(url, 1).await?;
-            // An in-memory database exists only inside its one connection.
+            // An in-memory database exists only inside its one connection. Every SQLite
+            // connection runs on a thread of its own, so more readers than about twice the
+            // cores only adds switching between threads.
+            let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+            let readers = max_connections.min(u32::try_from(cores * 2).unwrap_or(u32::MAX)).max(1);
             let reader = if in_memory {
                 writer.clone()
             } else {
-                connect_sqlite(url, max_connections).await?
+                connect_sqlite(url, readers).await?
             };
             Self {
                 reader,
@@ -167,6 +172,10 @@ async fn connect_sqlite(url: &DatabaseUrl, max_connections: u32) -> anyhow::Resu
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
+                // 16 MiB of page cache per connection, and reads through the OS page cache.
+                .pragma("cache_size", "-16384")
+                .pragma("mmap_size", "268435456")
+                .pragma("temp_store", "memory")
         });
     Database::connect(options)
         .await

@@ -155,7 +155,7 @@ impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
         // A unique index caught a race that the explicit checks before it could not see.
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
-            return Self::conflict("duplicate", "a record with the same unique value already exists");
+            return Self::conflict("duplicate_key", "a record with the same key already exists");
         }
         if let Some(SqlErr::ForeignKeyConstraintViolation(_)) = err.sql_err() {
             return Self::conflict("in_use", "the record is referenced by, or refers to, another record");

@@ -5,7 +5,7 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = sciday::cli::Cli::parse();
-    sciday::telemetry::init();
+    sciday::telemetry::init(cli.is_benchmark());
     match sciday::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

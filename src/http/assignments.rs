@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 use super::extract::{Authenticated, Id, Json, Query};
 use super::openapi::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
-use super::scope::{require_session_manager, session_owner};
+use super::scope::session_owner;
 use super::volunteers::sees_personal_data;
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
@@ -140,6 +140,37 @@ pub struct BatchOut {
     results: Vec<BatchResultOut>,
 }
 
+impl AssignmentOut {
+    /// An assignment with its volunteer, whose mobile is shown in full only when `full`.
+    fn new(a: Model, volunteer: &entity::volunteer::Model, full: bool) -> Self {
+        Self {
+            volunteer: AssigneeOut {
+                id: volunteer.id,
+                name: volunteer.name.clone(),
+                mobile: volunteer.mobile.clone().map(|m| if full { m } else { mask_mobile(&m) }),
+            },
+            overridden_rules: serde_json::from_value(a.overridden_rules.clone()).unwrap_or_default(),
+            conflicts: a
+                .conflicts
+                .clone()
+                .and_then(|c| serde_json::from_value(c).ok())
+                .unwrap_or_default(),
+            id: a.id,
+            key: a.key,
+            role_id: a.role_id,
+            session_id: a.session_id,
+            status: a.status,
+            reason: a.reason,
+            checked_in_at: a.checked_in_at,
+            override_reason: a.override_reason,
+            flagged_at: a.flagged_at,
+            version: a.version,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
 /// Assignments as `actor` may see them.
 pub(super) async fn present(
     conn: &impl ConnectionTrait,
@@ -162,37 +193,14 @@ pub(super) async fn present(
     let paths = organizations::paths(conn, &organizations).await?;
     Ok(models
         .into_iter()
-        .map(|a| {
-            let volunteer = people.get(&a.volunteer_id);
-            let full = volunteer
-                .is_some_and(|v| sees_personal_data(actor, v.id, paths.get(&v.organization_id).map(String::as_str)));
-            AssignmentOut {
-                volunteer: AssigneeOut {
-                    id: a.volunteer_id,
-                    name: volunteer.map(|v| v.name.clone()).unwrap_or_default(),
-                    mobile: volunteer
-                        .and_then(|v| v.mobile.clone())
-                        .map(|m| if full { m } else { mask_mobile(&m) }),
-                },
-                overridden_rules: serde_json::from_value(a.overridden_rules.clone()).unwrap_or_default(),
-                conflicts: a
-                    .conflicts
-                    .clone()
-                    .and_then(|c| serde_json::from_value(c).ok())
-                    .unwrap_or_default(),
-                id: a.id,
-                key: a.key,
-                role_id: a.role_id,
-                session_id: a.session_id,
-                status: a.status,
-                reason: a.reason,
-                checked_in_at: a.checked_in_at,
-                override_reason: a.override_reason,
-                flagged_at: a.flagged_at,
-                version: a.version,
-                created_at: a.created_at,
-                updated_at: a.updated_at,
-            }
+        .filter_map(|a| {
+            let volunteer = people.get(&a.volunteer_id)?;
+            let full = sees_personal_data(
+                actor,
+                volunteer.id,
+                paths.get(&volunteer.organization_id).map(String::as_str),
+            );
+            Some(AssignmentOut::new(a, volunteer, full))
         })
         .collect())
 }
@@ -309,10 +317,8 @@ async fn create_assignment(
     Authenticated(actor): Authenticated,
     Json(input): Json<AssignmentIn>,
 ) -> Result<Response> {
-    let model = assign(&state, &actor, input).await?;
-    let (id, version) = (model.id, model.version);
-    let out = present_one(state.db.reader(), &actor, model).await?;
-    Ok(created(format!("/api/v1/assignments/{id}"), version, out))
+    let out = assign(&state, &actor, input).await?;
+    Ok(created(format!("/api/v1/assignments/{}", out.id), out.version, out))
 }
 
 /// Assigns many volunteers; each item is judged (and committed) on its own and answered in
@@ -340,10 +346,10 @@ async fn create_assignments(
     let mut results = Vec::with_capacity(input.items.len());
     for (index, item) in input.items.into_iter().enumerate() {
         results.push(match assign(&state, &actor, item).await {
-            Ok(model) => BatchResultOut {
+            Ok(out) => BatchResultOut {
                 index,
                 status: StatusCode::CREATED.as_u16(),
-                assignment: Some(present_one(state.db.reader(), &actor, model).await?),
+                assignment: Some(out),
                 problem: None,
             },
             Err(Error::Internal(cause)) => return Err(Error::Internal(cause)),
@@ -364,7 +370,11 @@ async fn create_assignments(
 }
 
 /// Checks the request and the caller's rights, then assigns in a transaction of its own.
-async fn assign(state: &AppState, actor: &Actor, input: AssignmentIn) -> Result<Model> {
+///
+/// Who may assign is decided from the read pool, before the write transaction starts, so the
+/// part that holds locks (or, on SQLite, the single writer) does only the rule check and the
+/// insert.
+async fn assign(state: &AppState, actor: &Actor, input: AssignmentIn) -> Result<AssignmentOut> {
     let status = input.status.unwrap_or(AssignmentStatus::Proposed);
     validate! {
         key = one(Key::parse_or_generate("key", input.key.as_deref(), "assignment")),
@@ -374,27 +384,28 @@ async fn assign(state: &AppState, actor: &Actor, input: AssignmentIn) -> Result<
         }),
         override_rules = one(override_rules(input.override_rules.as_ref(), actor)),
     }
-    let txn = state.db.begin().await?;
-    let role = roles::get(&txn, input.role_id).await.map_err(as_field("role_id"))?;
-    let session = sessions::get(&txn, role.session_id, &Visibility::All)
-        .await
-        .map_err(|_| Error::field("role_id", "not_found", "the role's session was deleted"))?;
-    require_session_manager(&txn, actor, &session).await?;
-    let volunteer = volunteers::get(&txn, input.volunteer_id)
+    let conn = state.db.reader();
+    let (session_id, owner) = roles::session_and_owner(conn, input.role_id)
+        .await?
+        .ok_or_else(|| Error::field("role_id", "not_found", "there is no such session role"))?;
+    actor.require_manages(&owner, "this session")?;
+    let (volunteer, home) = volunteers::with_home(conn, input.volunteer_id)
         .await
         .map_err(as_field("volunteer_id"))?;
-    let organization = organizations::get(&txn, volunteer.organization_id).await?;
-    actor.require_manages(&organization.path, "the volunteer")?;
+    actor.require_manages(&home, "the volunteer")?;
     let request = Request {
         key,
-        role_id: role.id,
+        role_id: input.role_id,
+        session_id,
         volunteer_id: volunteer.id,
         status,
         override_rules,
     };
+    let txn = state.db.begin().await?;
     let model = store::assign(&txn, request, state.policy()).await?;
     txn.commit().await?;
-    Ok(model)
+    let full = sees_personal_data(actor, volunteer.id, Some(&home));
+    Ok(AssignmentOut::new(model, &volunteer, full))
 }
 
 fn override_rules(given: Option<&OverrideIn>, actor: &Actor) -> Result<Option<Override>, FieldError> {

@@ -5,13 +5,14 @@ use entity::session::Model as Session;
 use sea_orm::ConnectionTrait;
 
 use crate::auth::Actor;
-use crate::error::Result;
-use crate::store::{activities, organizations};
+use crate::error::{Error, Result};
+use crate::store::sessions;
 
 /// The path of the organization that organizes the session's activity.
 pub(super) async fn session_owner(conn: &impl ConnectionTrait, session: &Session) -> Result<String> {
-    let activity = activities::get(conn, session.activity_id, &crate::store::Visibility::All).await?;
-    Ok(organizations::get(conn, activity.organization_id).await?.path)
+    sessions::owner_path(conn, session.id)
+        .await?
+        .ok_or(Error::NotFound("session"))
 }
 
 /// Fails unless the caller manages the session's activity.

@@ -26,7 +26,6 @@ use crate::domain::contact::{self, mask_mobile};
 use crate::domain::field::{Checked, FieldError, one};
 use crate::domain::key::Key;
 use crate::domain::text::{self, NAME_MAX};
-use crate::domain::time::{TimeInput, TimeWindow, check_date};
 use crate::error::Result;
 use crate::store::Fields as _;
 use crate::store::volunteers::{self as store, Away, Details, Held, Membership, VolunteerFields, VolunteerFilter};
@@ -495,39 +494,9 @@ fn held(given: &[QualificationIo]) -> Checked<Vec<Held>> {
         let message = format!("at most {QUALIFICATIONS_MAX} qualifications");
         return Err(vec![FieldError::new("qualifications", "too_many", message)]);
     }
-    let mut problems = Vec::new();
-    let mut held = Vec::with_capacity(given.len());
-    for (i, q) in given.iter().enumerate() {
-        let field = format!("qualifications[{i}]");
-        let name = text::required(&format!("{field}.name"), &q.name, 64);
-        let from = q
-            .valid_from
-            .map(|d| check_date(&format!("{field}.valid_from"), d))
-            .transpose();
-        let until = q
-            .valid_until
-            .map(|d| check_date(&format!("{field}.valid_until"), d))
-            .transpose();
-        match (name, from, until) {
-            (Ok(name), Ok(valid_from), Ok(valid_until)) => {
-                if valid_from.zip(valid_until).is_some_and(|(from, until)| until < from) {
-                    problems.push(FieldError::new(
-                        format!("{field}.valid_until"),
-                        "end_before_start",
-                        "must not be before valid_from",
-                    ));
-                } else {
-                    held.push(Held {
-                        name,
-                        valid_from,
-                        valid_until,
-                    });
-                }
-            }
-            (name, from, until) => problems.extend([name.err(), from.err(), until.err()].into_iter().flatten()),
-        }
-    }
-    if problems.is_empty() { Ok(held) } else { Err(problems) }
+    store::parse_all(given, |i, q| {
+        Held::parse(&format!("qualifications[{i}]"), &q.name, q.valid_from, q.valid_until)
+    })
 }
 
 fn away(given: &[UnavailableIn]) -> Checked<Vec<Away>> {
@@ -535,22 +504,14 @@ fn away(given: &[UnavailableIn]) -> Checked<Vec<Away>> {
         let message = format!("at most {UNAVAILABLE_MAX} windows");
         return Err(vec![FieldError::new("unavailable", "too_many", message)]);
     }
-    let mut problems = Vec::new();
-    let mut away = Vec::with_capacity(given.len());
-    for (i, u) in given.iter().enumerate() {
-        let field = format!("unavailable[{i}]");
-        let start = TimeInput::instant(&format!("{field}.starts_at"), &u.starts_at);
-        let end = TimeInput::instant(&format!("{field}.ends_at"), &u.ends_at);
-        let reason = text::optional(&format!("{field}.reason"), u.reason.as_deref(), 200);
-        match (start, end, reason) {
-            (Ok(start), Ok(end), Ok(reason)) => match TimeWindow::new(start, end) {
-                Ok(window) => away.push(Away { window, reason }),
-                Err(e) => problems.push(e.within(&field)),
-            },
-            (start, end, reason) => problems.extend([start.err(), end.err(), reason.err()].into_iter().flatten()),
-        }
-    }
-    if problems.is_empty() { Ok(away) } else { Err(problems) }
+    store::parse_all(given, |i, u| {
+        Away::parse(
+            &format!("unavailable[{i}]"),
+            &u.starts_at,
+            &u.ends_at,
+            u.reason.as_deref(),
+        )
+    })
 }
 
 /// Volunteers are managed by those who manage their organization.

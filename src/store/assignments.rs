@@ -12,19 +12,20 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::assignment::{ActiveModel, Column, Entity, Model};
-use entity::kinds::{AssignmentStatus, SessionStatus};
-use entity::prelude::{Qualification, Session, Team, TeamMembership, Unavailability};
+use entity::kinds::AssignmentStatus;
+use entity::prelude::{Session, Unavailability};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, SelectTwo, Set, Statement,
 };
 
+use super::judge;
 use super::record::{self, Versioned};
 use super::sessions::slot_of;
-use super::{Cursor, Page, PageRequest, Policy, roles, volunteers};
+use super::{Cursor, Page, PageRequest, Policy, volunteers};
 use crate::domain::key::Key;
-use crate::domain::staffing::{self, Commitment, Facts, Held, Rule, Slot, Violation};
+use crate::domain::staffing::{self, Commitment, Rule, Slot, Violation};
 use crate::domain::time::TimeWindow;
 use crate::error::{Error, Result};
 
@@ -44,6 +45,8 @@ pub struct Override {
 pub struct Request {
     pub key: Key,
     pub role_id: i64,
+    /// The role's session (roles never change sessions).
+    pub session_id: i64,
     pub volunteer_id: i64,
     /// `proposed` or `confirmed`.
     pub status: AssignmentStatus,
@@ -175,46 +178,8 @@ fn reachable(reach: &Reach) -> Condition {
 /// Puts a volunteer in a role if every rule allows it (or an admin set the broken ones
 /// aside). A refusal lists every rule that stands in the way.
 pub async fn assign(txn: &DatabaseTransaction, request: Request, policy: Policy) -> Result<Model> {
-    let role = roles::get(txn, request.role_id).await?;
-    // Session first (shared: other assignments may proceed, but it cannot move or be
-    // cancelled meanwhile), then the role, then the volunteer.
-    let session = Session::find_by_id(role.session_id).lock_shared().one(txn).await?;
-    let role = roles::get_for_update(txn, role.id).await?;
-    let volunteer = volunteers::get_for_update(txn, request.volunteer_id).await?;
-    let Some(session) = session else {
-        return Err(Error::NotFound("session"));
-    };
-    let slot = slot_of(&session);
-    let filled = roles::filled(txn, &[role.id])
-        .await?
-        .get(&role.id)
-        .copied()
-        .unwrap_or(0);
-    let team = match role.team_id {
-        Some(id) => Some((id, super::teams::get(txn, id).await?.path)),
-        None => None,
-    };
-    let member_of = team_paths(txn, volunteer.id).await?;
-    let held = held(txn, volunteer.id).await?;
-    let commitments = commitments(txn, &[volunteer.id], Some(slot.window), policy.travel_buffer, None).await?;
-    let unavailable = unavailable(txn, &[volunteer.id], slot.window).await?;
-    let required = roles::qualifications(&role);
-    let facts = Facts {
-        now: policy.now,
-        travel_buffer: policy.travel_buffer,
-        slot,
-        session_cancelled: session.status == SessionStatus::Cancelled || session.deleted_at.is_some(),
-        needed: role.needed,
-        filled,
-        team: team.as_ref().map(|(id, path)| (*id, path.as_str())),
-        required: &required,
-        member_of: &member_of,
-        held: &held,
-        commitments: commitments.get(&volunteer.id).map(Vec::as_slice).unwrap_or_default(),
-        unavailable: unavailable.get(&volunteer.id).map(Vec::as_slice).unwrap_or_default(),
-    };
-    let broken = staffing::check(&facts);
-    let (set_aside, blocking): (Vec<Violation>, Vec<Violation>) = broken.into_iter().partition(|v| {
+    let judged = judge::judge(txn, request.role_id, request.session_id, request.volunteer_id, policy).await?;
+    let (set_aside, blocking): (Vec<Violation>, Vec<Violation>) = judged.broken.into_iter().partition(|v| {
         request
             .override_rules
             .as_ref()
@@ -228,60 +193,113 @@ pub async fn assign(txn: &DatabaseTransaction, request: Request, policy: Policy)
         (Some(o), false) => (Some(o.reason.clone()), Some(o.by)),
         _ => (None, None),
     };
-    let mut row = ActiveModel {
-        key: Set(request.key.as_str().to_owned()),
-        role_id: Set(role.id),
-        session_id: Set(session.id),
-        volunteer_id: Set(volunteer.id),
-        status: Set(request.status),
-        reason: Set(None),
-        checked_in_at: Set(None),
+    let row = ActiveModel {
         overridden_rules: Set(serde_json::to_value(&overridden).unwrap_or_default()),
         override_reason: Set(override_reason),
         overridden_by: Set(overridden_by),
+        ..new_row(
+            &request.key,
+            request.role_id,
+            judged.session_id,
+            request.volunteer_id,
+            request.status,
+        )
+    };
+    insert(txn, row, policy.now).await
+}
+
+/// An assignment as an import file states it: a restore of what was, so rules about time
+/// (the session being over) do not apply, but the structural ones do for active assignments.
+#[derive(Clone, Debug)]
+pub struct Restored {
+    pub key: Key,
+    pub role_id: i64,
+    pub session_id: i64,
+    pub volunteer_id: i64,
+    pub status: AssignmentStatus,
+    pub reason: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+/// Creates or updates an assignment from an import; returns it and whether it was new.
+pub async fn restore(txn: &DatabaseTransaction, restored: Restored, policy: Policy) -> Result<(Model, bool)> {
+    if let Some(current) = by_key(txn, restored.key.as_str()).await? {
+        if current.role_id != restored.role_id || current.volunteer_id != restored.volunteer_id {
+            return Err(Error::field(
+                "role",
+                "immutable",
+                "an assignment cannot change its role or volunteer",
+            ));
+        }
+        let same = current.status == restored.status
+            && current.reason == restored.reason
+            && current.checked_in_at == restored.checked_in_at;
+        if same {
+            return Ok((current, false));
+        }
+        let version = current.version + 1;
+        let mut row: ActiveModel = current.into();
+        row.status = Set(restored.status);
+        row.reason = Set(restored.reason);
+        row.checked_in_at = Set(restored.checked_in_at);
+        row.stamp(version, policy.now);
+        return Ok((row.update(txn).await?, false));
+    }
+    let judged = judge::judge(
+        txn,
+        restored.role_id,
+        restored.session_id,
+        restored.volunteer_id,
+        policy,
+    )
+    .await?;
+    if restored.status.is_active() {
+        let broken: Vec<Violation> = judged
+            .broken
+            .into_iter()
+            .filter(|v| v.rule != Rule::SessionEnded)
+            .collect();
+        if !broken.is_empty() {
+            return Err(Error::Refused(broken));
+        }
+    }
+    let row = ActiveModel {
+        reason: Set(restored.reason),
+        checked_in_at: Set(restored.checked_in_at),
+        ..new_row(
+            &restored.key,
+            restored.role_id,
+            judged.session_id,
+            restored.volunteer_id,
+            restored.status,
+        )
+    };
+    Ok((insert(txn, row, policy.now).await?, true))
+}
+
+fn new_row(key: &Key, role_id: i64, session_id: i64, volunteer_id: i64, status: AssignmentStatus) -> ActiveModel {
+    ActiveModel {
+        key: Set(key.as_str().to_owned()),
+        role_id: Set(role_id),
+        session_id: Set(session_id),
+        volunteer_id: Set(volunteer_id),
+        status: Set(status),
+        reason: Set(None),
+        checked_in_at: Set(None),
+        overridden_rules: Set(serde_json::Value::Array(Vec::new())),
+        override_reason: Set(None),
+        overridden_by: Set(None),
         conflicts: Set(None),
         flagged_at: Set(None),
         ..Default::default()
-    };
-    if by_key(txn, request.key.as_str()).await?.is_some() {
-        return Err(Error::conflict(
-            "duplicate_key",
-            format!("an assignment with key {:?} exists", request.key.as_str()),
-        ));
     }
-    row.stamp(1, policy.now);
+}
+
+/// Inserts a new assignment; the unique index on `key` answers a duplicate with 409.
+async fn insert(txn: &DatabaseTransaction, row: ActiveModel, now: DateTime<Utc>) -> Result<Model> {
+    let mut row = row;
+    row.stamp(1, now);
     Ok(row.insert(txn).await?)
-}
-
-/// The paths of the teams a volunteer belongs to.
-async fn team_paths(conn: &impl ConnectionTrait, volunteer_id: i64) -> Result<Vec<String>> {
-    use entity::team_membership::Column as M;
-    let memberships = Query::select()
-        .column(M::TeamId)
-        .from(TeamMembership)
-        .and_where(M::VolunteerId.eq(volunteer_id))
-        .to_owned();
-    Ok(Team::find()
-        .filter(entity::team::Column::Id.in_subquery(memberships))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|t| t.path)
-        .collect())
-}
-
-async fn held(conn: &impl ConnectionTrait, volunteer_id: i64) -> Result<Vec<Held>> {
-    Ok(Qualification::find()
-        .filter(entity::qualification::Column::VolunteerId.eq(volunteer_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|q| Held {
-            name: q.name,
-            valid_from: q.valid_from,
-            valid_until: q.valid_until,
-        })
-        .collect())
 }
 
 /// The active assignments of `volunteers` (optionally only those near `near`), with their
@@ -293,22 +311,9 @@ async fn commitments(
     travel_buffer: TimeDelta,
     except: Option<i64>,
 ) -> Result<HashMap<i64, Vec<Commitment>>> {
-    use entity::session::Column as S;
     let mut found: HashMap<i64, Vec<Commitment>> = HashMap::new();
     for chunk in volunteers.chunks(500) {
-        let mut query = Entity::find()
-            .filter(Column::VolunteerId.is_in(chunk.iter().copied()))
-            .filter(Column::Status.is_in(AssignmentStatus::ACTIVE))
-            .find_also_related(Session)
-            .filter(S::DeletedAt.is_null());
-        if let Some(window) = near {
-            query = query
-                .filter(S::StartsAt.lt(window.end() + travel_buffer))
-                .filter(S::EndsAt.gt(window.start() - travel_buffer));
-        }
-        if let Some(except) = except {
-            query = query.filter(Column::Id.ne(except));
-        }
+        let query = commitments_query(chunk, near, travel_buffer, except);
         for (assignment, session) in query.all(conn).await? {
             if let Some(session) = session {
                 found.entry(assignment.volunteer_id).or_default().push(Commitment {
@@ -321,21 +326,38 @@ async fn commitments(
     Ok(found)
 }
 
+fn commitments_query(
+    volunteers: &[i64],
+    near: Option<TimeWindow>,
+    travel_buffer: TimeDelta,
+    except: Option<i64>,
+) -> SelectTwo<Entity, Session> {
+    use entity::session::Column as S;
+    let mut query = Entity::find()
+        .filter(Column::VolunteerId.is_in(volunteers.iter().copied()))
+        .filter(Column::Status.is_in(AssignmentStatus::ACTIVE))
+        .find_also_related(Session)
+        .filter(S::DeletedAt.is_null());
+    if let Some(window) = near {
+        query = query
+            .filter(S::StartsAt.lt(window.end() + travel_buffer))
+            .filter(S::EndsAt.gt(window.start() - travel_buffer));
+    }
+    if let Some(except) = except {
+        query = query.filter(Column::Id.ne(except));
+    }
+    query
+}
+
 /// The unavailability windows of `volunteers` that touch `window`, grouped by volunteer.
 async fn unavailable(
     conn: &impl ConnectionTrait,
     volunteers: &[i64],
     window: TimeWindow,
 ) -> Result<HashMap<i64, Vec<(i64, TimeWindow)>>> {
-    use entity::unavailability::Column as U;
     let mut found: HashMap<i64, Vec<(i64, TimeWindow)>> = HashMap::new();
     for chunk in volunteers.chunks(500) {
-        let rows = Unavailability::find()
-            .filter(U::VolunteerId.is_in(chunk.iter().copied()))
-            .filter(U::StartsAt.lt(window.end()))
-            .filter(U::EndsAt.gt(window.start()))
-            .all(conn)
-            .await?;
+        let rows = unavailable_query(chunk, window).all(conn).await?;
         for u in rows {
             found
                 .entry(u.volunteer_id)
@@ -344,6 +366,35 @@ async fn unavailable(
         }
     }
     Ok(found)
+}
+
+fn unavailable_query(volunteers: &[i64], window: TimeWindow) -> Select<Unavailability> {
+    use entity::unavailability::Column as U;
+    Unavailability::find()
+        .filter(U::VolunteerId.is_in(volunteers.iter().copied()))
+        .filter(U::StartsAt.lt(window.end()))
+        .filter(U::EndsAt.gt(window.start()))
+}
+
+/// The statements one assignment's rule check runs, for showing their query plans.
+pub fn check_queries(
+    backend: DatabaseBackend,
+    role_id: i64,
+    session_id: i64,
+    volunteer_id: i64,
+) -> Vec<(&'static str, Statement)> {
+    let now = Utc::now();
+    let window = TimeWindow::from_stored(now, now + TimeDelta::hours(2));
+    vec![
+        (
+            "the session, the role and its seats",
+            judge::role_statement(backend, role_id, session_id),
+        ),
+        (
+            "the volunteer's teams, qualifications, unavailability and assignments near the session",
+            judge::volunteer_statement(backend, volunteer_id, window, TimeDelta::minutes(30)),
+        ),
+    ]
 }
 
 /// What can happen to an assignment after it is made.

@@ -7,6 +7,7 @@ pub mod activities;
 pub mod assignments;
 pub mod candidates;
 pub mod hours;
+mod judge;
 pub mod organizations;
 pub mod programs;
 pub mod roles;

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::kinds::AssignmentStatus;
 use entity::prelude::Assignment;
-use entity::session_role::{ActiveModel, Column, Entity, Model};
+use entity::session_role::{ActiveModel, Column, Entity, Model, Relation};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Select, Set,
 };
 
 use super::record::{self, Fields};
@@ -58,6 +58,23 @@ pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
     record::find::<ActiveModel>(conn, id).await
 }
 
+/// A role's session and the path of the organization that organizes it, in one query;
+/// `None` when the role does not exist or its session was deleted.
+pub async fn session_and_owner(conn: &impl ConnectionTrait, role_id: i64) -> Result<Option<(i64, String)>> {
+    use entity::{activity, organization, session};
+    Ok(Entity::find_by_id(role_id)
+        .select_only()
+        .column(Column::SessionId)
+        .column(organization::Column::Path)
+        .join(JoinType::InnerJoin, Relation::Session.def())
+        .join(JoinType::InnerJoin, session::Relation::Activity.def())
+        .join(JoinType::InnerJoin, activity::Relation::Organization.def())
+        .filter(session::Column::DeletedAt.is_null())
+        .into_tuple::<(i64, String)>()
+        .one(conn)
+        .await?)
+}
+
 /// One role by id, locked until the transaction ends: assignments to it queue here.
 pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model> {
     record::find_for_update::<ActiveModel>(txn, id).await
@@ -98,24 +115,26 @@ pub async fn list(
 
 /// How many active assignments each of `roles` holds.
 pub async fn filled(conn: &impl ConnectionTrait, roles: &[i64]) -> Result<HashMap<i64, u64>> {
-    use entity::assignment::Column as A;
     let mut counts: HashMap<i64, u64> = roles.iter().map(|id| (*id, 0)).collect();
     for chunk in roles.chunks(500) {
-        let rows: Vec<(i64, i64)> = Assignment::find()
-            .select_only()
-            .column(A::RoleId)
-            .column_as(A::Id.count(), "filled")
-            .filter(A::RoleId.is_in(chunk.iter().copied()))
-            .filter(A::Status.is_in(AssignmentStatus::ACTIVE))
-            .group_by(A::RoleId)
-            .into_tuple()
-            .all(conn)
-            .await?;
+        let rows: Vec<(i64, i64)> = filled_query(chunk).into_tuple().all(conn).await?;
         for (role, n) in rows {
             counts.insert(role, u64::try_from(n).unwrap_or(0));
         }
     }
     Ok(counts)
+}
+
+/// `SELECT role_id, COUNT(id) FROM assignments WHERE role_id IN (…) AND status is active GROUP BY role_id`.
+pub(crate) fn filled_query(roles: &[i64]) -> Select<Assignment> {
+    use entity::assignment::Column as A;
+    Assignment::find()
+        .select_only()
+        .column(A::RoleId)
+        .column_as(A::Id.count(), "filled")
+        .filter(A::RoleId.is_in(roles.iter().copied()))
+        .filter(A::Status.is_in(AssignmentStatus::ACTIVE))
+        .group_by(A::RoleId)
 }
 
 /// Creates a role for a session.

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::kinds::SessionStatus;
-use entity::session::{ActiveModel, Column, Entity, Model};
+use entity::session::{ActiveModel, Column, Entity, Model, Relation};
 use sea_orm::sea_query::ExprTrait as _;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
 };
 
 use super::activities::{organizations_within, visible_ids};
@@ -94,10 +94,38 @@ fn write_schedule(row: &mut ActiveModel, schedule: &Schedule) {
 
 /// The schedule a stored session describes.
 pub fn schedule_of(model: &Model) -> Schedule {
-    let zone = Zone::from_stored(&model.time_zone);
-    let timing = match (model.all_day, model.start_date, model.end_date) {
+    stored_schedule(&StoredTimes::of(model))
+}
+
+/// A session's time columns, as read from any query.
+#[derive(Clone, Debug)]
+pub struct StoredTimes {
+    pub time_zone: String,
+    pub all_day: bool,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub start_date: Option<chrono::NaiveDate>,
+    pub end_date: Option<chrono::NaiveDate>,
+}
+
+impl StoredTimes {
+    fn of(model: &Model) -> Self {
+        Self {
+            time_zone: model.time_zone.clone(),
+            all_day: model.all_day,
+            starts_at: model.starts_at,
+            ends_at: model.ends_at,
+            start_date: model.start_date,
+            end_date: model.end_date,
+        }
+    }
+}
+
+fn stored_schedule(times: &StoredTimes) -> Schedule {
+    let zone = Zone::from_stored(&times.time_zone);
+    let timing = match (times.all_day, times.start_date, times.end_date) {
         (true, Some(first), Some(last)) => Timing::AllDay { first, last },
-        _ => Timing::Timed(TimeWindow::from_stored(model.starts_at, model.ends_at)),
+        _ => Timing::Timed(TimeWindow::from_stored(times.starts_at, times.ends_at)),
     };
     Schedule::from_stored(zone, timing)
 }
@@ -150,6 +178,20 @@ pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model>
         .filter(Column::DeletedAt.is_null())
         .lock_exclusive();
     found(query.one(txn).await?, "session")
+}
+
+/// The path of the organization that organizes a live session's activity, in one query.
+pub async fn owner_path(conn: &impl ConnectionTrait, session_id: i64) -> Result<Option<String>> {
+    use entity::{activity, organization};
+    Ok(Entity::find_by_id(session_id)
+        .filter(Column::DeletedAt.is_null())
+        .select_only()
+        .column(organization::Column::Path)
+        .join(JoinType::InnerJoin, Relation::Activity.def())
+        .join(JoinType::InnerJoin, activity::Relation::Organization.def())
+        .into_tuple::<String>()
+        .one(conn)
+        .await?)
 }
 
 /// One session by key, deleted ones included (an import may bring one back).
@@ -441,7 +483,12 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
 
 /// The session as the staffing rules see it: where, when, and on which local days.
 pub fn slot_of(model: &Model) -> Slot {
-    let schedule = schedule_of(model);
+    slot_from(model.id, model.venue_id, &StoredTimes::of(model))
+}
+
+/// The slot of a session given its id, venue and time columns.
+pub fn slot_from(session_id: i64, venue_id: i64, times: &StoredTimes) -> Slot {
+    let schedule = stored_schedule(times);
     let (first_day, last_day) = match schedule.timing() {
         Timing::AllDay { first, last } => (first, last),
         Timing::Timed(window) => {
@@ -454,8 +501,8 @@ pub fn slot_of(model: &Model) -> Slot {
         }
     };
     Slot {
-        session_id: model.id,
-        venue_id: model.venue_id,
+        session_id,
+        venue_id,
         window: schedule.bounds(),
         first_day,
         last_day,

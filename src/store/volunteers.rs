@@ -15,9 +15,12 @@ use sea_orm::{
 
 use super::record::{self, Fields, Versioned};
 use super::{Cursor, Page, PageRequest, teams};
+use crate::domain::field::{Checked, FieldError, one};
 use crate::domain::key::Key;
-use crate::domain::time::TimeWindow;
+use crate::domain::text;
+use crate::domain::time::{TimeInput, TimeWindow, check_date};
 use crate::error::{Error, Result};
+use crate::validate;
 
 /// The validated, writable fields of a volunteer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +99,60 @@ impl Details {
     }
 }
 
+impl Held {
+    /// Checks one qualification as given; problems are reported under `field`.
+    pub fn parse(
+        field: &str,
+        name: &str,
+        valid_from: Option<NaiveDate>,
+        valid_until: Option<NaiveDate>,
+    ) -> Checked<Self> {
+        validate! {
+            name = one(text::required(&format!("{field}.name"), name, 64)),
+            valid_from = one(valid_from.map(|d| check_date(&format!("{field}.valid_from"), d)).transpose()),
+            valid_until = one(valid_until.map(|d| check_date(&format!("{field}.valid_until"), d)).transpose()),
+        }
+        if valid_from.zip(valid_until).is_some_and(|(from, until)| until < from) {
+            return Err(vec![FieldError::new(
+                format!("{field}.valid_until"),
+                "end_before_start",
+                "must not be before valid_from",
+            )]);
+        }
+        Ok(Self {
+            name,
+            valid_from,
+            valid_until,
+        })
+    }
+}
+
+impl Away {
+    /// Checks one unavailability window as given (instants with offsets).
+    pub fn parse(field: &str, starts_at: &str, ends_at: &str, reason: Option<&str>) -> Checked<Self> {
+        validate! {
+            start = one(TimeInput::instant(&format!("{field}.starts_at"), starts_at)),
+            end = one(TimeInput::instant(&format!("{field}.ends_at"), ends_at)),
+            reason = one(text::optional(&format!("{field}.reason"), reason, 200)),
+        }
+        let window = TimeWindow::new(start, end).map_err(|e| vec![e.within(field)])?;
+        Ok(Self { window, reason })
+    }
+}
+
+/// Checks every item of a list, reporting all problems.
+pub fn parse_all<I, T>(items: &[I], parse: impl Fn(usize, &I) -> Checked<T>) -> Checked<Vec<T>> {
+    let mut parsed = Vec::with_capacity(items.len());
+    let mut problems = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match parse(i, item) {
+            Ok(value) => parsed.push(value),
+            Err(e) => problems.extend(e),
+        }
+    }
+    if problems.is_empty() { Ok(parsed) } else { Err(problems) }
+}
+
 /// Filters of the volunteer list.
 #[derive(Clone, Debug, Default)]
 pub struct VolunteerFilter {
@@ -120,6 +177,18 @@ pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model>
 /// One volunteer by key.
 pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Model>> {
     record::find_by_key::<ActiveModel>(conn, key).await
+}
+
+/// One volunteer with the path of their organization, in one query.
+pub async fn with_home(conn: &impl ConnectionTrait, id: i64) -> Result<(Model, String)> {
+    let row = Entity::find_by_id(id)
+        .find_also_related(entity::prelude::Organization)
+        .one(conn)
+        .await?;
+    match row {
+        Some((volunteer, Some(organization))) => Ok((volunteer, organization.path)),
+        _ => Err(Error::NotFound("volunteer")),
+    }
 }
 
 /// Several volunteers by id.

@@ -24,6 +24,8 @@ pub async fn export(conn: &impl ConnectionTrait) -> Result<Document> {
             .order_by_asc(organization::Column::Key)
             .all(conn)
             .await?,
+        |o| o.id,
+        |o| o.parent_id,
     );
     let venues = Venue::find().order_by_asc(venue::Column::Key).all(conn).await?;
     let programs = Program::find().order_by_asc(program::Column::Key).all(conn).await?;
@@ -43,7 +45,13 @@ pub async fn export(conn: &impl ConnectionTrait) -> Result<Document> {
     let key = |keys: &HashMap<i64, String>, id: i64| keys.get(&id).cloned().unwrap_or_default();
     activities.sort_by_cached_key(|a| (key(&program_keys, a.program_id), a.display_order, a.key.clone()));
 
+    let (teams, volunteers, session_roles, assignments) =
+        super::staffing::export(conn, &org_keys, &session_keys).await?;
     Ok(Document {
+        teams,
+        volunteers,
+        session_roles,
+        assignments,
         format: FORMAT.to_owned(),
         notes: Vec::new(),
         organizations: organizations
@@ -134,21 +142,24 @@ pub async fn export(conn: &impl ConnectionTrait) -> Result<Document> {
     })
 }
 
-/// Organizations depth first, each parent before its children, siblings in the given order.
-fn tree_order(organizations: Vec<entity::organization::Model>) -> Vec<entity::organization::Model> {
+/// Rows of a tree depth first, each parent before its children, siblings in the given order
+/// (key order, so the result does not depend on database ids).
+pub(super) fn tree_order<T>(rows: Vec<T>, id: impl Fn(&T) -> i64, parent: impl Fn(&T) -> Option<i64>) -> Vec<T> {
+    let ids: std::collections::HashSet<i64> = rows.iter().map(&id).collect();
     let mut children: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
-    let ids: std::collections::HashSet<i64> = organizations.iter().map(|o| o.id).collect();
-    for (i, organization) in organizations.iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
         // A parent outside the set cannot happen (foreign key), but would not lose the row.
-        let parent = organization.parent_id.filter(|p| ids.contains(p));
-        children.entry(parent).or_default().push(i);
+        children
+            .entry(parent(row).filter(|p| ids.contains(p)))
+            .or_default()
+            .push(i);
     }
-    let mut order = Vec::with_capacity(organizations.len());
+    let mut order = Vec::with_capacity(rows.len());
     let mut stack: Vec<usize> = children.get(&None).into_iter().flatten().rev().copied().collect();
     while let Some(i) = stack.pop() {
         order.push(i);
-        stack.extend(children.get(&Some(organizations[i].id)).into_iter().flatten().rev());
+        stack.extend(children.get(&Some(id(&rows[i]))).into_iter().flatten().rev());
     }
-    let mut slots: Vec<Option<entity::organization::Model>> = organizations.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<T>> = rows.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }

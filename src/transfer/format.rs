@@ -4,7 +4,7 @@
 //! every database and importing it twice changes nothing.
 
 use chrono::NaiveDate;
-use entity::kinds::{ActivityKind, OrganizationKind, SessionStatus, VenueKind};
+use entity::kinds::{ActivityKind, AssignmentStatus, OrganizationKind, SessionStatus, VenueKind};
 use serde::{Deserialize, Serialize};
 
 /// The format this version writes and reads.
@@ -29,6 +29,14 @@ pub struct Document {
     pub activities: Vec<ActivityRecord>,
     #[serde(default)]
     pub sessions: Vec<SessionRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<TeamRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volunteers: Vec<VolunteerRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub session_roles: Vec<RoleRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assignments: Vec<AssignmentRecord>,
 }
 
 /// An organization; `parent` is another organization's key.
@@ -156,6 +164,99 @@ pub struct SessionRecord {
     pub linked_session: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub illustrative: bool,
+}
+
+/// A volunteer team; `organization` is an organization's key, `parent` a team's.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamRecord {
+    pub key: String,
+    pub organization: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A volunteer; `organization` and each membership's `team` are keys.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolunteerRecord {
+    pub key: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub organization: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<MembershipRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qualifications: Vec<QualificationRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<UnavailableRecord>,
+}
+
+/// A team membership.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipRecord {
+    pub team: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub leader: bool,
+}
+
+/// A qualification, valid on the days given (inclusive).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualificationRecord {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// A time the volunteer cannot serve (RFC 3339 with offset).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnavailableRecord {
+    pub starts_at: String,
+    pub ends_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What a session needs; `session` and `team` are keys.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRecord {
+    pub key: String,
+    pub session: String,
+    pub name: String,
+    pub needed: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qualifications: Vec<String>,
+}
+
+/// A volunteer in a role; `role` and `volunteer` are keys.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentRecord {
+    pub key: String,
+    pub role: String,
+    pub volunteer: String,
+    pub status: AssignmentStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// RFC 3339 with offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in_at: Option<String>,
 }
 
 fn yes() -> bool {

@@ -14,11 +14,13 @@ use sea_orm::DatabaseTransaction;
 use super::format::{
     ActivityRecord, ContactRecord, Document, FORMAT, OrganizationRecord, ProgramRecord, SessionRecord, VenueRecord,
 };
+use super::staffing;
 use crate::db::Db;
 use crate::domain::contact::{Contact, ContactInput};
 use crate::domain::field::{FieldError, one};
 use crate::domain::geo::Position;
 use crate::domain::key::Key;
+use crate::domain::staffing::Violation;
 use crate::domain::text::{self, DESCRIPTION_MAX, NAME_MAX};
 use crate::domain::time::{Schedule, ScheduleInput, TimeInput, check_date};
 use crate::domain::web::http_url;
@@ -44,7 +46,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn count(&mut self, created: bool, old_version: Option<i32>, new_version: i32) {
+    pub(super) fn count(&mut self, created: bool, old_version: Option<i32>, new_version: i32) {
         match (created, old_version) {
             (true, _) => self.created += 1,
             (false, Some(old)) if old == new_version => self.unchanged += 1,
@@ -71,12 +73,24 @@ pub struct Report {
     pub programs: Tally,
     pub activities: Tally,
     pub sessions: Tally,
+    pub teams: Tally,
+    pub volunteers: Tally,
+    pub session_roles: Tally,
+    pub assignments: Tally,
 }
 
 impl Document {
     /// How many records the document holds.
     pub fn len(&self) -> usize {
-        self.organizations.len() + self.venues.len() + self.programs.len() + self.activities.len() + self.sessions.len()
+        self.organizations.len()
+            + self.venues.len()
+            + self.programs.len()
+            + self.activities.len()
+            + self.sessions.len()
+            + self.teams.len()
+            + self.volunteers.len()
+            + self.session_roles.len()
+            + self.assignments.len()
     }
 
     /// Whether the document holds no records.
@@ -147,6 +161,31 @@ pub async fn import(db: &Db, document: &Document, policy: Policy, tick: &(dyn Fn
         session(&txn, record, &mut references, policy, &mut report.sessions)
             .await
             .map_err(within(format!("sessions[{i}]")))?;
+        tick();
+    }
+    let order = dependency_order(&document.teams, |r| &r.key, |r| r.parent.as_deref(), "teams")?;
+    for i in order {
+        staffing::team(&txn, &document.teams[i], now, &mut report.teams)
+            .await
+            .map_err(within(format!("teams[{i}]")))?;
+        tick();
+    }
+    for (i, record) in document.volunteers.iter().enumerate() {
+        staffing::volunteer(&txn, record, now, &mut report.volunteers)
+            .await
+            .map_err(within(format!("volunteers[{i}]")))?;
+        tick();
+    }
+    for (i, record) in document.session_roles.iter().enumerate() {
+        staffing::role(&txn, record, now, &mut report.session_roles)
+            .await
+            .map_err(within(format!("session_roles[{i}]")))?;
+        tick();
+    }
+    for (i, record) in document.assignments.iter().enumerate() {
+        staffing::assignment(&txn, record, policy, &mut report.assignments)
+            .await
+            .map_err(within(format!("assignments[{i}]")))?;
         tick();
     }
     txn.commit().await?;
@@ -437,7 +476,7 @@ async fn organization_id(txn: &DatabaseTransaction, field: &str, key: &str) -> R
         .ok_or_else(|| missing(field, "organization", key))
 }
 
-fn missing(field: &str, what: &str, key: &str) -> Error {
+pub(super) fn missing(field: &str, what: &str, key: &str) -> Error {
     Error::field(
         field,
         "not_found",
@@ -453,6 +492,15 @@ fn within(prefix: String) -> impl FnOnce(Error) -> Error {
             code,
             detail: format!("{prefix}: {detail}"),
         },
+        Error::Refused(violations) => Error::Refused(
+            violations
+                .into_iter()
+                .map(|v| Violation {
+                    message: format!("{prefix}: {}", v.message),
+                    ..v
+                })
+                .collect(),
+        ),
         other => other,
     }
 }

@@ -3,6 +3,7 @@
 pub mod export;
 pub mod format;
 pub mod import;
+mod staffing;
 
 pub use export::export;
 pub use format::Document;
