@@ -9,14 +9,14 @@
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use entity::kinds::{ActivityKind, AssignmentStatus, OrganizationKind, SessionStatus, VenueKind};
-use entity::prelude::{Activity, Assignment, Session, SessionRole, TeamMembership, Venue, Volunteer};
+use entity::prelude::{Activity, Assignment, Program, Session, SessionRole, TeamMembership, Venue, Volunteer};
 use entity::{
     activity, assignment, organization, program, session, session_role, team, team_membership, venue, volunteer,
 };
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, Set};
 
 use crate::db::Db;
 use crate::error::Result;
@@ -92,10 +92,13 @@ pub async fn generate(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Generated> {
     let mut rng = StdRng::seed_from_u64(sizes.seed);
-    let run = rng.random::<u32>();
     let txn = db.begin().await?;
+    // Keys carry the seed and a run number, so the same seed can be generated twice into one
+    // database; the content depends on the seed alone.
+    let runs = Program::find().count(&txn).await?;
+    let run = format!("{}-{}", sizes.seed, runs + 1);
     let root = organization::ActiveModel {
-        key: Set(format!("gen{run:08x}.org.root")),
+        key: Set(format!("gen{run}.org.root")),
         parent_id: Set(None),
         path: Set(String::new()),
         kind: Set(OrganizationKind::CityAssociation),
@@ -126,7 +129,7 @@ pub async fn generate(
             (OrganizationKind::CountyAssociation, format!("{place}第{i}科协"))
         };
         let row = organization::ActiveModel {
-            key: Set(format!("gen{run:08x}.org.{i}")),
+            key: Set(format!("gen{run}.org.{i}")),
             parent_id: Set(Some(root.id)),
             path: Set(String::new()),
             kind: Set(kind),
@@ -153,7 +156,7 @@ pub async fn generate(
         organizations.push(root.id);
     }
     let team = team::ActiveModel {
-        key: Set(format!("gen{run:08x}.team.root")),
+        key: Set(format!("gen{run}.team.root")),
         organization_id: Set(root.id),
         parent_id: Set(None),
         path: Set(String::new()),
@@ -183,7 +186,7 @@ pub async fn generate(
     ];
     let venues: Vec<venue::ActiveModel> = (0..sizes.venues.max(1))
         .map(|i| venue::ActiveModel {
-            key: Set(format!("gen{run:08x}.venue.{i}")),
+            key: Set(format!("gen{run}.venue.{i}")),
             name: Set(format!("{}第{i}号场馆", PLACES[i % PLACES.len()])),
             address: Set(None),
             kind: Set(kinds[i % kinds.len()]),
@@ -199,10 +202,10 @@ pub async fn generate(
         })
         .collect();
     insert_all::<Venue, _>(&txn, venues).await?;
-    let venue_ids = ids_by_key_prefix::<Venue>(&txn, &format!("gen{run:08x}.venue.")).await?;
+    let venue_ids = ids_by_key_prefix::<Venue>(&txn, &format!("gen{run}.venue.")).await?;
     let program = program::ActiveModel {
-        key: Set(format!("gen{run:08x}.program")),
-        name: Set(format!("合成科技工作者日系列活动 {run:08x}")),
+        key: Set(format!("gen{run}.program")),
+        name: Set(format!("合成科技工作者日系列活动 {run}")),
         theme: Set(None),
         time_zone: Set("Asia/Shanghai".to_owned()),
         host_organization_id: Set(root.id),
@@ -216,7 +219,7 @@ pub async fn generate(
     .await?;
     let activities: Vec<activity::ActiveModel> = (0..11)
         .map(|i| activity::ActiveModel {
-            key: Set(format!("gen{run:08x}.activity.{i}")),
+            key: Set(format!("gen{run}.activity.{i}")),
             program_id: Set(program.id),
             kind: Set(if i == 0 {
                 ActivityKind::Main
@@ -236,7 +239,7 @@ pub async fn generate(
         })
         .collect();
     insert_all::<Activity, _>(&txn, activities).await?;
-    let activity_ids = ids_by_key_prefix::<Activity>(&txn, &format!("gen{run:08x}.activity.")).await?;
+    let activity_ids = ids_by_key_prefix::<Activity>(&txn, &format!("gen{run}.activity.")).await?;
     txn.commit().await?;
     progress("organizations, venues and activities");
 
@@ -259,7 +262,7 @@ pub async fn generate(
             .unwrap_or(now);
         session_days.push(day);
         rows.push(session::ActiveModel {
-            key: Set(format!("gen{run:08x}.session.{i}")),
+            key: Set(format!("gen{run}.session.{i}")),
             program_id: Set(program.id),
             activity_id: Set(*activity_ids.choose(&mut rng).unwrap_or(&activity_ids[0])),
             venue_id: Set(*venue_ids.choose(&mut rng).unwrap_or(&venue_ids[0])),
@@ -284,13 +287,13 @@ pub async fn generate(
         });
     }
     insert_all::<Session, _>(&txn, rows).await?;
-    let session_ids = ids_by_key_prefix::<Session>(&txn, &format!("gen{run:08x}.session.")).await?;
+    let session_ids = ids_by_key_prefix::<Session>(&txn, &format!("gen{run}.session.")).await?;
     let seats = sizes.seats_per_session.max(1);
     let roles: Vec<session_role::ActiveModel> = session_ids
         .iter()
         .enumerate()
         .map(|(i, session)| session_role::ActiveModel {
-            key: Set(format!("gen{run:08x}.role.{i}")),
+            key: Set(format!("gen{run}.role.{i}")),
             session_id: Set(*session),
             name: Set(ROLE_NAMES[i % ROLE_NAMES.len()].to_owned()),
             needed: Set(i32::try_from(seats).unwrap_or(i32::MAX)),
@@ -303,7 +306,7 @@ pub async fn generate(
         })
         .collect();
     insert_all::<SessionRole, _>(&txn, roles).await?;
-    let role_ids = ids_by_key_prefix::<SessionRole>(&txn, &format!("gen{run:08x}.role.")).await?;
+    let role_ids = ids_by_key_prefix::<SessionRole>(&txn, &format!("gen{run}.role.")).await?;
     txn.commit().await?;
     progress("sessions and roles");
 
@@ -317,7 +320,7 @@ pub async fn generate(
         );
         let tags: Vec<&str> = TAGS.choose_multiple(&mut rng, 2).copied().collect();
         rows.push(volunteer::ActiveModel {
-            key: Set(format!("gen{run:08x}.volunteer.{i}")),
+            key: Set(format!("gen{run}.volunteer.{i}")),
             name: Set(name),
             // The 1440 block holds 13-digit IoT numbers: no 11-digit number there is a person's.
             mobile: Set(Some(format!("1440{:07}", i % 10_000_000))),
@@ -331,7 +334,7 @@ pub async fn generate(
         });
     }
     insert_all::<Volunteer, _>(&txn, rows).await?;
-    let volunteer_ids = ids_by_key_prefix::<Volunteer>(&txn, &format!("gen{run:08x}.volunteer.")).await?;
+    let volunteer_ids = ids_by_key_prefix::<Volunteer>(&txn, &format!("gen{run}.volunteer.")).await?;
     let memberships: Vec<team_membership::ActiveModel> = volunteer_ids
         .iter()
         .step_by(10)
@@ -380,7 +383,7 @@ pub async fn generate(
             filled[index] += 1;
             made += 1;
             rows.push(assignment::ActiveModel {
-                key: Set(format!("gen{run:08x}.assignment.{made}")),
+                key: Set(format!("gen{run}.assignment.{made}")),
                 role_id: Set(role_ids[index]),
                 session_id: Set(session_ids[index]),
                 volunteer_id: Set(*volunteer),

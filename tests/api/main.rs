@@ -8,6 +8,7 @@ mod helpers;
 mod activities;
 mod auth;
 mod cli;
+mod generate;
 mod health;
 mod http;
 mod organizations;

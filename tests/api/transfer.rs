@@ -72,6 +72,63 @@ db_test! {
 }
 
 db_test! {
+    async fn the_sample_program_is_staffed_with_fake_numbers(app: TestApp) {
+        transfer::import(&app.db, &sample(), app.policy(), &|| {}).await.unwrap();
+        let teams = app.get("/api/v1/teams?limit=500").await;
+        let names: Vec<&str> = teams.body["data"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+        for team in ["江苏省科技志愿者总队连云港支队", "科普专家讲师团", "科普志愿者服务团", "\"夕阳红\"老专家宣讲团", "农业技术专家服务团", "科普大篷车志愿者服务团"] {
+            assert!(names.contains(&team), "{team} is missing");
+        }
+        let volunteers = app.get_as(&app.admin, "/api/v1/volunteers?limit=500").await;
+        let people = volunteers.body["data"].as_array().unwrap();
+        assert!((50..=80).contains(&people.len()), "about sixty volunteers, got {}", people.len());
+        for person in people {
+            if let Some(mobile) = person["mobile"].as_str() {
+                assert!(mobile.starts_with("1440"), "{mobile} is outside the fake range");
+            }
+        }
+        let staffed = app.get_as(&app.admin, "/api/v1/assignments?status=checked_in&limit=500").await;
+        assert!(staffed.ids().len() >= 50);
+        let roles = app.get("/api/v1/session-roles?limit=500").await;
+        assert!(roles.ids().len() >= 30);
+    }
+}
+
+db_test! {
+    async fn an_imported_assignment_must_still_fit_its_role(app: TestApp) {
+        let mut document = sample();
+        let role = document.session_roles.iter().find(|r| r.needed == 1).cloned().unwrap_or_else(|| document.session_roles[0].clone());
+        let mut full = role.clone();
+        full.key = "role.test.full".into();
+        full.needed = 1;
+        full.team = None;
+        full.qualifications.clear();
+        document.session_roles.push(full);
+        let free: Vec<String> = document.volunteers.iter().rev().take(2).map(|v| v.key.clone()).collect();
+        for (i, volunteer) in free.iter().enumerate() {
+            document.assignments.push(sciday::transfer::format::AssignmentRecord {
+                key: format!("assignment.test.{i}"),
+                role: "role.test.full".into(),
+                volunteer: volunteer.clone(),
+                status: entity::kinds::AssignmentStatus::Confirmed,
+                reason: None,
+                checked_in_at: None,
+            });
+        }
+        let error = transfer::import(&app.db, &document, app.policy(), &|| {}).await.unwrap_err();
+        match error {
+            sciday::error::Error::Refused(violations) => {
+                assert_eq!(violations[0].rule, sciday::domain::staffing::Rule::Capacity);
+                let last = document.assignments.len() - 1;
+                assert!(violations[0].message.starts_with(&format!("assignments[{last}]")), "{}", violations[0].message);
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(app.count("assignments").await, 0, "nothing of the file was written");
+    }
+}
+
+db_test! {
     async fn a_sample_session_linked_to_beijing_moves_when_the_slot_moves(app: TestApp) {
         transfer::import(&app.db, &sample(), app.policy(), &|| {}).await.unwrap();
         let slot = sciday::store::sessions::by_key(app.db.reader(), "session.beijing-symposium").await.unwrap().unwrap();
