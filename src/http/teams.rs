@@ -17,6 +17,7 @@ use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
+use super::scope::require_organization;
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::field::one;
@@ -312,10 +313,7 @@ async fn require_owner(
     organization_id: i64,
     what: &'static str,
 ) -> Result<()> {
-    let organization = organizations::get(conn, organization_id)
-        .await
-        .map_err(as_field("organization_id"))?;
-    actor.require_manages(&organization.path, what)
+    require_organization(conn, actor, organization_id, "organization_id", what).await
 }
 
 /// The team a team is placed under, whose organization the caller must manage.

@@ -16,7 +16,8 @@ use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
-use super::{AppState, as_field, created, with_etag};
+use super::scope::require_organization;
+use super::{AppState, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::field::one;
 use crate::domain::geo::Position;
@@ -26,7 +27,7 @@ use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
 use crate::store::Fields as _;
 use crate::store::venues::{self as store, VenueFields, VenueFilter};
-use crate::store::{Cursor, check_version, organizations};
+use crate::store::{Cursor, check_version};
 use crate::validate;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -294,12 +295,7 @@ async fn require_venue_manager(
     what: &'static str,
 ) -> Result<()> {
     match organization_id {
-        Some(id) => {
-            let organization = organizations::get(conn, id)
-                .await
-                .map_err(as_field("organization_id"))?;
-            actor.require_manages(&organization.path, what)
-        }
+        Some(id) => require_organization(conn, actor, id, "organization_id", what).await,
         None if actor.is_admin() => Ok(()),
         None => Err(Error::Forbidden(
             "venues without an organization are managed by admins; give organization_id".into(),

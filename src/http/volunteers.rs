@@ -20,6 +20,7 @@ use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
+use super::scope::require_organization;
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::contact::{self, mask_mobile};
@@ -521,10 +522,7 @@ async fn require_manager(
     organization_id: i64,
     what: &'static str,
 ) -> Result<()> {
-    let organization = organizations::get(conn, organization_id)
-        .await
-        .map_err(as_field("organization_id"))?;
-    actor.require_manages(&organization.path, what)
+    require_organization(conn, actor, organization_id, "organization_id", what).await
 }
 
 /// Every team in `teams` exists, and the caller manages the organization of each team the

@@ -19,7 +19,7 @@ pub mod volunteers;
 
 mod page;
 mod record;
-mod tree;
+pub(crate) mod tree;
 
 pub use page::{Cursor, Page, PageRequest};
 pub use record::{Fields, Versioned};

@@ -7,11 +7,11 @@ use entity::kinds::OrganizationKind;
 use entity::organization::{ActiveModel, Column, Entity, Model};
 use entity::prelude::{Activity, ApiToken, Program, Venue};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
-use super::record::{self, Fields, Versioned};
+use super::record::{self, Fields};
 use super::tree;
 use super::{Cursor, Page, PageRequest};
 use crate::domain::contact::Contact;
@@ -118,7 +118,7 @@ pub async fn list(conn: &impl ConnectionTrait, filter: &OrganizationFilter, page
     Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
 }
 
-/// Creates an organization under `parent` (or as a root).
+/// Creates an organization under `parent` (or at the top).
 pub async fn insert(
     txn: &DatabaseTransaction,
     key: Key,
@@ -128,20 +128,13 @@ pub async fn insert(
 ) -> Result<Model> {
     let row = ActiveModel {
         key: Set(key.as_str().to_owned()),
-        parent_id: Set(parent.map(|p| p.id)),
-        // The path needs the new id; it is filled in right after the insert.
-        path: Set(String::new()),
         ..Default::default()
     };
-    let inserted = record::create(txn, key.as_str(), row, fields, now).await?;
-    let path = tree::child_path(parent.map(|p| p.path.as_str()), inserted.id);
-    let mut row: ActiveModel = inserted.into();
-    row.path = Set(path);
-    Ok(row.update(txn).await?)
+    tree::insert(txn, key.as_str(), row, parent, fields, now).await
 }
 
-/// Applies new fields and, when `new_parent` is given, a new place in the tree. Returns the
-/// row unchanged (same version) when nothing differs.
+/// Applies new fields and, when `new_parent` is given, a new place in the tree (everything
+/// below moves along). Returns the row unchanged (same version) when nothing differs.
 pub async fn update(
     txn: &DatabaseTransaction,
     current: Model,
@@ -149,32 +142,7 @@ pub async fn update(
     fields: OrganizationFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    let moves = new_parent.is_some_and(|p| p.map(|p| p.id) != current.parent_id);
-    if !moves && OrganizationFields::of(&current) == fields {
-        return Ok(current);
-    }
-    let old_path = current.path.clone();
-    let version = current.version + 1;
-    let mut row: ActiveModel = current.into();
-    fields.write_to(&mut row);
-    row.stamp(version, now);
-    if let Some(parent) = new_parent.filter(|_| moves) {
-        if let Some(parent) = parent
-            && parent.path.starts_with(&old_path)
-        {
-            return Err(Error::field(
-                "parent_id",
-                "cycle",
-                "an organization cannot be placed under itself or its own sub-organizations",
-            ));
-        }
-        let id = *row.id.as_ref();
-        let new_path = tree::child_path(parent.map(|p| p.path.as_str()), id);
-        row.parent_id = Set(parent.map(|p| p.id));
-        row.path = Set(new_path.clone());
-        tree::move_subtree::<Entity>(txn, Column::Path, &old_path, &new_path).await?;
-    }
-    Ok(row.update(txn).await?)
+    tree::update(txn, current, new_parent, fields, now).await
 }
 
 /// Deletes an organization that nothing refers to any more.

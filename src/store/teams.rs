@@ -5,11 +5,11 @@ use entity::prelude::{SessionRole, TeamMembership};
 use entity::team::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
-use super::record::{self, Fields, Versioned};
+use super::record::{self, Fields};
 use super::{Cursor, Page, PageRequest, tree};
 use crate::domain::key::Key;
 use crate::error::{Error, Result};
@@ -86,7 +86,7 @@ pub async fn list(conn: &impl ConnectionTrait, filter: &TeamFilter, page: &PageR
     Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
 }
 
-/// Creates a team under `parent` (or as a top-level team).
+/// Creates a team under `parent` (or at the top).
 pub async fn insert(
     txn: &DatabaseTransaction,
     key: Key,
@@ -96,19 +96,13 @@ pub async fn insert(
 ) -> Result<Model> {
     let row = ActiveModel {
         key: Set(key.as_str().to_owned()),
-        parent_id: Set(parent.map(|p| p.id)),
-        // The path needs the new id; it is filled in right after the insert.
-        path: Set(String::new()),
         ..Default::default()
     };
-    let inserted = record::create(txn, key.as_str(), row, fields, now).await?;
-    let path = tree::child_path(parent.map(|p| p.path.as_str()), inserted.id);
-    let mut row: ActiveModel = inserted.into();
-    row.path = Set(path);
-    Ok(row.update(txn).await?)
+    tree::insert(txn, key.as_str(), row, parent, fields, now).await
 }
 
-/// Applies new fields and, when `new_parent` is given, a new place in the tree.
+/// Applies new fields and, when `new_parent` is given, a new place in the tree (everything
+/// below moves along). Returns the row unchanged (same version) when nothing differs.
 pub async fn update(
     txn: &DatabaseTransaction,
     current: Model,
@@ -116,28 +110,7 @@ pub async fn update(
     fields: TeamFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    let moves = new_parent.is_some_and(|p| p.map(|p| p.id) != current.parent_id);
-    if !moves {
-        return record::save(txn, current, fields, now).await;
-    }
-    let parent = new_parent.flatten();
-    if parent.is_some_and(|p| p.path.starts_with(&current.path)) {
-        return Err(Error::field(
-            "parent_id",
-            "cycle",
-            "a team cannot be placed under itself or its own sub-teams",
-        ));
-    }
-    let old_path = current.path.clone();
-    let new_path = tree::child_path(parent.map(|p| p.path.as_str()), current.id);
-    let version = current.version + 1;
-    let mut row: ActiveModel = current.into();
-    fields.write_to(&mut row);
-    row.parent_id = Set(parent.map(|p| p.id));
-    row.path = Set(new_path.clone());
-    row.stamp(version, now);
-    tree::move_subtree::<Entity>(txn, Column::Path, &old_path, &new_path).await?;
-    Ok(row.update(txn).await?)
+    tree::update(txn, current, new_parent, fields, now).await
 }
 
 /// Deletes a team without sub-teams, members or roles that require it.

@@ -22,7 +22,13 @@ fn sizes(seed: u64) -> Sizes {
 
 async fn scalar(app: &crate::helpers::TestApp, sql: &str) -> i64 {
     let backend = app.db.backend();
-    let row = app.db.reader().query_one_raw(Statement::from_string(backend, sql.to_owned())).await.unwrap().unwrap();
+    let row = app
+        .db
+        .reader()
+        .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+        .await
+        .unwrap()
+        .unwrap();
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
