@@ -567,19 +567,35 @@ pub async fn recheck_moved(txn: &DatabaseTransaction, sessions: &[i64], policy: 
         .filter(Column::Id.is_in(judge.iter().copied()))
         .all(txn)
         .await?;
+    // One query for the unavailability of everyone involved, over the span of all their slots.
+    let own_slot = |row: &Model| {
+        calendars
+            .get(&row.volunteer_id)
+            .and_then(|c| c.iter().find(|c| c.assignment_id == row.id))
+            .map(|c| c.slot)
+    };
+    let slots: Vec<Slot> = rows.iter().filter_map(own_slot).collect();
+    let span = slots
+        .iter()
+        .map(|s| s.window.start())
+        .min()
+        .zip(slots.iter().map(|s| s.window.end()).max());
+    let away = match span {
+        Some((start, end)) => unavailable(txn, &people, TimeWindow::from_stored(start, end)).await?,
+        None => HashMap::new(),
+    };
     let mut flagged = Vec::new();
     for row in rows {
-        let calendar = calendars.get(&row.volunteer_id).map(Vec::as_slice).unwrap_or_default();
-        let Some(own) = calendar.iter().find(|c| c.assignment_id == row.id).copied() else {
+        let Some(slot) = own_slot(&row) else {
             continue;
         };
+        let calendar = calendars.get(&row.volunteer_id).map(Vec::as_slice).unwrap_or_default();
         let others: Vec<Commitment> = calendar.iter().filter(|c| c.assignment_id != row.id).copied().collect();
-        let mut problems = staffing::clashes(own.slot, &others, policy.travel_buffer);
-        let away = unavailable(txn, &[row.volunteer_id], own.slot.window).await?;
+        let mut problems = staffing::clashes(slot, &others, policy.travel_buffer);
+        let blocked = away.get(&row.volunteer_id).into_iter().flatten();
         problems.extend(
-            away.get(&row.volunteer_id)
-                .into_iter()
-                .flatten()
+            blocked
+                .filter(|(_, window)| window.overlaps(slot.window))
                 .map(|(id, _)| Violation {
                     rule: Rule::Unavailable,
                     message: "the volunteer is unavailable at the new time".to_owned(),

@@ -550,3 +550,20 @@ async fn futures_join_all<F: std::future::Future<Output = StatusCode> + Send + '
     }
     out
 }
+
+db_test! {
+    async fn moving_a_session_into_a_volunteers_unavailability_flags_the_assignment(app: TestApp) {
+        let s = staff(&app).await;
+        let away = id(&app
+            .create("/api/v1/volunteers", json!({"name": "下午请假", "organization_id": s.seed.haizhou,
+                "unavailable": [{"starts_at": "2019-05-28T13:00:00+08:00", "ends_at": "2019-05-28T18:00:00+08:00"}]}))
+            .await);
+        let assignment = id(&assign(&app, s.role, away).await.body);
+        let moved = app
+            .patch(&app.admin, &format!("/api/v1/sessions/{}", s.morning), "*", json!({"starts_at": "2019-05-28T14:00+08:00"}))
+            .await;
+        let flagged = &moved.body["flagged_assignments"];
+        assert_eq!(flagged[0]["id"], assignment, "{}", moved.body);
+        assert_eq!(flagged[0]["conflicts"][0]["rule"], "unavailable");
+    }
+}
