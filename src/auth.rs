@@ -43,6 +43,22 @@ pub fn digest(token: &str) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Length of a volunteer's calendar feed token: 128 random bits as lowercase hex.
+pub const FEED_TOKEN_LEN: usize = 32;
+
+/// A new random feed token. It is a read-only capability for one volunteer's calendar and
+/// has to appear in the URL a calendar app polls, so it is stored as it is (never logged).
+pub fn feed_token() -> String {
+    let mut bytes = [0u8; FEED_TOKEN_LEN / 2];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `text` has the shape of a feed token (checked before any lookup).
+pub fn is_feed_token(text: &str) -> bool {
+    text.len() == FEED_TOKEN_LEN && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Who is calling.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
@@ -142,6 +158,18 @@ mod tests {
         assert_eq!(a.hash.len(), 64);
         assert!(!a.hash.contains(&a.token));
         assert!(a.token.starts_with(&a.prefix));
+    }
+
+    #[test]
+    fn feed_tokens_are_random_hex_of_one_length() {
+        let (a, b) = (feed_token(), feed_token());
+        assert_ne!(a, b);
+        assert!(is_feed_token(&a) && is_feed_token(&b));
+        assert!(!is_feed_token(&a[1..]));
+        assert!(!is_feed_token(
+            &a.to_uppercase().replace(|c: char| c.is_ascii_digit(), "A")
+        ));
+        assert!(!is_feed_token("../../../../etc/passwd/0123456789ab"));
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Model {
     /// Invented for sample data rather than taken from a published source.
     pub illustrative: bool,
     pub version: i32,
+    /// The iCalendar SEQUENCE: raised when time, place or status change.
+    pub sequence: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

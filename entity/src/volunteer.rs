@@ -16,6 +16,9 @@ pub struct Model {
     pub email: Option<String>,
     pub organization_id: i64,
     pub tags: Json,
+    /// The secret part of the volunteer's personal calendar URL.
+    #[sea_orm(unique)]
+    pub feed_token: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

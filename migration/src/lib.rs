@@ -14,6 +14,8 @@ mod m20261130_000009_create_volunteer_details;
 mod m20261130_000010_create_session_roles;
 mod m20261130_000011_create_assignments;
 mod m20261130_000012_add_volunteer_to_api_tokens;
+mod m20261130_000013_add_sequence_to_sessions;
+mod m20261130_000014_add_feed_token_to_volunteers;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -34,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_create_session_roles::Migration),
             Box::new(m20261130_000011_create_assignments::Migration),
             Box::new(m20261130_000012_add_volunteer_to_api_tokens::Migration),
+            Box::new(m20261130_000013_add_sequence_to_sessions::Migration),
+            Box::new(m20261130_000014_add_feed_token_to_volunteers::Migration),
         ]
     }
 }

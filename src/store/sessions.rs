@@ -330,11 +330,16 @@ async fn write(
     let delta = fields.schedule.bounds().start() - old.schedule.bounds().start();
     let relocated = old.schedule != fields.schedule || old.venue_id != fields.venue_id;
     let cancelled = old.status == SessionStatus::Scheduled && fields.status == SessionStatus::Cancelled;
+    // Calendar clients replace their copy of an event only when SEQUENCE rises; it does
+    // whenever time, place or status change (coming back from deletion included).
+    let rescheduled = relocated || old.status != fields.status || current.deleted_at.is_some();
     let id = current.id;
     let version = current.version + 1;
+    let sequence = current.sequence + i32::from(rescheduled);
     let mut row: ActiveModel = current.into();
     fields.write_to(&mut row);
     row.stamp(version, now);
+    row.sequence = Set(sequence);
     row.deleted_at = Set(None);
     let session = row.update(txn).await?;
     let followers = if cascade && has_followers && (delta != TimeDelta::zero() || cancelled) {
@@ -390,9 +395,11 @@ async fn follow(
                 continue;
             }
             let version = follower.version + 1;
+            let sequence = follower.sequence + 1;
             let mut row: ActiveModel = follower.into();
             write_schedule(&mut row, &schedule);
             row.status = Set(status);
+            row.sequence = Set(sequence);
             row.stamp(version, now);
             changed.push(row.update(txn).await?);
         }
@@ -472,7 +479,9 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
     }
     assignments::cancel_for_sessions(txn, &[model.id], "the session was deleted", now).await?;
     let version = model.version + 1;
+    let sequence = model.sequence + 1;
     let mut row: ActiveModel = model.into();
+    row.sequence = Set(sequence);
     row.deleted_at = Set(Some(now));
     row.linked_session_id = Set(None);
     row.status = Set(SessionStatus::Cancelled);

@@ -291,6 +291,7 @@ pub async fn insert(
 ) -> Result<Model> {
     let row = ActiveModel {
         key: Set(key.as_str().to_owned()),
+        feed_token: Set(Some(crate::auth::feed_token())),
         ..Default::default()
     };
     let volunteer = record::create(txn, key.as_str(), row, fields, now).await?;

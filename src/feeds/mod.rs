@@ -1,0 +1,5 @@
+//! Calendar feeds: iCalendar text for programs, activities, venues, organizations, teams and
+//! each volunteer, written so every client reads the same events.
+
+pub mod ics;
+pub mod zones;
