@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::feeds::service::Feeds;
 use crate::http::{self, AppState, HttpConfig};
 
 /// A service ready to serve.
@@ -37,6 +38,7 @@ impl App {
         let state = AppState {
             db,
             clock,
+            feeds: Arc::new(Feeds::new(config.feeds.clone(), listener.local_addr()?)),
             config: Arc::new(HttpConfig {
                 body_limit: config.body_limit,
                 travel_buffer: config.travel_buffer,

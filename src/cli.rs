@@ -17,6 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::db::{DatabaseUrl, Db};
 use crate::error::Error;
+use crate::feeds::service::FeedSettings;
 use crate::store::tokens::Grant;
 use crate::store::{Policy, organizations, tokens, volunteers};
 use crate::transfer::{self, Document, Report};
@@ -174,6 +175,53 @@ struct ServeArgs {
     /// Loads the sample Lianyungang 2019 program and prints a fresh admin token.
     #[arg(long, env = "SCIDAY_DEMO")]
     demo: bool,
+    #[command(flatten)]
+    feeds: FeedArgs,
+}
+
+#[derive(Debug, Args)]
+struct FeedArgs {
+    /// The URL clients reach the service at (feed links are built on it and event UIDs carry
+    /// its host); by default the listening address.
+    #[arg(long, env = "SCIDAY_PUBLIC_URL", value_parser = public_url)]
+    public_url: Option<String>,
+    /// Days before today that a feed starts at, unless the request says otherwise.
+    #[arg(long, env = "SCIDAY_FEED_PAST_DAYS", default_value_t = 30)]
+    feed_past_days: u32,
+    /// Days after its end that a cancelled session stays in feeds, marked cancelled.
+    #[arg(long, env = "SCIDAY_FEED_CANCELLED_DAYS", default_value_t = 30)]
+    feed_cancelled_days: u32,
+    /// Memory for rendered feeds, in MiB.
+    #[arg(long, env = "SCIDAY_FEED_CACHE_MIB", default_value_t = 64)]
+    feed_cache_mib: u64,
+    /// Milliseconds a feed's ETag is trusted before the database is asked again (writes
+    /// through this instance count at once; this bounds how late other instances' do).
+    #[arg(long, env = "SCIDAY_FEED_RECHECK_MS", default_value_t = 1000)]
+    feed_recheck_ms: u32,
+}
+
+impl FeedArgs {
+    fn settings(&self) -> FeedSettings {
+        FeedSettings {
+            public_url: self.public_url.clone(),
+            past_days: self.feed_past_days,
+            cancelled_days: self.feed_cancelled_days,
+            cache_bytes: self.feed_cache_mib.saturating_mul(1024 * 1024),
+            recheck: TimeDelta::milliseconds(i64::from(self.feed_recheck_ms)),
+        }
+    }
+}
+
+/// An absolute http(s) URL with a host and no query, without its trailing slash.
+fn public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("{text:?} must be an http or https URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{text:?} must not have a query or fragment"));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 #[derive(Debug, Subcommand)]
@@ -341,6 +389,7 @@ async fn serve(
         max_connections,
         body_limit: args.body_limit,
         travel_buffer,
+        feeds: args.feeds.settings(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App::build(&config, Arc::clone(&clock)).await?;
@@ -378,7 +427,8 @@ async fn serve(
         banner.push_str(&format!(
             "admin token (replaced at every --demo start): {secret}\n\
              try: curl http://{address}/api/v1/programs\n     \
-             curl 'http://{address}/api/v1/sessions?program_id=1&limit=5'\n"
+             curl 'http://{address}/api/v1/sessions?program_id=1&limit=5'\n     \
+             curl 'http://{address}/feeds/programs/1.ics?from=2019-05-01'\n"
         ));
     }
     // Nobody may be reading (a closed pipe); the service runs on regardless.

@@ -27,6 +27,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Time a volunteer needs between sessions at different venues.
     pub travel_buffer: chrono::TimeDelta,
+    /// How calendar feeds are published.
+    pub feeds: crate::feeds::service::FeedSettings,
 }
 
 impl Default for Config {
@@ -39,6 +41,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             body_limit: DEFAULT_BODY_LIMIT,
             travel_buffer: crate::domain::staffing::DEFAULT_TRAVEL_BUFFER,
+            feeds: crate::feeds::service::FeedSettings::default(),
         }
     }
 }

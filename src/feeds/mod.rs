@@ -2,4 +2,6 @@
 //! each volunteer, written so every client reads the same events.
 
 pub mod ics;
+pub mod render;
+pub mod service;
 pub mod zones;

@@ -4,6 +4,7 @@
 mod activities;
 mod assignments;
 mod extract;
+mod feeds;
 mod health;
 mod hours;
 mod openapi;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
+    /// Calendar feeds and their caches.
+    pub feeds: Arc<crate::feeds::service::Feeds>,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let routes: Router<AppState> = api().into();
     routes
+        .layer(axum::middleware::from_fn_with_state(state.clone(), note_writes))
         .fallback(|| async { Error::NotFound("resource") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -84,8 +88,9 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    // Only method and path: headers may carry tokens.
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                    // Only method and path: headers may carry tokens, and so may feed paths.
+                    let path = loggable_path(request.uri().path());
+                    tracing::info_span!("request", method = %request.method(), %path)
                 })
                 .on_response(
                     DefaultOnResponse::new()
@@ -94,6 +99,29 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// After a request that may have written, every feed is checked again on its next request.
+async fn note_writes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    let writes = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let response = next.run(request).await;
+    if writes {
+        state.feeds.changed();
+    }
+    response
+}
+
+/// A request path fit for logs: a personal feed's token is a secret.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/feeds/volunteers/") {
+        Some(_) => std::borrow::Cow::Borrowed("/feeds/volunteers/{token}.ics"),
+        None => std::borrow::Cow::Borrowed(path),
+    }
 }
 
 /// Every documented route, for the router and for the OpenAPI document alike.
@@ -112,6 +140,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(tokens::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)
+        .routes(routes!(feeds::feed))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::openapi_document))

@@ -87,6 +87,10 @@ error_set!(
     ListErrors: UNAUTHORIZED, UNPROCESSABLE_ENTITY
 );
 error_set!(
+    /// Errors of calendar feeds.
+    FeedErrors: NOT_FOUND, UNPROCESSABLE_ENTITY
+);
+error_set!(
     /// Errors of read endpoints.
     ReadErrors: UNAUTHORIZED, NOT_FOUND
 );

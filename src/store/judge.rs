@@ -11,10 +11,10 @@
 //! by the transaction it waited for. A statement started after the lock is held sees it.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use entity::kinds::AssignmentStatus;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, Statement, Value};
 
 use super::Policy;
+use super::dialect::sql;
 use super::sessions::{StoredTimes, slot_from};
 use crate::domain::staffing::{self, Commitment, Facts, Held, Violation};
 use crate::domain::time::TimeWindow;
@@ -60,33 +60,6 @@ SELECT 4, s.time_zone, s.start_date, s.end_date, s.starts_at, s.ends_at, a.id, s
 FROM assignments a JOIN sessions s ON s.id = a.session_id \
 WHERE a.volunteer_id = $1 AND a.status IN (ACTIVE) AND s.deleted_at IS NULL \
   AND s.starts_at < $4 AND s.ends_at > $5";
-
-/// The statement text for a backend: active statuses spelled out, placeholders in the
-/// backend's dialect.
-fn sql(template: &str, backend: DatabaseBackend) -> String {
-    let active = AssignmentStatus::ACTIVE
-        .iter()
-        .map(|s| format!("'{}'", status_value(*s)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let text = template.replace("ACTIVE", &active);
-    match backend {
-        DatabaseBackend::Postgres => text,
-        // SQLite numbers its parameters ?1, ?2, ….
-        _ => text.replace('$', "?"),
-    }
-}
-
-fn status_value(status: AssignmentStatus) -> &'static str {
-    match status {
-        AssignmentStatus::Proposed => "proposed",
-        AssignmentStatus::Confirmed => "confirmed",
-        AssignmentStatus::Declined => "declined",
-        AssignmentStatus::Cancelled => "cancelled",
-        AssignmentStatus::CheckedIn => "checked_in",
-        AssignmentStatus::NoShow => "no_show",
-    }
-}
 
 /// The role statement for `role_id` of `session_id`.
 pub(super) fn role_statement(backend: DatabaseBackend, role_id: i64, session_id: i64) -> Statement {
@@ -211,26 +184,4 @@ pub(super) async fn judge(
         session_id,
         broken: staffing::check(&facts),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statements_use_each_backends_placeholders_and_locks() {
-        let postgres = sql(ROLE, DatabaseBackend::Postgres);
-        assert!(postgres.contains("r.id = $1"));
-        assert!(postgres.contains("'proposed', 'confirmed', 'checked_in', 'no_show'"));
-        let sqlite = sql(ROLE, DatabaseBackend::Sqlite);
-        assert!(sqlite.contains("r.id = ?1"));
-    }
-
-    #[test]
-    fn the_status_spelling_matches_the_stored_values() {
-        use sea_orm::ActiveEnum as _;
-        for status in AssignmentStatus::ACTIVE {
-            assert_eq!(status_value(status), status.to_value());
-        }
-    }
 }

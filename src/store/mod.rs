@@ -6,6 +6,8 @@
 pub mod activities;
 pub mod assignments;
 pub mod candidates;
+mod dialect;
+pub mod feeds;
 pub mod hours;
 mod judge;
 pub mod organizations;

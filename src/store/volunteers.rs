@@ -179,6 +179,20 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Mod
     record::find_by_key::<ActiveModel>(conn, key).await
 }
 
+/// The volunteer whose personal calendar `token` opens.
+pub async fn by_feed_token(conn: &impl ConnectionTrait, token: &str) -> Result<Option<Model>> {
+    Ok(Entity::find().filter(Column::FeedToken.eq(token)).one(conn).await?)
+}
+
+/// Gives the volunteer a new feed token; the old one stops working at once.
+pub async fn rotate_feed_token(txn: &DatabaseTransaction, current: Model, now: DateTime<Utc>) -> Result<Model> {
+    let version = current.version + 1;
+    let mut row: ActiveModel = current.into();
+    row.feed_token = Set(Some(crate::auth::feed_token()));
+    row.stamp(version, now);
+    Ok(row.update(txn).await?)
+}
+
 /// One volunteer with the path of their organization, in one query.
 pub async fn with_home(conn: &impl ConnectionTrait, id: i64) -> Result<(Model, String)> {
     let row = Entity::find_by_id(id)

@@ -1,0 +1,362 @@
+//! A feed's rows as an iCalendar document.
+//!
+//! Events are built with the `icalendar` crate's model and written by [`super::ics`]; the
+//! `VTIMEZONE` blocks come from [`super::zones`]. A render is a pure function of its input:
+//! every stamp comes from the data, so unchanged data renders to the same bytes.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Days, TimeDelta, Utc};
+use icalendar::{Alarm, Calendar, Component as _, Event, EventLike as _, EventStatus, Property};
+
+use super::ics::{self, Writer};
+use super::zones;
+use crate::domain::zone::Zone;
+use crate::store::feeds::{AssignmentPart, EventRow};
+
+/// The `PRODID` of every feed.
+pub const PRODID: &str = concat!("-//sciday//sciday ", env!("CARGO_PKG_VERSION"), "//ZH");
+
+/// How often clients should poll, as `REFRESH-INTERVAL` and `X-PUBLISHED-TTL`.
+pub const REFRESH: &str = "PT1H";
+
+/// What a calendar says about itself.
+#[derive(Clone, Debug)]
+pub struct CalendarInfo {
+    /// `NAME` and `X-WR-CALNAME`.
+    pub name: String,
+    /// `DESCRIPTION` and `X-WR-CALDESC`.
+    pub description: Option<String>,
+    /// `X-WR-TIMEZONE`: the zone most of its events are in.
+    pub time_zone: String,
+    /// `SOURCE`: where the feed is fetched from.
+    pub source: String,
+}
+
+/// Who a feed is for, which decides what its events carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// Anyone: the sessions only.
+    Public,
+    /// A team: the sessions its members serve at, with how many of them.
+    Team,
+    /// One volunteer: their assignments, with role and status.
+    Personal,
+}
+
+/// How a feed is rendered.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Who it is for.
+    pub audience: Audience,
+    /// Reminders, as times before the start; none for cancelled events.
+    pub alarms: Vec<TimeDelta>,
+    /// The domain part of every `UID`.
+    pub uid_domain: String,
+    /// Where the service is reached, for session links.
+    pub public_url: String,
+}
+
+/// One event: a session, or a volunteer's assignment to it, or a team's share of it.
+struct Item<'a> {
+    row: &'a EventRow,
+    /// The team's assignments to the session (team feeds) or the volunteer's one.
+    assignments: Vec<&'a AssignmentPart>,
+    changed: DateTime<Utc>,
+}
+
+/// Groups a team feed's rows (one per assignment) into one item per session.
+fn items(rows: &[EventRow], audience: Audience) -> Vec<Item<'_>> {
+    let mut items: Vec<Item<'_>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        if audience == Audience::Team
+            && let Some(last) = items.last_mut()
+            && last.row.id == row.id
+        {
+            last.assignments.extend(row.assignment.as_ref());
+            last.changed = last.changed.max(row.changed);
+            continue;
+        }
+        items.push(Item {
+            row,
+            assignments: row.assignment.iter().collect(),
+            changed: row.changed,
+        });
+    }
+    items
+}
+
+fn is_active(status: &str) -> bool {
+    matches!(status, "proposed" | "confirmed" | "checked_in" | "no_show")
+}
+
+fn status_text(status: &str) -> &'static str {
+    match status {
+        "proposed" => "待确认",
+        "confirmed" => "已确认",
+        "declined" => "已请假",
+        "cancelled" => "已取消",
+        "checked_in" => "已签到",
+        "no_show" => "未到岗",
+        _ => "未知",
+    }
+}
+
+fn kind_text(kind: &str) -> &'static str {
+    match kind {
+        "main" => "主场活动",
+        _ => "系列活动",
+    }
+}
+
+/// `20190530T090000`.
+fn local_text(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y%m%dT%H%M%S").to_string()
+}
+
+fn date_text(day: chrono::NaiveDate) -> String {
+    day.format("%Y%m%d").to_string()
+}
+
+/// `DTSTART`/`DTEND` as local times with `TZID`, or as dates for all-day sessions (with
+/// `DTEND` the day after the last day).
+fn set_times(event: &mut Event, row: &EventRow) {
+    let times = &row.times;
+    if let (true, Some(first), Some(last)) = (times.all_day, times.start_date, times.end_date) {
+        let after = last.checked_add_days(Days::new(1)).unwrap_or(last);
+        event.append_property(
+            Property::new("DTSTART", date_text(first))
+                .add_parameter("VALUE", "DATE")
+                .done(),
+        );
+        event.append_property(
+            Property::new("DTEND", date_text(after))
+                .add_parameter("VALUE", "DATE")
+                .done(),
+        );
+        return;
+    }
+    let zone = Zone::from_stored(&times.time_zone);
+    let tz = zone.tz();
+    for (name, at) in [("DTSTART", times.starts_at), ("DTEND", times.ends_at)] {
+        let local = at.with_timezone(&tz).naive_local();
+        event.append_property(
+            Property::new(name, local_text(local))
+                .add_parameter("TZID", zone.name())
+                .done(),
+        );
+    }
+}
+
+fn title(row: &EventRow) -> &str {
+    row.title.as_deref().unwrap_or(&row.activity_title)
+}
+
+/// The event's status, from the session and, where there is one, the assignments.
+fn status(item: &Item<'_>, audience: Audience) -> EventStatus {
+    if item.row.cancelled {
+        return EventStatus::Cancelled;
+    }
+    match audience {
+        Audience::Public => EventStatus::Confirmed,
+        Audience::Team if item.assignments.iter().any(|a| is_active(&a.status)) => EventStatus::Confirmed,
+        Audience::Team => EventStatus::Cancelled,
+        Audience::Personal => match item.assignments.first().map(|a| a.status.as_str()) {
+            Some("proposed") => EventStatus::Tentative,
+            Some(status) if is_active(status) => EventStatus::Confirmed,
+            _ => EventStatus::Cancelled,
+        },
+    }
+}
+
+fn summary(item: &Item<'_>, audience: Audience, status: EventStatus) -> String {
+    let title = title(item.row);
+    let mut text = match status {
+        EventStatus::Cancelled => format!("【已取消】{title}"),
+        EventStatus::Tentative => format!("【待确认】{title}"),
+        EventStatus::Confirmed => title.to_owned(),
+    };
+    if audience == Audience::Personal
+        && let Some(assignment) = item.assignments.first()
+    {
+        text.push('（');
+        text.push_str(&assignment.role);
+        text.push('）');
+    }
+    text
+}
+
+fn location(row: &EventRow) -> String {
+    match row.venue_address.as_deref() {
+        Some(address) if !address.is_empty() => format!("{}，{address}", row.venue_name),
+        _ => row.venue_name.clone(),
+    }
+}
+
+/// The session's video link: its own, or that of the slot it follows.
+fn video_url(row: &EventRow) -> Option<&str> {
+    row.video_url.as_deref().or(row.slot_video_url.as_deref())
+}
+
+fn description(item: &Item<'_>, audience: Audience) -> String {
+    let row = item.row;
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(text) = row.description.as_deref().filter(|t| !t.is_empty()) {
+        lines.push(text.to_owned());
+    }
+    if row.title.is_some() {
+        lines.push(format!("活动：{}", row.activity_title));
+    }
+    if let Some(text) = row.activity_description.as_deref().filter(|t| !t.is_empty()) {
+        lines.push(text.to_owned());
+    }
+    lines.push(format!("地点：{}", location(row)));
+    lines.push(format!("主办：{}", row.organizer_name));
+    let contact: Vec<&str> = [&row.contact_name, &row.contact_office_phone, &row.contact_email]
+        .into_iter()
+        .filter_map(|part| part.as_deref())
+        .filter(|part| !part.is_empty())
+        .collect();
+    if !contact.is_empty() {
+        lines.push(format!("联系：{}", contact.join(" ")));
+    }
+    if let Some(url) = video_url(row) {
+        lines.push(format!("视频连线：{url}"));
+    }
+    match audience {
+        Audience::Public => {}
+        Audience::Personal => {
+            if let Some(assignment) = item.assignments.first() {
+                lines.push(format!("岗位：{}", assignment.role));
+                lines.push(format!("状态：{}", status_text(&assignment.status)));
+            }
+        }
+        Audience::Team => {
+            // Counts per role only: a team feed names no volunteer.
+            let mut roles: BTreeMap<&str, usize> = BTreeMap::new();
+            for assignment in item.assignments.iter().filter(|a| is_active(&a.status)) {
+                *roles.entry(assignment.role.as_str()).or_default() += 1;
+            }
+            let total: usize = roles.values().sum();
+            let parts: Vec<String> = roles.iter().map(|(role, n)| format!("{role} {n} 人")).collect();
+            if parts.is_empty() {
+                lines.push("本队志愿者：0 人".to_owned());
+            } else {
+                lines.push(format!("本队志愿者：{total} 人（{}）", parts.join("，")));
+            }
+        }
+    }
+    lines.join("\n")
+}
+
+fn sequence(item: &Item<'_>, audience: Audience) -> u32 {
+    let assignments: i64 = match audience {
+        Audience::Public => 0,
+        _ => item.assignments.iter().map(|a| i64::from(a.version)).sum(),
+    };
+    u32::try_from(i64::from(item.row.sequence) + assignments).unwrap_or(0)
+}
+
+fn event(item: &Item<'_>, options: &Options) -> Event {
+    let row = item.row;
+    let audience = options.audience;
+    let uid = match (audience, item.assignments.first()) {
+        (Audience::Personal, Some(assignment)) => format!("assignment-{}@{}", assignment.id, options.uid_domain),
+        _ => format!("session-{}@{}", row.id, options.uid_domain),
+    };
+    let status = status(item, audience);
+    let summary = summary(item, audience, status);
+    let mut event = Event::new();
+    event
+        .uid(&uid)
+        .timestamp(item.changed)
+        .last_modified(item.changed)
+        .sequence(sequence(item, audience))
+        .status(status)
+        .summary(&summary)
+        .location(&location(row))
+        .description(&description(item, audience));
+    set_times(&mut event, row);
+    if let Some((latitude, longitude)) = row.geo {
+        event.add_property("GEO", format!("{latitude};{longitude}"));
+    }
+    let categories = std::iter::once(kind_text(&row.activity_kind)).chain(row.service_kinds.iter().map(String::as_str));
+    event.add_property("CATEGORIES", ics::text_list(categories));
+    match video_url(row) {
+        Some(url) => {
+            event.url(url);
+            event.append_property(
+                Property::new("CONFERENCE", url)
+                    .add_parameter("VALUE", "URI")
+                    .add_parameter("FEATURE", "VIDEO")
+                    .add_parameter("LABEL", "视频连线")
+                    .done(),
+            );
+        }
+        None => {
+            event.url(&format!("{}/api/v1/sessions/{}", options.public_url, row.id));
+        }
+    }
+    if status != EventStatus::Cancelled {
+        for before in &options.alarms {
+            event.alarm(Alarm::display(&summary, -*before));
+        }
+    }
+    event.done()
+}
+
+/// Zones the events use, each with the span of time its `VTIMEZONE` has to cover.
+fn zones_used(rows: &[EventRow]) -> BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> {
+    let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+    for row in rows.iter().filter(|r| !r.times.all_day) {
+        let span = spans
+            .entry(row.times.time_zone.as_str())
+            .or_insert((row.times.starts_at, row.times.ends_at));
+        span.0 = span.0.min(row.times.starts_at);
+        span.1 = span.1.max(row.times.ends_at);
+    }
+    spans
+}
+
+/// The whole feed.
+pub fn render(info: &CalendarInfo, rows: &[EventRow], options: &Options) -> String {
+    let mut calendar = Calendar::empty();
+    calendar
+        .append_property(("VERSION", "2.0"))
+        .append_property(("PRODID", PRODID))
+        .append_property(("CALSCALE", "GREGORIAN"))
+        .append_property(("NAME", info.name.as_str()))
+        .append_property(("X-WR-CALNAME", info.name.as_str()));
+    if let Some(description) = &info.description {
+        calendar
+            .append_property(("DESCRIPTION", description.as_str()))
+            .append_property(("X-WR-CALDESC", description.as_str()));
+    }
+    calendar
+        .append_property(("X-WR-TIMEZONE", info.time_zone.as_str()))
+        .append_property(
+            Property::new("REFRESH-INTERVAL", REFRESH)
+                .add_parameter("VALUE", "DURATION")
+                .done(),
+        )
+        .append_property(("X-PUBLISHED-TTL", REFRESH))
+        .append_property(
+            Property::new("SOURCE", info.source.as_str())
+                .add_parameter("VALUE", "URI")
+                .done(),
+        );
+
+    let mut writer = Writer::with_capacity(1024 + rows.len() * 900);
+    writer.begin("VCALENDAR");
+    for property in &calendar.properties {
+        writer.crate_property(property);
+    }
+    for (zone, (start, end)) in zones_used(rows) {
+        zones::write_vtimezone(&mut writer, Zone::from_stored(zone).tz(), start, end);
+    }
+    for item in items(rows, options.audience) {
+        writer.component(&event(&item, options));
+    }
+    writer.end("VCALENDAR");
+    writer.finish()
+}

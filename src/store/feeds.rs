@@ -1,0 +1,331 @@
+//! The rows behind a calendar feed, and a fingerprint of them that costs one aggregate.
+//!
+//! Both statements share one `FROM … WHERE …`, so the fingerprint covers exactly the rows a
+//! render reads: the sessions in scope and window with their activity, venue, organizer and
+//! the slot they follow, and — for team and personal feeds — the assignments and roles.
+//! Every write raises a row's version and stamps its `updated_at`, so counts, sums of ids
+//! and versions and the latest change move whenever the feed's content can.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
+
+use super::dialect::sql;
+use super::sessions::StoredTimes;
+use crate::error::Result;
+
+/// Which sessions a feed shows.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The public sessions of a program.
+    Program(i64),
+    /// The sessions of a public activity.
+    Activity(i64),
+    /// The public sessions at a venue.
+    Venue(i64),
+    /// The public sessions of activities organized by the organization at this path or
+    /// below it.
+    Organization(String),
+    /// The public sessions that members of the team at this path, or of its sub-teams, are
+    /// assigned to (one row per assignment).
+    Team(String),
+    /// Every session a volunteer is assigned to (one row per assignment).
+    Volunteer(i64),
+}
+
+impl Scope {
+    /// Rows are assignments rather than sessions.
+    pub fn is_staffed(&self) -> bool {
+        matches!(self, Self::Team(_) | Self::Volunteer(_))
+    }
+
+    fn condition(&self) -> &'static str {
+        match self {
+            Self::Program(_) => "a.public = TRUE AND s.program_id = $4",
+            Self::Activity(_) => "a.public = TRUE AND s.activity_id = $4",
+            Self::Venue(_) => "a.public = TRUE AND s.venue_id = $4",
+            Self::Organization(_) => {
+                "a.public = TRUE AND a.organization_id IN (SELECT id FROM organizations WHERE path LIKE $4)"
+            }
+            Self::Team(_) => {
+                "a.public = TRUE AND g.volunteer_id IN (SELECT m.volunteer_id FROM team_memberships m \
+                 JOIN teams t ON t.id = m.team_id WHERE t.path LIKE $4)"
+            }
+            Self::Volunteer(_) => "g.volunteer_id = $4",
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            Self::Program(id) | Self::Activity(id) | Self::Venue(id) | Self::Volunteer(id) => Value::from(*id),
+            // Paths are digits and slashes, so LIKE needs no escaping.
+            Self::Organization(path) | Self::Team(path) => Value::from(format!("{path}%")),
+        }
+    }
+}
+
+/// Which part of time a feed covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// Sessions ending after this.
+    pub from: DateTime<Utc>,
+    /// Sessions starting before this.
+    pub to: DateTime<Utc>,
+    /// Cancelled and deleted sessions stay until this long after their end; those that
+    /// ended before this instant are left out.
+    pub cancelled_since: DateTime<Utc>,
+}
+
+const FROM: &str = "\
+FROM sessions s \
+JOIN activities a ON a.id = s.activity_id \
+JOIN venues v ON v.id = s.venue_id \
+JOIN organizations o ON o.id = a.organization_id \
+LEFT JOIN sessions k ON k.id = s.linked_session_id";
+
+const STAFFED: &str = " JOIN assignments g ON g.session_id = s.id JOIN session_roles r ON r.id = g.role_id";
+
+const WHERE: &str = " WHERE s.ends_at > $1 AND s.starts_at < $2 \
+AND ((s.status = 'scheduled' AND s.deleted_at IS NULL) OR s.ends_at > $3) AND ";
+
+const EVENT_COLUMNS: &str = "SELECT s.id, s.title, s.description, s.time_zone, s.all_day, s.starts_at, s.ends_at, \
+s.start_date, s.end_date, s.status, s.deleted_at, s.sequence, s.video_url, s.updated_at, \
+a.title AS activity_title, a.description AS activity_description, a.kind AS activity_kind, a.service_kinds, \
+a.updated_at AS activity_updated_at, \
+v.name AS venue_name, v.address AS venue_address, v.latitude, v.longitude, v.updated_at AS venue_updated_at, \
+o.name AS organizer_name, o.contact_name, o.contact_office_phone, o.contact_email, \
+o.updated_at AS organizer_updated_at, \
+k.video_url AS slot_video_url, k.updated_at AS slot_updated_at ";
+
+const ASSIGNMENT_COLUMNS: &str = ", g.id AS assignment_id, g.status AS assignment_status, \
+g.version AS assignment_version, g.updated_at AS assignment_updated_at, \
+r.name AS role_name, r.updated_at AS role_updated_at ";
+
+const FINGERPRINT_COLUMNS: &str = "SELECT COUNT(*) AS n, \
+CAST(COALESCE(SUM(s.id), 0) AS BIGINT) AS ids, \
+CAST(COALESCE(SUM(s.version + a.version + v.version + o.version + COALESCE(k.version, 0)), 0) AS BIGINT) AS versions, \
+MAX(s.updated_at) AS s_changed, MAX(a.updated_at) AS a_changed, MAX(v.updated_at) AS v_changed, \
+MAX(o.updated_at) AS o_changed, MAX(k.updated_at) AS k_changed ";
+
+const ASSIGNMENT_FINGERPRINT_COLUMNS: &str = ", \
+CAST(COALESCE(SUM(g.id), 0) AS BIGINT) AS assignment_ids, \
+CAST(COALESCE(SUM(g.version + r.version), 0) AS BIGINT) AS assignment_versions, \
+MAX(g.updated_at) AS g_changed, MAX(r.updated_at) AS r_changed ";
+
+/// What a statement reads of the rows.
+#[derive(Clone, Copy)]
+enum Read {
+    Events,
+    Fingerprint,
+}
+
+fn statement(conn: &impl ConnectionTrait, read: Read, scope: &Scope, window: &Window, order: &str) -> Statement {
+    let backend = conn.get_database_backend();
+    let mut text = String::with_capacity(1024);
+    let (columns, staffed_columns) = match read {
+        Read::Events => (EVENT_COLUMNS, ASSIGNMENT_COLUMNS),
+        Read::Fingerprint => (FINGERPRINT_COLUMNS, ASSIGNMENT_FINGERPRINT_COLUMNS),
+    };
+    text.push_str(columns);
+    if scope.is_staffed() {
+        text.push_str(staffed_columns);
+    }
+    text.push_str(FROM);
+    if scope.is_staffed() {
+        text.push_str(STAFFED);
+    }
+    text.push_str(WHERE);
+    text.push_str(scope.condition());
+    text.push_str(order);
+    Statement::from_sql_and_values(
+        backend,
+        sql(&text, backend),
+        [
+            Value::from(window.from),
+            Value::from(window.to),
+            Value::from(window.cancelled_since),
+            scope.value(),
+        ],
+    )
+}
+
+/// What a feed's content depends on, in a few numbers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Fingerprint {
+    /// Rows (sessions, or assignments for team and personal feeds).
+    pub rows: i64,
+    /// Sum of the row ids.
+    pub ids: i64,
+    /// Sum of the versions of every record that shows in the feed.
+    pub versions: i64,
+    /// The latest change to any of them.
+    pub changed: Option<DateTime<Utc>>,
+}
+
+/// The fingerprint of a feed's rows, in one aggregate statement.
+pub async fn fingerprint(conn: &impl ConnectionTrait, scope: &Scope, window: &Window) -> Result<Fingerprint> {
+    let row = conn
+        .query_one_raw(statement(conn, Read::Fingerprint, scope, window, ""))
+        .await?;
+    let Some(row) = row else {
+        return Ok(Fingerprint::default());
+    };
+    let mut fingerprint = Fingerprint {
+        rows: row.try_get("", "n")?,
+        ids: row.try_get("", "ids")?,
+        versions: row.try_get("", "versions")?,
+        changed: None,
+    };
+    let mut changed = vec!["s_changed", "a_changed", "v_changed", "o_changed", "k_changed"];
+    if scope.is_staffed() {
+        fingerprint.ids = fingerprint
+            .ids
+            .wrapping_mul(31)
+            .wrapping_add(row.try_get("", "assignment_ids")?);
+        fingerprint.versions = fingerprint
+            .versions
+            .wrapping_add(row.try_get::<i64>("", "assignment_versions")?);
+        changed.extend(["g_changed", "r_changed"]);
+    }
+    for column in changed {
+        let at: Option<DateTime<Utc>> = row.try_get("", column)?;
+        fingerprint.changed = fingerprint.changed.max(at);
+    }
+    Ok(fingerprint)
+}
+
+/// One session as a feed shows it, with the assignment for team and personal feeds.
+#[derive(Clone, Debug)]
+pub struct EventRow {
+    /// Session id.
+    pub id: i64,
+    /// Session title, when it differs from the activity's.
+    pub title: Option<String>,
+    /// Session details.
+    pub description: Option<String>,
+    /// When.
+    pub times: StoredTimes,
+    /// Called off, or deleted.
+    pub cancelled: bool,
+    /// iCalendar SEQUENCE of the session.
+    pub sequence: i32,
+    /// The session's own video link.
+    pub video_url: Option<String>,
+    /// The video link of the slot it follows.
+    pub slot_video_url: Option<String>,
+    /// Activity title.
+    pub activity_title: String,
+    /// Activity description.
+    pub activity_description: Option<String>,
+    /// `main` or `series`.
+    pub activity_kind: String,
+    /// Kinds of service the activity offers.
+    pub service_kinds: Vec<String>,
+    /// Venue name.
+    pub venue_name: String,
+    /// Venue address.
+    pub venue_address: Option<String>,
+    /// Venue coordinates.
+    pub geo: Option<(f64, f64)>,
+    /// Organizer name.
+    pub organizer_name: String,
+    /// Organizer contact person, as published.
+    pub contact_name: Option<String>,
+    /// Organizer office phone, as published.
+    pub contact_office_phone: Option<String>,
+    /// Organizer e-mail, as published.
+    pub contact_email: Option<String>,
+    /// The latest change to anything this row shows.
+    pub changed: DateTime<Utc>,
+    /// For team and personal feeds.
+    pub assignment: Option<AssignmentPart>,
+}
+
+/// The assignment side of a staffed row.
+#[derive(Clone, Debug)]
+pub struct AssignmentPart {
+    /// Assignment id.
+    pub id: i64,
+    /// Stored status (`proposed`, `confirmed`, …).
+    pub status: String,
+    /// Assignment version.
+    pub version: i32,
+    /// Role name.
+    pub role: String,
+}
+
+impl EventRow {
+    fn from_row(row: &QueryResult, staffed: bool) -> Result<Self> {
+        let status: String = row.try_get("", "status")?;
+        let deleted_at: Option<DateTime<Utc>> = row.try_get("", "deleted_at")?;
+        let latitude: Option<f64> = row.try_get("", "latitude")?;
+        let longitude: Option<f64> = row.try_get("", "longitude")?;
+        let service_kinds: serde_json::Value = row.try_get("", "service_kinds")?;
+        let mut changed: DateTime<Utc> = row.try_get("", "updated_at")?;
+        for column in [
+            "activity_updated_at",
+            "venue_updated_at",
+            "organizer_updated_at",
+            "slot_updated_at",
+        ] {
+            changed = changed.max(row.try_get::<Option<DateTime<Utc>>>("", column)?.unwrap_or(changed));
+        }
+        let assignment = if staffed {
+            for column in ["assignment_updated_at", "role_updated_at"] {
+                changed = changed.max(row.try_get("", column)?);
+            }
+            Some(AssignmentPart {
+                id: row.try_get("", "assignment_id")?,
+                status: row.try_get("", "assignment_status")?,
+                version: row.try_get("", "assignment_version")?,
+                role: row.try_get("", "role_name")?,
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            id: row.try_get("", "id")?,
+            title: row.try_get("", "title")?,
+            description: row.try_get("", "description")?,
+            times: StoredTimes {
+                time_zone: row.try_get("", "time_zone")?,
+                all_day: row.try_get("", "all_day")?,
+                starts_at: row.try_get("", "starts_at")?,
+                ends_at: row.try_get("", "ends_at")?,
+                start_date: row.try_get::<Option<NaiveDate>>("", "start_date")?,
+                end_date: row.try_get::<Option<NaiveDate>>("", "end_date")?,
+            },
+            cancelled: status != "scheduled" || deleted_at.is_some(),
+            sequence: row.try_get("", "sequence")?,
+            video_url: row.try_get("", "video_url")?,
+            slot_video_url: row.try_get("", "slot_video_url")?,
+            activity_title: row.try_get("", "activity_title")?,
+            activity_description: row.try_get("", "activity_description")?,
+            activity_kind: row.try_get("", "activity_kind")?,
+            service_kinds: serde_json::from_value(service_kinds).unwrap_or_default(),
+            venue_name: row.try_get("", "venue_name")?,
+            venue_address: row.try_get("", "venue_address")?,
+            geo: latitude.zip(longitude),
+            organizer_name: row.try_get("", "organizer_name")?,
+            contact_name: row.try_get("", "contact_name")?,
+            contact_office_phone: row.try_get("", "contact_office_phone")?,
+            contact_email: row.try_get("", "contact_email")?,
+            changed,
+            assignment,
+        })
+    }
+}
+
+/// The feed's rows in start order (and assignment order within a session).
+pub async fn events(conn: &impl ConnectionTrait, scope: &Scope, window: &Window) -> Result<Vec<EventRow>> {
+    let order = if scope.is_staffed() {
+        " ORDER BY s.starts_at, s.id, g.id"
+    } else {
+        " ORDER BY s.starts_at, s.id"
+    };
+    let rows = conn
+        .query_all_raw(statement(conn, Read::Events, scope, window, order))
+        .await?;
+    rows.iter()
+        .map(|row| EventRow::from_row(row, scope.is_staffed()))
+        .collect()
+}
