@@ -54,6 +54,11 @@ impl App {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// The service's calendar feeds.
+    pub fn feeds(&self) -> Arc<Feeds> {
+        Arc::clone(&self.state.feeds)
+    }
+
     /// The database the service uses.
     pub fn db(&self) -> &Db {
         &self.state.db

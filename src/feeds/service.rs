@@ -236,6 +236,7 @@ pub struct Feeds {
     settings: FeedSettings,
     uid_domain: String,
     generation: AtomicU64,
+    renders: AtomicU64,
     validations: moka::future::Cache<FeedKey, Arc<Validated>>,
     bodies: moka::future::Cache<String, Arc<Body>>,
 }
@@ -274,6 +275,7 @@ impl Feeds {
         Self {
             uid_domain,
             generation: AtomicU64::new(0),
+            renders: AtomicU64::new(0),
             validations: moka::future::Cache::new(50_000),
             bodies,
             settings,
@@ -293,6 +295,11 @@ impl Feeds {
     /// Something changed through this instance: every feed is checked again on its next request.
     pub fn changed(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many feeds this instance has rendered.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
     }
 
     /// The `https://…/feeds/{collection}/{name}.ics` link of a feed.
@@ -337,6 +344,7 @@ impl Feeds {
         let render = async {
             let rows = rows::events(db.reader(), &validated.plan.scope, &validated.plan.window).await?;
             let text = render::render(&validated.plan.info, &rows, &validated.plan.options);
+            self.renders.fetch_add(1, Ordering::Relaxed);
             Ok::<_, Error>(Arc::new(Body {
                 plain: Bytes::from(text),
                 gzip: tokio::sync::OnceCell::new(),

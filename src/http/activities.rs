@@ -16,6 +16,7 @@ use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateE
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
+use super::{Feeds, Target, feed_links};
 use crate::auth::Actor;
 use crate::domain::field::one;
 use crate::domain::key::Key;
@@ -107,11 +108,21 @@ pub struct ActivityOut {
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The calendar feed (iCalendar); only for public activities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    feed_url: Option<String>,
+    /// The same feed as a `webcal://` link, which calendar apps open as a subscription.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webcal_url: Option<String>,
 }
 
-impl From<Model> for ActivityOut {
-    fn from(model: Model) -> Self {
+impl ActivityOut {
+    fn new(model: Model, feeds: &Feeds) -> Self {
+        let (feed_url, webcal_url) = feed_links(feeds, Target::Activity(model.id));
+        let public = model.public;
         Self {
+            feed_url: public.then_some(feed_url),
+            webcal_url: public.then_some(webcal_url),
             service_kinds: store::service_kinds(&model),
             id: model.id,
             key: model.key,
@@ -169,7 +180,7 @@ async fn list_activities(
     let page = store::list(state.db.reader(), &filter, &actor.visibility(), &page)
         .await
         .map_err(as_field("organization_id"))?;
-    Ok(axum::Json(page.map(ActivityOut::from).into()))
+    Ok(axum::Json(page.map(|m| ActivityOut::new(m, &state.feeds)).into()))
 }
 
 /// Reads one activity.
@@ -182,7 +193,7 @@ async fn list_activities(
 )]
 async fn get_activity(State(state): State<AppState>, actor: Actor, Id(id): Id) -> Result<Response> {
     let model = store::get(state.db.reader(), id, &actor.visibility()).await?;
-    Ok(with_etag(model.version, ActivityOut::from(model)))
+    Ok(with_etag(model.version, ActivityOut::new(model, &state.feeds)))
 }
 
 /// Creates an activity organized by an organization the caller manages.
@@ -227,7 +238,7 @@ async fn create_activity(
     Ok(created(
         format!("/api/v1/activities/{}", model.id),
         model.version,
-        ActivityOut::from(model),
+        ActivityOut::new(model, &state.feeds),
     ))
 }
 
@@ -284,7 +295,7 @@ async fn update_activity(
     };
     let model = store::update(&txn, current, fields, state.clock.now()).await?;
     txn.commit().await?;
-    Ok(with_etag(model.version, ActivityOut::from(model)))
+    Ok(with_etag(model.version, ActivityOut::new(model, &state.feeds)))
 }
 
 /// Deletes an activity without live sessions.

@@ -37,6 +37,7 @@ use utoipa_axum::routes;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::Error;
+use crate::feeds::service::{Feeds, Target};
 use crate::store::etag;
 
 pub use extract::parse_json;
@@ -155,6 +156,11 @@ pub fn openapi_json() -> &'static str {
         utoipa::Modify::modify(&openapi::InputRules, &mut document);
         document.to_pretty_json().unwrap_or_default()
     })
+}
+
+/// A record's feed link and its `webcal://` twin, as API outputs carry them.
+fn feed_links(feeds: &Feeds, target: Target) -> (String, String) {
+    (feeds.feed_url(&target), feeds.webcal_url(&target))
 }
 
 /// A JSON body with the resource's ETag.

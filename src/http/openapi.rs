@@ -91,6 +91,10 @@ error_set!(
     FeedErrors: NOT_FOUND, UNPROCESSABLE_ENTITY
 );
 error_set!(
+    /// Errors of endpoints that renew a secret.
+    SecretErrors: UNAUTHORIZED, FORBIDDEN, NOT_FOUND
+);
+error_set!(
     /// Errors of read endpoints.
     ReadErrors: UNAUTHORIZED, NOT_FOUND
 );

@@ -16,6 +16,7 @@ use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateE
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
+use super::{Feeds, Target, feed_links};
 use crate::auth::Actor;
 use crate::domain::contact::{Contact, ContactInput, mask_mobile};
 use crate::domain::field::{FieldError, one};
@@ -151,12 +152,19 @@ pub struct OrganizationOut {
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The calendar feed (iCalendar).
+    feed_url: String,
+    /// The same feed as a `webcal://` link, which calendar apps open as a subscription.
+    webcal_url: String,
 }
 
 impl OrganizationOut {
-    fn new(model: Model, actor: &Actor) -> Self {
+    fn new(model: Model, actor: &Actor, feeds: &Feeds) -> Self {
         let full = actor.manages(&model.path);
+        let (feed_url, webcal_url) = feed_links(feeds, Target::Organization(model.id));
         Self {
+            feed_url,
+            webcal_url,
             contact: ContactOut {
                 name: model.contact_name,
                 office_phone: model.contact_office_phone,
@@ -218,7 +226,9 @@ async fn list_organizations(
     let page = store::list(state.db.reader(), &filter, &page)
         .await
         .map_err(as_field("organization_id"))?;
-    Ok(axum::Json(page.map(|m| OrganizationOut::new(m, &actor)).into()))
+    Ok(axum::Json(
+        page.map(|m| OrganizationOut::new(m, &actor, &state.feeds)).into(),
+    ))
 }
 
 /// Reads one organization.
@@ -231,7 +241,10 @@ async fn list_organizations(
 )]
 async fn get_organization(State(state): State<AppState>, actor: Actor, Id(id): Id) -> Result<Response> {
     let model = store::get(state.db.reader(), id).await?;
-    Ok(with_etag(model.version, OrganizationOut::new(model, &actor)))
+    Ok(with_etag(
+        model.version,
+        OrganizationOut::new(model, &actor, &state.feeds),
+    ))
 }
 
 /// Creates an organization. Organizers create them below their own.
@@ -275,7 +288,7 @@ async fn create_organization(
     Ok(created(
         format!("/api/v1/organizations/{}", model.id),
         model.version,
-        OrganizationOut::new(model, &actor),
+        OrganizationOut::new(model, &actor, &state.feeds),
     ))
 }
 
@@ -332,7 +345,10 @@ async fn update_organization(
     )
     .await?;
     txn.commit().await?;
-    Ok(with_etag(model.version, OrganizationOut::new(model, &actor)))
+    Ok(with_etag(
+        model.version,
+        OrganizationOut::new(model, &actor, &state.feeds),
+    ))
 }
 
 /// Deletes an organization that nothing refers to.

@@ -15,6 +15,7 @@ use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateE
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
+use super::{Feeds, Target, feed_links};
 use crate::auth::Actor;
 use crate::domain::field::{FieldError, one};
 use crate::domain::key::Key;
@@ -83,12 +84,19 @@ pub struct ProgramOut {
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The calendar feed (iCalendar).
+    feed_url: String,
+    /// The same feed as a `webcal://` link, which calendar apps open as a subscription.
+    webcal_url: String,
 }
 
-impl From<Model> for ProgramOut {
-    fn from(model: Model) -> Self {
+impl ProgramOut {
+    fn new(model: Model, feeds: &Feeds) -> Self {
         let zone = Zone::from_stored(&model.time_zone);
+        let (feed_url, webcal_url) = feed_links(feeds, Target::Program(model.id));
         Self {
+            feed_url,
+            webcal_url,
             plan_deadline: model.plan_deadline.map(|t| t.with_timezone(&zone.tz()).fixed_offset()),
             id: model.id,
             key: model.key,
@@ -136,7 +144,7 @@ async fn list_programs(
         organization_id: query.organization_id,
     };
     let page = store::list(state.db.reader(), &filter, &page).await?;
-    Ok(axum::Json(page.map(ProgramOut::from).into()))
+    Ok(axum::Json(page.map(|m| ProgramOut::new(m, &state.feeds)).into()))
 }
 
 /// Reads one program.
@@ -149,7 +157,7 @@ async fn list_programs(
 )]
 async fn get_program(State(state): State<AppState>, Id(id): Id) -> Result<Response> {
     let model = store::get(state.db.reader(), id).await?;
-    Ok(with_etag(model.version, ProgramOut::from(model)))
+    Ok(with_etag(model.version, ProgramOut::new(model, &state.feeds)))
 }
 
 /// Creates a program hosted by an organization the caller manages.
@@ -188,7 +196,7 @@ async fn create_program(State(state): State<AppState>, actor: Actor, Json(input)
     Ok(created(
         format!("/api/v1/programs/{}", model.id),
         model.version,
-        ProgramOut::from(model),
+        ProgramOut::new(model, &state.feeds),
     ))
 }
 
@@ -244,7 +252,7 @@ async fn update_program(
     };
     let model = store::update(&txn, current, fields, state.clock.now()).await?;
     txn.commit().await?;
-    Ok(with_etag(model.version, ProgramOut::from(model)))
+    Ok(with_etag(model.version, ProgramOut::new(model, &state.feeds)))
 }
 
 /// Deletes a program without activities.

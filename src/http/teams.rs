@@ -19,6 +19,7 @@ use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
 use super::scope::require_organization;
 use super::{AppState, as_field, created, with_etag};
+use super::{Feeds, Target, feed_links};
 use crate::auth::Actor;
 use crate::domain::field::one;
 use crate::domain::key::Key;
@@ -78,11 +79,18 @@ pub struct TeamOut {
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The calendar feed (iCalendar).
+    feed_url: String,
+    /// The same feed as a `webcal://` link, which calendar apps open as a subscription.
+    webcal_url: String,
 }
 
 impl TeamOut {
-    fn new(model: Model, leader_ids: Vec<i64>) -> Self {
+    fn new(model: Model, leader_ids: Vec<i64>, feeds: &Feeds) -> Self {
+        let (feed_url, webcal_url) = feed_links(feeds, Target::Team(model.id));
         Self {
+            feed_url,
+            webcal_url,
             id: model.id,
             key: model.key,
             organization_id: model.organization_id,
@@ -96,15 +104,16 @@ impl TeamOut {
         }
     }
 
-    async fn load_one(conn: &impl ConnectionTrait, model: Model) -> Result<Self> {
+    async fn load_one(conn: &impl ConnectionTrait, model: Model, feeds: &Feeds) -> Result<Self> {
         let leaders = store::leaders(conn, &[model.id]).await?;
         Ok(Self::new(
             model,
             leaders.into_iter().map(|(_, volunteer)| volunteer).collect(),
+            feeds,
         ))
     }
 
-    async fn load(conn: &impl ConnectionTrait, models: Vec<Model>) -> Result<Vec<Self>> {
+    async fn load(conn: &impl ConnectionTrait, models: Vec<Model>, feeds: &Feeds) -> Result<Vec<Self>> {
         let ids: Vec<i64> = models.iter().map(|t| t.id).collect();
         let mut leaders: HashMap<i64, Vec<i64>> = HashMap::new();
         for (team, volunteer) in store::leaders(conn, &ids).await? {
@@ -114,7 +123,7 @@ impl TeamOut {
             .into_iter()
             .map(|t| {
                 let ids = leaders.remove(&t.id).unwrap_or_default();
-                Self::new(t, ids)
+                Self::new(t, ids, feeds)
             })
             .collect())
     }
@@ -166,7 +175,7 @@ async fn list_teams(
     let page = store::list(conn, &filter, &page).await.map_err(as_field("team_id"))?;
     Ok(axum::Json(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
-        data: TeamOut::load(conn, page.items).await?,
+        data: TeamOut::load(conn, page.items, &state.feeds).await?,
     }))
 }
 
@@ -182,7 +191,7 @@ async fn get_team(State(state): State<AppState>, Id(id): Id) -> Result<Response>
     let conn = state.db.reader();
     let model = store::get(conn, id).await?;
     let version = model.version;
-    Ok(with_etag(version, TeamOut::load_one(conn, model).await?))
+    Ok(with_etag(version, TeamOut::load_one(conn, model, &state.feeds).await?))
 }
 
 /// Creates a team owned by an organization the caller manages.
@@ -217,7 +226,7 @@ async fn create_team(
     };
     let model = store::insert(&txn, key, parent.as_ref(), fields, state.clock.now()).await?;
     let (id, version) = (model.id, model.version);
-    let out = TeamOut::load_one(&txn, model).await?;
+    let out = TeamOut::load_one(&txn, model, &state.feeds).await?;
     txn.commit().await?;
     Ok(created(format!("/api/v1/teams/{id}"), version, out))
 }
@@ -275,7 +284,7 @@ async fn update_team(
     )
     .await?;
     let version = model.version;
-    let out = TeamOut::load_one(&txn, model).await?;
+    let out = TeamOut::load_one(&txn, model, &state.feeds).await?;
     txn.commit().await?;
     Ok(with_etag(version, out))
 }

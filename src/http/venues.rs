@@ -18,6 +18,7 @@ use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
 use super::scope::require_organization;
 use super::{AppState, created, with_etag};
+use super::{Feeds, Target, feed_links};
 use crate::auth::Actor;
 use crate::domain::field::one;
 use crate::domain::geo::Position;
@@ -100,11 +101,18 @@ pub struct VenueOut {
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The calendar feed (iCalendar).
+    feed_url: String,
+    /// The same feed as a `webcal://` link, which calendar apps open as a subscription.
+    webcal_url: String,
 }
 
-impl From<Model> for VenueOut {
-    fn from(model: Model) -> Self {
+impl VenueOut {
+    fn new(model: Model, feeds: &Feeds) -> Self {
+        let (feed_url, webcal_url) = feed_links(feeds, Target::Venue(model.id));
         Self {
+            feed_url,
+            webcal_url,
             id: model.id,
             key: model.key,
             name: model.name,
@@ -157,7 +165,7 @@ async fn list_venues(
         kind: query.kind,
     };
     let page = store::list(state.db.reader(), &filter, &page).await?;
-    Ok(axum::Json(page.map(VenueOut::from).into()))
+    Ok(axum::Json(page.map(|m| VenueOut::new(m, &state.feeds)).into()))
 }
 
 /// Reads one venue.
@@ -170,7 +178,7 @@ async fn list_venues(
 )]
 async fn get_venue(State(state): State<AppState>, Id(id): Id) -> Result<Response> {
     let model = store::get(state.db.reader(), id).await?;
-    Ok(with_etag(model.version, VenueOut::from(model)))
+    Ok(with_etag(model.version, VenueOut::new(model, &state.feeds)))
 }
 
 /// Creates a venue.
@@ -206,7 +214,7 @@ async fn create_venue(State(state): State<AppState>, actor: Actor, Json(input): 
     Ok(created(
         format!("/api/v1/venues/{}", model.id),
         model.version,
-        VenueOut::from(model),
+        VenueOut::new(model, &state.feeds),
     ))
 }
 
@@ -258,7 +266,7 @@ async fn update_venue(
     };
     let model = store::update(&txn, current, fields, state.clock.now()).await?;
     txn.commit().await?;
-    Ok(with_etag(model.version, VenueOut::from(model)))
+    Ok(with_etag(model.version, VenueOut::new(model, &state.feeds)))
 }
 
 /// Deletes a venue no session uses.

@@ -17,17 +17,18 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
-use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
+use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, SecretErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
 use super::scope::require_organization;
 use super::{AppState, as_field, created, with_etag};
+use super::{Feeds, Target, feed_links};
 use crate::auth::Actor;
 use crate::domain::contact::{self, mask_mobile};
 use crate::domain::field::{Checked, FieldError, one};
 use crate::domain::key::Key;
 use crate::domain::text::{self, NAME_MAX};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Fields as _;
 use crate::store::volunteers::{self as store, Away, Details, Held, Membership, VolunteerFields, VolunteerFilter};
 use crate::store::{Cursor, check_version, organizations, teams};
@@ -37,6 +38,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_volunteers, create_volunteer))
         .routes(routes!(get_volunteer, update_volunteer, delete_volunteer))
+        .routes(routes!(rotate_feed_token))
 }
 
 const TAGS_MAX: usize = 16;
@@ -151,11 +153,25 @@ pub struct VolunteerOut {
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The calendar feed (iCalendar); only for those who see personal data. The link is a secret: whoever has it reads the volunteer's schedule until it is rotated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    feed_url: Option<String>,
+    /// The same feed as a `webcal://` link, which calendar apps open as a subscription.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webcal_url: Option<String>,
 }
 
 impl VolunteerOut {
-    fn new(model: Model, details: Details, full: bool) -> Self {
+    fn new(model: Model, details: Details, full: bool, feeds: &Feeds) -> Self {
+        let links = model
+            .feed_token
+            .clone()
+            .filter(|_| full)
+            .map(|token| feed_links(feeds, Target::Volunteer(token)));
+        let (feed_url, webcal_url) = links.unzip();
         Self {
+            feed_url,
+            webcal_url,
             tags: store::tags(&model),
             mobile: model.mobile.map(|m| if full { m } else { mask_mobile(&m) }),
             email: model.email.filter(|_| full),
@@ -208,7 +224,12 @@ pub(super) fn sees_personal_data(actor: &Actor, volunteer_id: i64, organization_
 }
 
 /// The volunteers as `actor` may see them.
-async fn present(conn: &impl ConnectionTrait, actor: &Actor, models: Vec<Model>) -> Result<Vec<VolunteerOut>> {
+async fn present(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    models: Vec<Model>,
+    feeds: &Feeds,
+) -> Result<Vec<VolunteerOut>> {
     let ids: Vec<i64> = models.iter().map(|v| v.id).collect();
     let organizations: Vec<i64> = models.iter().map(|v| v.organization_id).collect();
     let paths = organizations::paths(conn, &organizations).await?;
@@ -218,13 +239,13 @@ async fn present(conn: &impl ConnectionTrait, actor: &Actor, models: Vec<Model>)
         .map(|v| {
             let full = sees_personal_data(actor, v.id, paths.get(&v.organization_id).map(String::as_str));
             let own = details.remove(&v.id).unwrap_or_default();
-            VolunteerOut::new(v, own, full)
+            VolunteerOut::new(v, own, full, feeds)
         })
         .collect())
 }
 
-async fn present_one(conn: &impl ConnectionTrait, actor: &Actor, model: Model) -> Result<VolunteerOut> {
-    let mut out = present(conn, actor, vec![model]).await?;
+async fn present_one(conn: &impl ConnectionTrait, actor: &Actor, model: Model, feeds: &Feeds) -> Result<VolunteerOut> {
+    let mut out = present(conn, actor, vec![model], feeds).await?;
     Ok(out.remove(0))
 }
 
@@ -284,7 +305,7 @@ async fn list_volunteers(
     let page = store::list(conn, &filter, &page).await?;
     Ok(axum::Json(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
-        data: present(conn, &actor, page.items).await?,
+        data: present(conn, &actor, page.items, &state.feeds).await?,
     }))
 }
 
@@ -300,7 +321,10 @@ async fn get_volunteer(State(state): State<AppState>, actor: Actor, Id(id): Id) 
     let conn = state.db.reader();
     let model = store::get(conn, id).await?;
     let version = model.version;
-    Ok(with_etag(version, present_one(conn, &actor, model).await?))
+    Ok(with_etag(
+        version,
+        present_one(conn, &actor, model, &state.feeds).await?,
+    ))
 }
 
 /// Creates a volunteer of an organization the caller manages.
@@ -337,7 +361,7 @@ async fn create_volunteer(
     };
     let model = store::insert(&txn, key, fields, details, state.clock.now()).await?;
     let (id, version) = (model.id, model.version);
-    let out = present_one(&txn, &actor, model).await?;
+    let out = present_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
     Ok(created(format!("/api/v1/volunteers/{id}"), version, out))
 }
@@ -401,7 +425,37 @@ async fn update_volunteer(
     };
     let model = store::update(&txn, current, fields, details, state.clock.now()).await?;
     let version = model.version;
-    let out = present_one(&txn, &actor, model).await?;
+    let out = present_one(&txn, &actor, model, &state.feeds).await?;
+    txn.commit().await?;
+    Ok(with_etag(version, out))
+}
+
+/// Gives the volunteer a new personal calendar link; the old one answers 404 from now on.
+/// For the volunteer and those who manage them.
+#[utoipa::path(
+    post,
+    path = "/volunteers/{id}/feed-token",
+    tag = "volunteers",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = OK, body = VolunteerOut, headers(("ETag" = String))), SecretErrors)
+)]
+async fn rotate_feed_token(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Id(id): Id,
+) -> Result<Response> {
+    let txn = state.db.begin().await?;
+    let (_, path) = store::with_home(&txn, id).await?;
+    if !sees_personal_data(&actor, id, Some(&path)) {
+        return Err(Error::Forbidden(
+            "only the volunteer and those who manage them can renew the calendar link".into(),
+        ));
+    }
+    let current = store::get_for_update(&txn, id).await?;
+    let model = store::rotate_feed_token(&txn, current, state.clock.now()).await?;
+    let version = model.version;
+    let out = present_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
     Ok(with_etag(version, out))
 }
@@ -536,9 +590,7 @@ async fn require_teams(
     let mut paths: HashMap<i64, String> = HashMap::new();
     for (i, membership) in teams.iter().enumerate() {
         let team = teams::get(txn, membership.team_id).await.map_err(|e| match e {
-            crate::error::Error::NotFound(_) => {
-                crate::error::Error::field(format!("teams[{i}].team_id"), "not_found", "there is no such team")
-            }
+            Error::NotFound(_) => Error::field(format!("teams[{i}].team_id"), "not_found", "there is no such team"),
             other => other,
         })?;
         if before.iter().any(|b| b.team_id == team.id) {

@@ -52,6 +52,8 @@ db_test! {
             "POST /api/v1/assignments",
             "GET /api/v1/session-roles/{id}/candidates",
             "GET /api/v1/service-hours",
+            "POST /api/v1/volunteers/{id}/feed-token",
+            "GET /feeds/{collection}/{file}",
         ] {
             expected.insert(extra.to_owned());
         }

@@ -61,6 +61,8 @@ pub struct TestApp {
     pub admin: String,
     pub db: Db,
     pub clock: Arc<ManualClock>,
+    /// The service's feeds, to count renders.
+    pub feeds: Arc<sciday::feeds::service::Feeds>,
     pub backend: Backend,
     database_url: DatabaseUrl,
     stop: Option<oneshot::Sender<()>>,
@@ -94,6 +96,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(start_of_tests()));
         let app = App::build(&config, clock.clone()).await.expect("the app starts");
         let db = app.db().clone();
+        let feeds = app.feeds();
         let txn = db.begin().await.unwrap();
         let grant = sciday::store::tokens::Grant {
             name: "test admin".into(),
@@ -116,6 +119,7 @@ impl TestApp {
             admin,
             db,
             clock,
+            feeds,
             backend,
             database_url: config.database_url,
             stop: Some(stop),
@@ -191,6 +195,25 @@ impl TestApp {
                 .unwrap(),
         )
         .await
+    }
+
+    /// GET a calendar feed with extra request headers, read as bytes.
+    pub async fn feed(&self, path: &str, headers: &[(&str, &str)]) -> Feed {
+        self.feed_with(Method::GET, path, headers).await
+    }
+
+    /// A calendar feed request with any method.
+    pub async fn feed_with(&self, method: Method, path: &str, headers: &[(&str, &str)]) -> Feed {
+        let mut request = self.request(method, path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        Feed {
+            status: response.status(),
+            headers: response.headers().clone(),
+            bytes: response.bytes().await.unwrap().to_vec(),
+        }
     }
 
     /// Creates something as admin and returns its JSON, failing the test otherwise.
@@ -364,6 +387,38 @@ impl Reply {
     pub fn ids(&self) -> Vec<i64> {
         assert_eq!(self.status, StatusCode::OK, "{}", self.body);
         self.body["data"].as_array().unwrap().iter().map(id).collect()
+    }
+}
+
+/// A feed response, read whole.
+#[derive(Debug)]
+pub struct Feed {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Feed {
+    /// The body as text (feeds are UTF-8).
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.bytes).expect("a feed is UTF-8")
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    /// The ETag header.
+    pub fn etag(&self) -> String {
+        self.header("etag")
+            .unwrap_or_else(|| panic!("no ETag on {:?}", self.status))
+    }
+
+    /// The body parsed, after checking the status and the line rules every feed keeps.
+    pub fn calendar(&self) -> crate::ical::Component {
+        assert_eq!(self.status, StatusCode::OK, "{}", String::from_utf8_lossy(&self.bytes));
+        crate::ical::parse(self.text())
     }
 }
 

@@ -4,10 +4,12 @@
 //! as `…::sqlite` and `…::postgres`. The PostgreSQL half needs `TEST_DATABASE_URL`.
 
 mod helpers;
+mod ical;
 
 mod activities;
 mod auth;
 mod cli;
+mod feeds;
 mod generate;
 mod health;
 mod http;
