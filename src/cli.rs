@@ -162,6 +162,36 @@ enum BenchCommand {
         #[arg(long, env = "SCIDAY_BENCH_EXPLAIN")]
         explain: bool,
     },
+    /// Generates programs of 1,000 sessions (unless the database has them already), times a
+    /// program feed's query and render, then loads the feeds with wrk on loopback against
+    /// nginx serving the same bytes. Needs `nginx` and `wrk` (Debian packages).
+    Feeds(FeedBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct FeedBenchArgs {
+    /// Programs to generate, each with its own organizations, venues and volunteers.
+    #[arg(long, env = "SCIDAY_BENCH_PROGRAMS", default_value_t = 20)]
+    programs: usize,
+    /// Sessions of each program.
+    #[arg(long, env = "SCIDAY_BENCH_SESSIONS", default_value_t = 1000)]
+    sessions: usize,
+    /// Volunteers of each program.
+    #[arg(long, env = "SCIDAY_BENCH_VOLUNTEERS", default_value_t = 5000)]
+    volunteers: usize,
+    /// Assignments of each program.
+    #[arg(long, env = "SCIDAY_BENCH_ASSIGNMENTS", default_value_t = 15_000)]
+    assignments: usize,
+    /// Seconds of each wrk run.
+    #[arg(long, env = "SCIDAY_BENCH_SECONDS", default_value_t = 5)]
+    seconds: u32,
+    /// Connections wrk keeps open. Every case saturates the machine, so latency is about
+    /// connections divided by rate: more connections add queueing, not throughput.
+    #[arg(long, env = "SCIDAY_BENCH_CONNECTIONS", default_value_t = 16)]
+    connections: u32,
+    /// Runs of each case on each server; medians are reported.
+    #[arg(long, env = "SCIDAY_BENCH_REPEATS", default_value_t = 3)]
+    repeats: usize,
 }
 
 #[derive(Debug, Args)]
@@ -337,6 +367,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Bench(BenchCommand::Feeds(args)) => bench_feeds(url, max_connections, policy, &args).await,
         Command::Token(TokenCommand::Create {
             role,
             organization,
@@ -437,6 +468,191 @@ async fn serve(
     app.run_until(app::shutdown_signal()).await
 }
 
+/// The service on an ephemeral loopback port for a benchmark, with its base URL.
+async fn bench_app(url: &DatabaseUrl, max_connections: u32, policy: &Policy, db: &Db) -> anyhow::Result<(App, String)> {
+    let config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        database_url: url.clone(),
+        max_connections,
+        travel_buffer: policy.travel_buffer,
+        ..Config::default()
+    };
+    let app = App::with_db(&config, db.clone(), Arc::new(SystemClock)).await?;
+    let base = format!("http://{}", app.local_addr());
+    Ok((app, base))
+}
+
+async fn bench_feeds(
+    url: DatabaseUrl,
+    max_connections: u32,
+    policy: Policy,
+    args: &FeedBenchArgs,
+) -> anyhow::Result<()> {
+    use bench::feeds::{self as feeds, Case, Load};
+    use sea_orm::{EntityTrait as _, PaginatorTrait as _, QueryOrder as _};
+
+    let db = open(&url, max_connections).await?;
+    let now = policy.now;
+    let existing = usize::try_from(entity::prelude::Program::find().count(db.reader()).await?)?;
+    let first_day = now.date_naive() + chrono::Days::new(7);
+    for i in existing..args.programs {
+        let started = Instant::now();
+        let sizes = generate::Sizes {
+            organizations: 5,
+            venues: 25,
+            sessions: args.sessions,
+            volunteers: args.volunteers,
+            assignments: args.assignments,
+            seats_per_session: 20,
+            days: 30,
+            first_day,
+            seed: 2019 + u64::try_from(i)?,
+        };
+        generate::generate(&db, &sizes, now, &|_| {})
+            .await
+            .map_err(|e| describe(&e))?;
+        eprintln!(
+            "generated program {} of {} in {:.1} s",
+            i + 1,
+            args.programs,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let program = entity::prelude::Program::find()
+        .order_by_asc(entity::program::Column::Id)
+        .one(db.reader())
+        .await?
+        .context("no program to measure")?;
+
+    println!("== Query and render of one program feed, in process (medians of 21)");
+    let (events, query, render, bytes) = feeds::time_render(&db, program.id, now, 21).await?;
+    println!(
+        "{events} sessions, {bytes} bytes: query {:.2} ms, render {:.2} ms",
+        query.as_secs_f64() * 1000.0,
+        render.as_secs_f64() * 1000.0
+    );
+
+    let (app, base) = bench_app(&url, max_connections, &policy, &db).await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+
+    let client = reqwest::Client::new();
+    let fetch = |path: String| {
+        let client = client.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let response = client.get(&url).send().await?.error_for_status()?;
+            Ok::<_, anyhow::Error>((feeds::etag(&response), response.bytes().await?))
+        }
+    };
+    let program_path = format!("/feeds/programs/{}.ics", program.id);
+    let (program_etag, program_body) = fetch(program_path.clone()).await?;
+    let tokens = feeds::tokens_with_assignments(&db, 200_000).await?;
+    let Some((first, others)) = tokens.split_first() else {
+        bail!("no volunteer has an assignment");
+    };
+    let personal_path = format!("/feeds/volunteers/{first}.ics");
+    let (personal_etag, personal_body) = fetch(personal_path.clone()).await?;
+
+    let dir = std::env::temp_dir().join(format!("sciday-bench-feeds-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("www"))?;
+    std::fs::write(dir.join("www/program.ics"), &program_body)?;
+    std::fs::write(dir.join("www/personal.ics"), &personal_body)?;
+    let nginx = feeds::Nginx::start(&dir)?;
+    let nginx_etag = |file: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/{file}", nginx.base);
+        async move {
+            let response = client.head(&url).send().await?.error_for_status()?;
+            Ok::<_, anyhow::Error>(feeds::etag(&response))
+        }
+    };
+    let (nginx_program_etag, nginx_personal_etag) =
+        (nginx_etag("program.ics").await?, nginx_etag("personal.ics").await?);
+    let script = feeds::write_script(&dir)?;
+    let one = |name: &str, path: &str| feeds::write_paths(&dir, name, &[path.to_owned()]);
+    let matching = |etag: &str| vec![format!("If-None-Match: {etag}")];
+    let chunk = (others.len() / args.repeats.max(1)).max(1);
+    let mut fresh = Vec::new();
+    for (i, part) in others.chunks(chunk).take(args.repeats.max(1)).enumerate() {
+        let paths: Vec<String> = part.iter().map(|t| format!("/feeds/volunteers/{t}.ics")).collect();
+        fresh.push(feeds::write_paths(&dir, &format!("fresh-{i}"), &paths)?);
+    }
+    let (program, program_static) = (one("program", &program_path)?, one("program-static", "/program.ics")?);
+    let (personal, personal_static) = (
+        one("personal", &personal_path)?,
+        one("personal-static", "/personal.ics")?,
+    );
+    let compared = |name, ours: &PathBuf, our_headers, theirs: &PathBuf, their_headers| Case {
+        name,
+        sciday_paths: vec![ours.clone()],
+        sciday_headers: our_headers,
+        nginx_paths: Some(theirs.clone()),
+        nginx_headers: their_headers,
+    };
+    let cases = [
+        compared(
+            "program feed 200 (cached body)",
+            &program,
+            Vec::new(),
+            &program_static,
+            Vec::new(),
+        ),
+        compared(
+            "program feed 304",
+            &program,
+            matching(&program_etag),
+            &program_static,
+            matching(&nginx_program_etag),
+        ),
+        compared(
+            "personal feed 200 (cached body)",
+            &personal,
+            Vec::new(),
+            &personal_static,
+            Vec::new(),
+        ),
+        compared(
+            "personal feed 304",
+            &personal,
+            matching(&personal_etag),
+            &personal_static,
+            matching(&nginx_personal_etag),
+        ),
+        Case {
+            name: "personal feed 200 (rendered)",
+            sciday_paths: fresh,
+            sciday_headers: Vec::new(),
+            nginx_paths: None,
+            nginx_headers: Vec::new(),
+        },
+    ];
+    let load = Load {
+        seconds: args.seconds,
+        connections: args.connections,
+        threads: 2,
+        repeats: args.repeats,
+    };
+    println!(
+        "== wrk -t{} -c{} -d{}s, {} runs per case and server (medians); program feed {} bytes, personal feed {} bytes",
+        load.threads,
+        load.connections,
+        load.seconds,
+        load.repeats,
+        program_body.len(),
+        personal_body.len()
+    );
+    let results = feeds::measure(&load, &base, &nginx.base, &cases, &script).await;
+    drop(nginx);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = stop.send(());
+    let _ = server.await;
+    print!("{}", feeds::report(&results?));
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn bench_assign(
     url: DatabaseUrl,
@@ -460,15 +676,7 @@ async fn bench_assign(
         generated.assignments,
         started.elapsed().as_secs_f64()
     );
-    let config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        database_url: url.clone(),
-        max_connections,
-        travel_buffer: policy.travel_buffer,
-        ..Config::default()
-    };
-    let app = App::with_db(&config, db.clone(), Arc::new(SystemClock)).await?;
-    let base = format!("http://{}", app.local_addr());
+    let (app, base) = bench_app(&url, max_connections, &policy, &db).await?;
     let txn = db.begin().await?;
     let grant = Grant {
         name: "benchmark".to_owned(),

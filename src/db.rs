@@ -186,6 +186,23 @@ async fn connect_sqlite(url: &DatabaseUrl, max_connections: u32) -> anyhow::Resu
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn sqlite_is_built_to_keep_each_statements_plan() {
+        // Without this, every lookup with a bound LIMIT is compiled anew on each execution
+        // (see `.cargo/config.toml`).
+        let db = Db::connect(&DatabaseUrl::new("sqlite::memory:"), 1).await.unwrap();
+        let rows = db
+            .reader()
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA compile_options",
+            ))
+            .await
+            .unwrap();
+        let options: Vec<String> = rows.iter().map(|row| row.try_get_by_index(0).unwrap()).collect();
+        assert!(options.iter().any(|option| option == "ENABLE_QPSG"), "{options:?}");
+    }
+
     #[test]
     fn passwords_in_database_urls_are_redacted() {
         let url = DatabaseUrl::new("postgres://sciday:hunter2@db:5432/sciday");

@@ -1,13 +1,14 @@
 //! A feed's rows as an iCalendar document.
 //!
-//! Events are built with the `icalendar` crate's model and written by [`super::ics`]; the
-//! `VTIMEZONE` blocks come from [`super::zones`]. A render is a pure function of its input:
+//! The calendar's own properties are built with the `icalendar` crate's model; events, which
+//! a feed has by the thousand, are written straight to [`super::ics::Writer`], property by
+//! property, and the `VTIMEZONE` blocks come from [`super::zones`]. A render is a pure function of its input:
 //! every stamp comes from the data, so unchanged data renders to the same bytes.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Days, TimeDelta, Utc};
-use icalendar::{Alarm, Calendar, Component as _, Event, EventLike as _, EventStatus, Property};
+use chrono::{DateTime, Datelike as _, Days, NaiveDate, NaiveDateTime, TimeDelta, Timelike as _, Utc};
+use icalendar::{Calendar, Property};
 
 use super::ics::{self, Writer};
 use super::zones;
@@ -109,42 +110,63 @@ fn kind_text(kind: &str) -> &'static str {
     }
 }
 
-/// `20190530T090000`.
-fn local_text(at: chrono::NaiveDateTime) -> String {
-    at.format("%Y%m%dT%H%M%S").to_string()
+/// `20190530T090000`: a local date and time, or with `Z` a UTC one.
+fn date_time_text(at: NaiveDateTime, utc: bool) -> String {
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}{}",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        if utc { "Z" } else { "" }
+    )
 }
 
-fn date_text(day: chrono::NaiveDate) -> String {
-    day.format("%Y%m%d").to_string()
+fn date_text(day: NaiveDate) -> String {
+    format!("{:04}{:02}{:02}", day.year(), day.month(), day.day())
+}
+
+/// An RFC 5545 duration such as `-P1D`, `-PT1H30M` or `PT0S`: days, then hours, minutes and
+/// seconds, each smaller unit written whenever a smaller one follows (`PT1H0M5S`).
+fn duration_text(delta: TimeDelta) -> String {
+    let mut text = String::from(if delta < TimeDelta::zero() { "-P" } else { "P" });
+    let total = delta.num_seconds().unsigned_abs();
+    let (days, hours, minutes, seconds) = (total / 86_400, total / 3_600 % 24, total / 60 % 60, total % 60);
+    if days > 0 {
+        text.push_str(&format!("{days}D"));
+    }
+    if hours > 0 || minutes > 0 || seconds > 0 || days == 0 {
+        text.push('T');
+        if hours > 0 {
+            text.push_str(&format!("{hours}H"));
+        }
+        if minutes > 0 || (hours > 0 && seconds > 0) {
+            text.push_str(&format!("{minutes}M"));
+        }
+        if seconds > 0 || (hours == 0 && minutes == 0) {
+            text.push_str(&format!("{seconds}S"));
+        }
+    }
+    text
 }
 
 /// `DTSTART`/`DTEND` as local times with `TZID`, or as dates for all-day sessions (with
 /// `DTEND` the day after the last day).
-fn set_times(event: &mut Event, row: &EventRow) {
+fn write_times(writer: &mut Writer, row: &EventRow) {
     let times = &row.times;
     if let (true, Some(first), Some(last)) = (times.all_day, times.start_date, times.end_date) {
         let after = last.checked_add_days(Days::new(1)).unwrap_or(last);
-        event.append_property(
-            Property::new("DTSTART", date_text(first))
-                .add_parameter("VALUE", "DATE")
-                .done(),
-        );
-        event.append_property(
-            Property::new("DTEND", date_text(after))
-                .add_parameter("VALUE", "DATE")
-                .done(),
-        );
+        writer.property("DTSTART", [("VALUE", "DATE")], &date_text(first));
+        writer.property("DTEND", [("VALUE", "DATE")], &date_text(after));
         return;
     }
     let zone = Zone::from_stored(&times.time_zone);
     let tz = zone.tz();
     for (name, at) in [("DTSTART", times.starts_at), ("DTEND", times.ends_at)] {
         let local = at.with_timezone(&tz).naive_local();
-        event.append_property(
-            Property::new(name, local_text(local))
-                .add_parameter("TZID", zone.name())
-                .done(),
-        );
+        writer.property(name, [("TZID", zone.name())], &date_time_text(local, false));
     }
 }
 
@@ -152,29 +174,47 @@ fn title(row: &EventRow) -> &str {
     row.title.as_deref().unwrap_or(&row.activity_title)
 }
 
+/// An event's `STATUS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Confirmed,
+    Tentative,
+    Cancelled,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "CONFIRMED",
+            Self::Tentative => "TENTATIVE",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
 /// The event's status, from the session and, where there is one, the assignments.
-fn status(item: &Item<'_>, audience: Audience) -> EventStatus {
+fn status(item: &Item<'_>, audience: Audience) -> Status {
     if item.row.cancelled {
-        return EventStatus::Cancelled;
+        return Status::Cancelled;
     }
     match audience {
-        Audience::Public => EventStatus::Confirmed,
-        Audience::Team if item.assignments.iter().any(|a| is_active(&a.status)) => EventStatus::Confirmed,
-        Audience::Team => EventStatus::Cancelled,
+        Audience::Public => Status::Confirmed,
+        Audience::Team if item.assignments.iter().any(|a| is_active(&a.status)) => Status::Confirmed,
+        Audience::Team => Status::Cancelled,
         Audience::Personal => match item.assignments.first().map(|a| a.status.as_str()) {
-            Some("proposed") => EventStatus::Tentative,
-            Some(status) if is_active(status) => EventStatus::Confirmed,
-            _ => EventStatus::Cancelled,
+            Some("proposed") => Status::Tentative,
+            Some(status) if is_active(status) => Status::Confirmed,
+            _ => Status::Cancelled,
         },
     }
 }
 
-fn summary(item: &Item<'_>, audience: Audience, status: EventStatus) -> String {
+fn summary(item: &Item<'_>, audience: Audience, status: Status) -> String {
     let title = title(item.row);
     let mut text = match status {
-        EventStatus::Cancelled => format!("【已取消】{title}"),
-        EventStatus::Tentative => format!("【待确认】{title}"),
-        EventStatus::Confirmed => title.to_owned(),
+        Status::Cancelled => format!("【已取消】{title}"),
+        Status::Tentative => format!("【待确认】{title}"),
+        Status::Confirmed => title.to_owned(),
     };
     if audience == Audience::Personal
         && let Some(assignment) = item.assignments.first()
@@ -257,7 +297,9 @@ fn sequence(item: &Item<'_>, audience: Audience) -> u32 {
     u32::try_from(i64::from(item.row.sequence) + assignments).unwrap_or(0)
 }
 
-fn event(item: &Item<'_>, options: &Options) -> Event {
+/// One `VEVENT`, its properties in a fixed order: identity and time first, then the others
+/// by name, then the reminders.
+fn write_event(writer: &mut Writer, item: &Item<'_>, options: &Options) {
     let row = item.row;
     let audience = options.audience;
     let uid = match (audience, item.assignments.first()) {
@@ -266,43 +308,45 @@ fn event(item: &Item<'_>, options: &Options) -> Event {
     };
     let status = status(item, audience);
     let summary = summary(item, audience, status);
-    let mut event = Event::new();
-    event
-        .uid(&uid)
-        .timestamp(item.changed)
-        .last_modified(item.changed)
-        .sequence(sequence(item, audience))
-        .status(status)
-        .summary(&summary)
-        .location(&location(row))
-        .description(&description(item, audience));
-    set_times(&mut event, row);
-    if let Some((latitude, longitude)) = row.geo {
-        event.add_property("GEO", format!("{latitude};{longitude}"));
-    }
+    let changed = date_time_text(item.changed.naive_utc(), true);
+    let video = video_url(row);
+
+    writer.begin("VEVENT");
+    writer.property("UID", [], &uid);
+    writer.property("DTSTAMP", [], &changed);
+    write_times(writer, row);
     let categories = std::iter::once(kind_text(&row.activity_kind)).chain(row.service_kinds.iter().map(String::as_str));
-    event.add_property("CATEGORIES", ics::text_list(categories));
-    match video_url(row) {
-        Some(url) => {
-            event.url(url);
-            event.append_property(
-                Property::new("CONFERENCE", url)
-                    .add_parameter("VALUE", "URI")
-                    .add_parameter("FEATURE", "VIDEO")
-                    .add_parameter("LABEL", "视频连线")
-                    .done(),
-            );
-        }
-        None => {
-            event.url(&format!("{}/api/v1/sessions/{}", options.public_url, row.id));
-        }
+    writer.property("CATEGORIES", [], &ics::text_list(categories));
+    if let Some(url) = video {
+        writer.property(
+            "CONFERENCE",
+            [("VALUE", "URI"), ("FEATURE", "VIDEO"), ("LABEL", "视频连线")],
+            url,
+        );
     }
-    if status != EventStatus::Cancelled {
+    writer.property("DESCRIPTION", [], &description(item, audience));
+    if let Some((latitude, longitude)) = row.geo {
+        writer.property("GEO", [], &format!("{latitude};{longitude}"));
+    }
+    writer.property("LAST-MODIFIED", [], &changed);
+    writer.property("LOCATION", [], &location(row));
+    writer.property("SEQUENCE", [], &sequence(item, audience).to_string());
+    writer.property("STATUS", [], status.as_str());
+    writer.property("SUMMARY", [], &summary);
+    match video {
+        Some(url) => writer.property("URL", [], url),
+        None => writer.property("URL", [], &format!("{}/api/v1/sessions/{}", options.public_url, row.id)),
+    }
+    if status != Status::Cancelled {
         for before in &options.alarms {
-            event.alarm(Alarm::display(&summary, -*before));
+            writer.begin("VALARM");
+            writer.property("ACTION", [], "DISPLAY");
+            writer.property("DESCRIPTION", [], &summary);
+            writer.property("TRIGGER", [], &duration_text(-*before));
+            writer.end("VALARM");
         }
     }
-    event.done()
+    writer.end("VEVENT");
 }
 
 /// Zones the events use, each with the span of time its `VTIMEZONE` has to cover.
@@ -355,8 +399,41 @@ pub fn render(info: &CalendarInfo, rows: &[EventRow], options: &Options) -> Stri
         zones::write_vtimezone(&mut writer, Zone::from_stored(zone).tz(), start, end);
     }
     for item in items(rows, options.audience) {
-        writer.component(&event(&item, options));
+        write_event(&mut writer, &item, options);
     }
     writer.end("VCALENDAR");
     writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_name_each_unit_the_grammar_needs() {
+        let cases = [
+            (TimeDelta::days(-1), "-P1D"),
+            (TimeDelta::hours(-1), "-PT1H"),
+            (TimeDelta::minutes(-90), "-PT1H30M"),
+            (TimeDelta::minutes(-15), "-PT15M"),
+            (-(TimeDelta::days(1) + TimeDelta::hours(2)), "-P1DT2H"),
+            (-(TimeDelta::hours(1) + TimeDelta::seconds(5)), "-PT1H0M5S"),
+            (TimeDelta::seconds(-30), "-PT30S"),
+            (TimeDelta::zero(), "PT0S"),
+            (TimeDelta::days(2), "P2D"),
+        ];
+        for (delta, text) in cases {
+            assert_eq!(duration_text(delta), text, "{delta:?}");
+        }
+    }
+
+    #[test]
+    fn stamps_are_written_digit_by_digit() {
+        let at = NaiveDate::from_ymd_opt(2019, 5, 30)
+            .and_then(|d| d.and_hms_opt(9, 5, 7))
+            .expect("valid");
+        assert_eq!(date_time_text(at, false), "20190530T090507");
+        assert_eq!(date_time_text(at, true), "20190530T090507Z");
+        assert_eq!(date_text(at.date()), "20190530");
+    }
 }

@@ -21,7 +21,7 @@ use super::render::{self, Audience, CalendarInfo, Options};
 use crate::db::Db;
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
-use crate::store::feeds::{self as rows, Scope, Window};
+use crate::store::feeds::{self as rows, Fingerprint, Scope, Window};
 use crate::store::{Visibility, activities, organizations, programs, teams, venues, volunteers};
 
 /// The zone of feeds whose owner has none of its own (organizations, teams, volunteers).
@@ -177,9 +177,6 @@ pub struct Validated {
     pub filename: String,
     /// The calendar's name, for `filename*`.
     pub title: String,
-    generation: u64,
-    checked_at: DateTime<Utc>,
-    day: NaiveDate,
     plan: Plan,
 }
 
@@ -237,7 +234,8 @@ pub struct Feeds {
     uid_domain: String,
     generation: AtomicU64,
     renders: AtomicU64,
-    validations: moka::future::Cache<FeedKey, Arc<Validated>>,
+    reads: AtomicU64,
+    validations: moka::future::Cache<(FeedKey, Epoch), Arc<Validated>>,
     bodies: moka::future::Cache<String, Arc<Body>>,
 }
 
@@ -276,7 +274,19 @@ impl Feeds {
             uid_domain,
             generation: AtomicU64::new(0),
             renders: AtomicU64::new(0),
-            validations: moka::future::Cache::new(50_000),
+            reads: AtomicU64::new(0),
+            // An entry is read only within its recheck period; the time to live frees it.
+            validations: moka::future::Cache::builder()
+                .max_capacity(50_000)
+                .time_to_live(
+                    settings
+                        .recheck
+                        .to_std()
+                        .unwrap_or_default()
+                        .max(std::time::Duration::from_secs(1))
+                        * 2,
+                )
+                .build(),
             bodies,
             settings,
         }
@@ -302,6 +312,11 @@ impl Feeds {
         self.renders.load(Ordering::Relaxed)
     }
 
+    /// How many times validators were read from the database, since start.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
     /// The `https://…/feeds/{collection}/{name}.ics` link of a feed.
     pub fn feed_url(&self, target: &Target) -> String {
         format!(
@@ -322,27 +337,104 @@ impl Feeds {
         format!("webcal://{rest}")
     }
 
-    /// The feed's current validators, from the cache while they can be trusted.
-    pub async fn validate(&self, db: &Db, now: DateTime<Utc>, key: &FeedKey) -> Result<Arc<Validated>> {
+    /// The feed's current validators, from the cache while they can be trusted, and its body
+    /// when reading it came cheaper than not.
+    ///
+    /// `wants_body` says the request will need the body whatever the validators are (it is
+    /// not conditional). A personal feed has one subscriber, so when its validators must be
+    /// read anew its rows are read at once, the fingerprint is taken from them and the body
+    /// rendered from the same rows: two statements instead of three. Feeds with many
+    /// subscribers read the aggregate, whose body is most likely cached already.
+    pub async fn open(&self, db: &Db, now: DateTime<Utc>, key: &FeedKey, wants_body: bool) -> Result<Opened> {
         let generation = self.generation.load(Ordering::Acquire);
-        let today = now.date_naive();
-        if let Some(known) = self.validations.get(key).await
-            && known.generation == generation
-            && known.day == today
-            && known.checked_at <= now
-            && now - known.checked_at < self.settings.recheck
-        {
-            return Ok(known);
+        let recheck = self.settings.recheck.num_milliseconds();
+        if recheck <= 0 {
+            return self.read(db, now, key, wants_body).await;
         }
-        let validated = Arc::new(self.check(db, now, key, generation).await?);
-        self.validations.insert(key.clone(), validated.clone()).await;
-        Ok(validated)
+        // Validators are trusted within one write generation, day and recheck period; the
+        // requests that find none wait for a single read.
+        let epoch = Epoch {
+            generation,
+            day: now.date_naive(),
+            period: now.timestamp_millis().div_euclid(recheck),
+        };
+        let validated = self
+            .validations
+            .try_get_with((key.clone(), epoch), async {
+                self.read(db, now, key, wants_body).await.map(|opened| opened.validated)
+            })
+            .await
+            .map_err(shared_error)?;
+        let body = if wants_body {
+            self.bodies.get(&validated.etag).await
+        } else {
+            None
+        };
+        Ok(Opened { validated, body })
+    }
+
+    /// Reads the validators from the database, and with them the body when that is cheaper.
+    async fn read(&self, db: &Db, now: DateTime<Utc>, key: &FeedKey, wants_body: bool) -> Result<Opened> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        let conn = db.reader();
+        if wants_body && let Target::Volunteer(token) = &key.target {
+            // One statement reads the volunteer with the rows; a feed without rows falls
+            // through to the owner lookup, which tells an empty feed from an unknown token.
+            let window = self.window(now, Zone::from_stored(DEFAULT_ZONE), &key.params);
+            if let Some((volunteer, rows)) = rows::personal_events(conn, token, &window).await? {
+                let owner = Owner::volunteer(volunteer.id, &volunteer.name, volunteer.version, volunteer.updated_at);
+                let plan = Planned {
+                    scope: owner.scope.clone(),
+                    window,
+                    owner,
+                };
+                return self.rendered(key, plan, rows, now).await;
+            }
+        }
+        let plan = self.plan(conn, now, key).await?;
+        if wants_body && key.target.is_personal() {
+            let rows = rows::events(conn, &plan.scope, &plan.window).await?;
+            return self.rendered(key, plan, rows, now).await;
+        }
+        let fingerprint = rows::fingerprint(conn, &plan.scope, &plan.window).await?;
+        Ok(Opened {
+            validated: Arc::new(self.validated(key, plan, &fingerprint, now)),
+            body: None,
+        })
+    }
+
+    /// Validators from rows already read, and the body rendered from them.
+    async fn rendered(
+        &self,
+        key: &FeedKey,
+        plan: Planned,
+        rows: Vec<rows::EventRow>,
+        now: DateTime<Utc>,
+    ) -> Result<Opened> {
+        let validated = Arc::new(self.validated(key, plan, &Fingerprint::of(&rows), now));
+        let body = self.cached_body(&validated, async { Ok(rows) }).await?;
+        Ok(Opened {
+            validated,
+            body: Some(body),
+        })
     }
 
     /// The rendered feed, rendering it if no request has since its last change.
     pub async fn body(&self, db: &Db, validated: &Validated) -> Result<Arc<Body>> {
+        let plan = &validated.plan;
+        self.cached_body(validated, rows::events(db.reader(), &plan.scope, &plan.window))
+            .await
+    }
+
+    /// The body cached under the validators' ETag, or rendered from `rows` and cached.
+    /// Concurrent requests for one ETag wait for a single render.
+    async fn cached_body(
+        &self,
+        validated: &Validated,
+        rows: impl Future<Output = Result<Vec<rows::EventRow>>>,
+    ) -> Result<Arc<Body>> {
         let render = async {
-            let rows = rows::events(db.reader(), &validated.plan.scope, &validated.plan.window).await?;
+            let rows = rows.await?;
             let text = render::render(&validated.plan.info, &rows, &validated.plan.options);
             self.renders.fetch_add(1, Ordering::Relaxed);
             Ok::<_, Error>(Arc::new(Body {
@@ -356,34 +448,44 @@ impl Feeds {
             .map_err(|e| Error::Internal(anyhow::anyhow!("rendering a feed: {e}")))
     }
 
-    /// Reads the owner and the fingerprint of the feed's rows, and derives the validators.
-    async fn check(&self, db: &Db, now: DateTime<Utc>, key: &FeedKey, generation: u64) -> Result<Validated> {
-        let conn = db.reader();
+    /// Reads the feed's owner and resolves its scope and window.
+    async fn plan(&self, conn: &impl sea_orm::ConnectionTrait, now: DateTime<Utc>, key: &FeedKey) -> Result<Planned> {
+        let owner = self.owner(conn, &key.target).await?;
+        Ok(Planned {
+            scope: owner.scope.clone(),
+            window: self.window(now, Zone::from_stored(&owner.zone), &key.params),
+            owner,
+        })
+    }
+
+    /// The part of time a feed covers: from the request, or from the settings.
+    fn window(&self, now: DateTime<Utc>, zone: Zone, params: &Params) -> Window {
+        let start_of_today = now.date_naive().and_time(NaiveTime::MIN).and_utc();
+        Window {
+            from: params.from.map_or_else(
+                || start_of_today - Days::new(u64::from(self.settings.past_days)),
+                |bound| bound.instant(zone),
+            ),
+            to: params.to.map_or_else(far_future, |bound| bound.instant(zone)),
+            cancelled_since: start_of_today - Days::new(u64::from(self.settings.cancelled_days)),
+        }
+    }
+
+    /// Derives the validators from the owner and the fingerprint of the feed's rows.
+    fn validated(&self, key: &FeedKey, planned: Planned, fingerprint: &Fingerprint, now: DateTime<Utc>) -> Validated {
+        let Planned { owner, scope, window } = planned;
         let today = now.date_naive();
         let start_of_today = today.and_time(NaiveTime::MIN).and_utc();
-        let owner = self.owner(conn, &key.target).await?;
         let zone = Zone::from_stored(&owner.zone);
-        let from = key.params.from.map_or_else(
-            || start_of_today - Days::new(u64::from(self.settings.past_days)),
-            |bound| bound.instant(zone),
-        );
-        let to = key.params.to.map_or_else(far_future, |bound| bound.instant(zone));
-        let window = Window {
-            from,
-            to,
-            cancelled_since: start_of_today - Days::new(u64::from(self.settings.cancelled_days)),
-        };
-        let fingerprint = rows::fingerprint(conn, &owner.scope, &window).await?;
-
         let mut digest = Sha256::new();
         let identity = format!(
-            "{}|{}/{}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{}",
+            "{}|{}/{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
             render::PRODID,
             key.target.collection(),
             key.target.name(),
             key.params,
             owner.stamp,
-            owner.scope_note(),
+            scope,
             window,
             fingerprint,
             self.settings,
@@ -402,17 +504,14 @@ impl Feeds {
             _ => Vec::new(),
         });
         let source = self.feed_url(&key.target);
-        Ok(Validated {
+        Validated {
             etag: format!("\"{tag}\""),
             gzip_etag: format!("\"{tag}-gz\""),
             last_modified,
             filename: format!("sciday-{}-{}.ics", key.target.collection(), owner.file_id),
             title: owner.name.clone(),
-            generation,
-            checked_at: now,
-            day: today,
             plan: Plan {
-                scope: owner.scope,
+                scope,
                 window,
                 info: CalendarInfo {
                     name: owner.name,
@@ -427,7 +526,7 @@ impl Feeds {
                     public_url: self.public_url().to_owned(),
                 },
             },
-        })
+        }
     }
 
     /// The record a feed belongs to; a missing or non-public one is a 404.
@@ -503,17 +602,7 @@ impl Feeds {
                 let volunteer = volunteers::by_feed_token(conn, token)
                     .await?
                     .ok_or(Error::NotFound("feed"))?;
-                Owner {
-                    name: format!("{}的志愿服务", volunteer.name),
-                    description: None,
-                    zone: DEFAULT_ZONE.to_owned(),
-                    scope: Scope::Volunteer(volunteer.id),
-                    audience: Audience::Personal,
-                    stamp: (volunteer.version, volunteer.updated_at, 0),
-                    changed: volunteer.updated_at,
-                    // The file name never carries the token.
-                    file_id: "personal".to_owned(),
-                }
+                Owner::volunteer(volunteer.id, &volunteer.name, volunteer.version, volunteer.updated_at)
             }
         })
     }
@@ -533,8 +622,53 @@ struct Owner {
 }
 
 impl Owner {
-    /// The resolved scope (an organization's or team's path can change under one id).
-    fn scope_note(&self) -> String {
-        format!("{:?}", self.scope)
+    /// A personal feed's owner, however the volunteer was read.
+    fn volunteer(id: i64, name: &str, version: i32, updated_at: DateTime<Utc>) -> Self {
+        Self {
+            name: format!("{name}的志愿服务"),
+            description: None,
+            zone: DEFAULT_ZONE.to_owned(),
+            scope: Scope::Volunteer(id),
+            audience: Audience::Personal,
+            stamp: (version, updated_at, 0),
+            changed: updated_at,
+            // The file name never carries the token.
+            file_id: "personal".to_owned(),
+        }
     }
+}
+
+/// When validators were read: they are trusted while all three stay the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Epoch {
+    /// Writes handled by this instance.
+    generation: u64,
+    /// The day (a feed's window starts a number of days back).
+    day: NaiveDate,
+    /// The recheck period, counted from the Unix epoch.
+    period: i64,
+}
+
+/// An error shared by requests that waited for one read.
+fn shared_error(error: Arc<Error>) -> Error {
+    match &*error {
+        Error::NotFound(what) => Error::NotFound(what),
+        other => Error::Internal(anyhow::anyhow!("reading a feed: {other}")),
+    }
+}
+
+/// A feed's owner with the rows it covers.
+struct Planned {
+    owner: Owner,
+    scope: Scope,
+    window: Window,
+}
+
+/// What [`Feeds::open`] found.
+#[derive(Debug)]
+pub struct Opened {
+    /// The current validators.
+    pub validated: Arc<Validated>,
+    /// The body, when it was read along with them.
+    pub body: Option<Arc<Body>>,
 }

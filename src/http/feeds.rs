@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -50,13 +50,19 @@ pub async fn feed(
     State(state): State<AppState>,
     Path((collection, file)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<Response> {
     let target = target(&collection, &file).ok_or(Error::NotFound("feed"))?;
     let params = params(query.as_deref().unwrap_or(""))?;
     let key = FeedKey { target, params };
     let now = state.clock.now();
-    let validated = state.feeds.validate(&state.db, now, &key).await?;
+    let conditional = headers.contains_key(header::IF_NONE_MATCH) || headers.contains_key(header::IF_MODIFIED_SINCE);
+    let opened = state
+        .feeds
+        .open(&state.db, now, &key, method != Method::HEAD && !conditional)
+        .await?;
+    let validated = opened.validated;
     let personal = key.target.is_personal();
 
     if not_modified(&headers, &validated, now) {
@@ -70,7 +76,10 @@ pub async fn feed(
         return Ok(response);
     }
 
-    let body = state.feeds.body(&state.db, &validated).await?;
+    let body = match opened.body {
+        Some(body) => body,
+        None => state.feeds.body(&state.db, &validated).await?,
+    };
     let gzip = accepts_gzip(&headers);
     let (bytes, etag) = if gzip {
         (body.gzip().await?, &validated.gzip_etag)

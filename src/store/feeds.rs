@@ -94,11 +94,17 @@ a.updated_at AS activity_updated_at, \
 v.name AS venue_name, v.address AS venue_address, v.latitude, v.longitude, v.updated_at AS venue_updated_at, \
 o.name AS organizer_name, o.contact_name, o.contact_office_phone, o.contact_email, \
 o.updated_at AS organizer_updated_at, \
-k.video_url AS slot_video_url, k.updated_at AS slot_updated_at ";
+k.video_url AS slot_video_url, k.updated_at AS slot_updated_at, \
+CAST(s.version + a.version + v.version + o.version + COALESCE(k.version, 0) AS BIGINT) AS row_versions ";
 
 const ASSIGNMENT_COLUMNS: &str = ", g.id AS assignment_id, g.status AS assignment_status, \
 g.version AS assignment_version, g.updated_at AS assignment_updated_at, \
-r.name AS role_name, r.updated_at AS role_updated_at ";
+r.name AS role_name, r.version AS role_version, r.updated_at AS role_updated_at ";
+
+const OWNER_COLUMNS: &str = ", p.id AS owner_id, p.name AS owner_name, p.version AS owner_version, \
+p.updated_at AS owner_updated_at ";
+
+const OWNER: &str = " JOIN volunteers p ON p.id = g.volunteer_id";
 
 const FINGERPRINT_COLUMNS: &str = "SELECT COUNT(*) AS n, \
 CAST(COALESCE(SUM(s.id), 0) AS BIGINT) AS ids, \
@@ -118,7 +124,45 @@ enum Read {
     Fingerprint,
 }
 
-fn statement(conn: &impl ConnectionTrait, read: Read, scope: &Scope, window: &Window, order: &str) -> Statement {
+/// Which rows a statement reads: a scope's, or a personal feed's by its token.
+#[derive(Clone, Copy)]
+enum Selection<'a> {
+    Scope(&'a Scope),
+    FeedToken(&'a str),
+}
+
+impl Selection<'_> {
+    fn is_staffed(self) -> bool {
+        match self {
+            Self::Scope(scope) => scope.is_staffed(),
+            Self::FeedToken(_) => true,
+        }
+    }
+
+    fn condition(self) -> &'static str {
+        match self {
+            Self::Scope(scope) => scope.condition(),
+            Self::FeedToken(_) => "p.feed_token = $4",
+        }
+    }
+
+    fn value(self) -> Value {
+        match self {
+            Self::Scope(scope) => scope.value(),
+            Self::FeedToken(token) => Value::from(token),
+        }
+    }
+
+    fn order(self) -> &'static str {
+        if self.is_staffed() {
+            " ORDER BY s.starts_at, s.id, g.id"
+        } else {
+            " ORDER BY s.starts_at, s.id"
+        }
+    }
+}
+
+fn statement(conn: &impl ConnectionTrait, read: Read, selection: Selection<'_>, window: &Window) -> Statement {
     let backend = conn.get_database_backend();
     let mut text = String::with_capacity(1024);
     let (columns, staffed_columns) = match read {
@@ -126,16 +170,25 @@ fn statement(conn: &impl ConnectionTrait, read: Read, scope: &Scope, window: &Wi
         Read::Fingerprint => (FINGERPRINT_COLUMNS, ASSIGNMENT_FINGERPRINT_COLUMNS),
     };
     text.push_str(columns);
-    if scope.is_staffed() {
+    let by_token = matches!(selection, Selection::FeedToken(_));
+    if selection.is_staffed() {
         text.push_str(staffed_columns);
     }
+    if by_token {
+        text.push_str(OWNER_COLUMNS);
+    }
     text.push_str(FROM);
-    if scope.is_staffed() {
+    if selection.is_staffed() {
         text.push_str(STAFFED);
     }
+    if by_token {
+        text.push_str(OWNER);
+    }
     text.push_str(WHERE);
-    text.push_str(scope.condition());
-    text.push_str(order);
+    text.push_str(selection.condition());
+    if let Read::Events = read {
+        text.push_str(selection.order());
+    }
     Statement::from_sql_and_values(
         backend,
         sql(&text, backend),
@@ -143,7 +196,7 @@ fn statement(conn: &impl ConnectionTrait, read: Read, scope: &Scope, window: &Wi
             Value::from(window.from),
             Value::from(window.to),
             Value::from(window.cancelled_since),
-            scope.value(),
+            selection.value(),
         ],
     )
 }
@@ -161,10 +214,36 @@ pub struct Fingerprint {
     pub changed: Option<DateTime<Utc>>,
 }
 
+impl Fingerprint {
+    /// The fingerprint of rows already read: equal to what [`fingerprint`] reads for the
+    /// same scope and window, so a feed that is read to be rendered anyway needs no
+    /// aggregate first.
+    pub fn of(rows: &[EventRow]) -> Self {
+        let mut fingerprint = Self {
+            rows: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+            ..Self::default()
+        };
+        let (mut assignment_ids, mut staffed) = (0_i64, false);
+        for row in rows {
+            fingerprint.ids = fingerprint.ids.wrapping_add(row.id);
+            fingerprint.versions = fingerprint.versions.wrapping_add(row.versions);
+            fingerprint.changed = fingerprint.changed.max(Some(row.changed));
+            if let Some(assignment) = &row.assignment {
+                staffed = true;
+                assignment_ids = assignment_ids.wrapping_add(assignment.id);
+            }
+        }
+        if staffed {
+            fingerprint.ids = fingerprint.ids.wrapping_mul(31).wrapping_add(assignment_ids);
+        }
+        fingerprint
+    }
+}
+
 /// The fingerprint of a feed's rows, in one aggregate statement.
 pub async fn fingerprint(conn: &impl ConnectionTrait, scope: &Scope, window: &Window) -> Result<Fingerprint> {
     let row = conn
-        .query_one_raw(statement(conn, Read::Fingerprint, scope, window, ""))
+        .query_one_raw(statement(conn, Read::Fingerprint, Selection::Scope(scope), window))
         .await?;
     let Some(row) = row else {
         return Ok(Fingerprint::default());
@@ -236,6 +315,8 @@ pub struct EventRow {
     pub contact_email: Option<String>,
     /// The latest change to anything this row shows.
     pub changed: DateTime<Utc>,
+    /// Sum of the versions of the records this row shows.
+    pub versions: i64,
     /// For team and personal feeds.
     pub assignment: Option<AssignmentPart>,
 }
@@ -261,6 +342,7 @@ impl EventRow {
         let longitude: Option<f64> = row.try_get("", "longitude")?;
         let service_kinds: serde_json::Value = row.try_get("", "service_kinds")?;
         let mut changed: DateTime<Utc> = row.try_get("", "updated_at")?;
+        let mut versions: i64 = row.try_get("", "row_versions")?;
         for column in [
             "activity_updated_at",
             "venue_updated_at",
@@ -272,6 +354,9 @@ impl EventRow {
         let assignment = if staffed {
             for column in ["assignment_updated_at", "role_updated_at"] {
                 changed = changed.max(row.try_get("", column)?);
+            }
+            for column in ["assignment_version", "role_version"] {
+                versions = versions.wrapping_add(i64::from(row.try_get::<i32>("", column)?));
             }
             Some(AssignmentPart {
                 id: row.try_get("", "assignment_id")?,
@@ -310,6 +395,7 @@ impl EventRow {
             contact_office_phone: row.try_get("", "contact_office_phone")?,
             contact_email: row.try_get("", "contact_email")?,
             changed,
+            versions,
             assignment,
         })
     }
@@ -317,15 +403,50 @@ impl EventRow {
 
 /// The feed's rows in start order (and assignment order within a session).
 pub async fn events(conn: &impl ConnectionTrait, scope: &Scope, window: &Window) -> Result<Vec<EventRow>> {
-    let order = if scope.is_staffed() {
-        " ORDER BY s.starts_at, s.id, g.id"
-    } else {
-        " ORDER BY s.starts_at, s.id"
-    };
     let rows = conn
-        .query_all_raw(statement(conn, Read::Events, scope, window, order))
+        .query_all_raw(statement(conn, Read::Events, Selection::Scope(scope), window))
         .await?;
     rows.iter()
         .map(|row| EventRow::from_row(row, scope.is_staffed()))
         .collect()
+}
+
+/// The volunteer a personal feed belongs to, as its rows carry them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonalOwner {
+    /// Volunteer id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Record version.
+    pub version: i32,
+    /// Last change of the record.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A personal feed's rows and its volunteer, found by feed token in one statement. `None`
+/// when there are no rows: the token may then match no one, or someone with nothing in the
+/// window, which only the volunteer record tells.
+pub async fn personal_events(
+    conn: &impl ConnectionTrait,
+    token: &str,
+    window: &Window,
+) -> Result<Option<(PersonalOwner, Vec<EventRow>)>> {
+    let rows = conn
+        .query_all_raw(statement(conn, Read::Events, Selection::FeedToken(token), window))
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let owner = PersonalOwner {
+        id: first.try_get("", "owner_id")?,
+        name: first.try_get("", "owner_name")?,
+        version: first.try_get("", "owner_version")?,
+        updated_at: first.try_get("", "owner_updated_at")?,
+    };
+    let events = rows
+        .iter()
+        .map(|row| EventRow::from_row(row, true))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some((owner, events)))
 }

@@ -9,7 +9,7 @@ use sciday::transfer::Document;
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::helpers::{Feed, Seed, TestApp, id};
+use crate::helpers::{Feed, Seed, TestApp, id, join_all};
 use crate::ical::{self, assert_zones_complete};
 
 fn sample() -> Document {
@@ -516,13 +516,13 @@ db_test! {
         assert!(description.contains("岗位：讲解员") && description.contains("状态：待确认"), "{description}");
         let alarms = event.children("VALARM");
         let triggers: Vec<&str> = alarms.iter().map(|a| a.get("TRIGGER").unwrap()).collect();
-        assert_eq!(triggers, ["-PT86400S", "-PT3600S"]);
+        assert_eq!(triggers, ["-P1D", "-PT1H"]);
         for alarm in alarms {
             assert_eq!(alarm.get("ACTION"), Some("DISPLAY"));
             assert!(alarm.get("DESCRIPTION").is_some());
         }
         let custom = app.feed(&format!("{path}?alarms=30m"), &[]).await.calendar();
-        assert_eq!(custom.events()[0].children("VALARM")[0].get("TRIGGER"), Some("-PT1800S"));
+        assert_eq!(custom.events()[0].children("VALARM")[0].get("TRIGGER"), Some("-PT30M"));
         assert!(app.feed(&format!("{path}?alarms=none"), &[]).await.calendar().events()[0].children("VALARM").is_empty());
 
         // Confirmed, then declined: the event stays, cancelled, with a higher SEQUENCE.
@@ -730,6 +730,121 @@ db_test! {
         let later = app.feed(path, &[]).await;
         assert_ne!(later.etag(), before.etag());
         assert_eq!(later.calendar().events()[0].text("SUMMARY").as_deref(), Some("开幕式（改期）"));
+    }
+}
+
+db_test! {
+    async fn the_fingerprint_of_read_rows_equals_the_aggregate_for_every_scope(app: TestApp) {
+        use sciday::store::feeds::{Fingerprint, Scope, Window, events, fingerprint, personal_events};
+        import_sample(&app).await;
+        let conn = app.db.reader();
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let windows = [
+            Window { from: day(2000, 1, 1), to: day(2100, 1, 1), cancelled_since: day(2000, 1, 1) },
+            Window { from: day(2019, 5, 29), to: day(2019, 5, 31), cancelled_since: day(2019, 5, 30) },
+        ];
+        let mut scopes = Vec::new();
+        for program in all_ids(&app, "programs").await {
+            scopes.push(Scope::Program(program));
+        }
+        for activity in all_ids(&app, "activities").await {
+            scopes.push(Scope::Activity(activity));
+        }
+        for venue in all_ids(&app, "venues").await {
+            scopes.push(Scope::Venue(venue));
+        }
+        for organization in all_ids(&app, "organizations").await {
+            scopes.push(Scope::Organization(sciday::store::organizations::get(conn, organization).await.unwrap().path));
+        }
+        for team in all_ids(&app, "teams").await {
+            scopes.push(Scope::Team(sciday::store::teams::get(conn, team).await.unwrap().path));
+        }
+        let volunteers = all_ids(&app, "volunteers").await;
+        for volunteer in &volunteers {
+            scopes.push(Scope::Volunteer(*volunteer));
+        }
+        let mut rows_seen = 0;
+        for window in &windows {
+            for scope in &scopes {
+                let rows = events(conn, scope, window).await.unwrap();
+                let aggregate = fingerprint(conn, scope, window).await.unwrap();
+                assert_eq!(Fingerprint::of(&rows), aggregate, "{scope:?} {window:?}");
+                rows_seen += rows.len();
+            }
+        }
+        assert!(rows_seen > 500, "the scopes hold {rows_seen} rows");
+
+        // By token, a personal feed's rows come with their volunteer in one statement.
+        let mut with_rows = 0;
+        for volunteer in volunteers {
+            let record = sciday::store::volunteers::get(conn, volunteer).await.unwrap();
+            let token = record.feed_token.clone().unwrap();
+            let by_id = events(conn, &Scope::Volunteer(volunteer), &windows[0]).await.unwrap();
+            match personal_events(conn, &token, &windows[0]).await.unwrap() {
+                Some((owner, rows)) => {
+                    with_rows += 1;
+                    assert_eq!((owner.id, owner.name.as_str(), owner.version, owner.updated_at), (record.id, record.name.as_str(), record.version, record.updated_at));
+                    assert_eq!(Fingerprint::of(&rows), Fingerprint::of(&by_id));
+                    let ids = |rows: &[sciday::store::feeds::EventRow]| rows.iter().map(|r| r.assignment.as_ref().unwrap().id).collect::<Vec<_>>();
+                    assert_eq!(ids(&rows), ids(&by_id));
+                }
+                None => assert!(by_id.is_empty(), "volunteer {volunteer} has rows"),
+            }
+        }
+        assert!(with_rows > 10);
+        assert!(personal_events(conn, "0123456789abcdef0123456789abcdef", &windows[0]).await.unwrap().is_none());
+    }
+}
+
+db_test! {
+    async fn a_personal_feed_read_with_its_rows_has_the_etag_a_revalidation_finds(app: TestApp) {
+        let a = assigned(&app).await;
+        let path = personal_path(&app, a.volunteer).await;
+        let reads = app.feeds.reads();
+        let first = app.feed(&path, &[]).await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert_eq!(app.feeds.reads(), reads + 1);
+        // Once the recheck interval has passed, the validators are read as an aggregate.
+        app.clock.advance(TimeDelta::seconds(2));
+        let again = app.feed(&path, &[("If-None-Match", &first.etag())]).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+        assert_eq!(app.feeds.reads(), reads + 2);
+        app.clock.advance(TimeDelta::seconds(2));
+        let head = app.feed_with(Method::HEAD, &path, &[]).await;
+        assert_eq!(head.etag(), first.etag());
+        app.clock.advance(TimeDelta::seconds(2));
+        let renders = app.feeds.renders();
+        let plain = app.feed(&path, &[]).await;
+        assert_eq!((plain.etag(), &plain.bytes), (first.etag(), &first.bytes));
+        assert_eq!(app.feeds.renders(), renders, "the body was cached under the same ETag");
+
+        // A volunteer with nothing assigned has an empty feed, the same both ways.
+        let idle = id(&app
+            .create("/api/v1/volunteers", json!({"name": "李娜", "organization_id": a.seed.haizhou}))
+            .await);
+        let idle_path = personal_path(&app, idle).await;
+        let empty = app.feed(&idle_path, &[]).await;
+        assert_eq!(empty.status, StatusCode::OK);
+        assert!(empty.calendar().events().is_empty());
+        app.clock.advance(TimeDelta::seconds(2));
+        assert_eq!(app.feed(&idle_path, &[("If-None-Match", &empty.etag())]).await.status, StatusCode::NOT_MODIFIED);
+    }
+}
+
+db_test! {
+    async fn concurrent_requests_for_a_feed_read_its_validators_once(app: TestApp) {
+        let seed = app.seed().await;
+        session_at(&app, &seed, json!({"title": "开幕式"})).await;
+        let a = app.feed("/feeds/programs/1.ics", &[]).await;
+        app.clock.advance(TimeDelta::seconds(2));
+        let reads = app.feeds.reads();
+        let requests = (0..16).map(|_| {
+            let request = app.request(Method::GET, "/feeds/programs/1.ics").header("If-None-Match", a.etag());
+            async move { request.send().await.unwrap().status() }
+        });
+        let statuses = join_all(requests).await;
+        assert!(statuses.iter().all(|status| *status == StatusCode::NOT_MODIFIED), "{statuses:?}");
+        assert_eq!(app.feeds.reads(), reads + 1, "sixteen requests, one read");
     }
 }
 

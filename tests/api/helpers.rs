@@ -571,3 +571,15 @@ fn rand_u64() -> u64 {
     );
     hasher.finish()
 }
+
+/// Runs all the futures at once, each on its own task, and collects their outputs in order.
+pub async fn join_all<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::helpers::{Reply, Seed, TestApp, id};
+use crate::helpers::{Reply, Seed, TestApp, id, join_all};
 
 /// A team, a second venue, a morning session with a role, and a volunteer in the team.
 struct Staff {
@@ -507,7 +507,7 @@ db_test! {
                 .json(&json!({"role_id": role, "volunteer_id": volunteer}));
             async move { request.send().await.unwrap().status() }
         });
-        let statuses = futures_join_all(requests).await;
+        let statuses = join_all(requests).await;
         let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
         let refused = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
         assert_eq!((created, refused), (10, 190), "{statuses:?}");
@@ -537,18 +537,6 @@ db_test! {
             assert_eq!(outcome, [StatusCode::CREATED, StatusCode::CONFLICT], "round {round}");
         }
     }
-}
-
-/// Runs all the futures at once and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future<Output = StatusCode> + Send + 'static>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<StatusCode> {
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for handle in handles {
-        out.push(handle.await.unwrap());
-    }
-    out
 }
 
 db_test! {
