@@ -1,0 +1,6 @@
+//! Webhook delivery: signing, when to retry, and what each platform's answer means.
+
+pub mod backoff;
+pub mod message;
+pub mod signing;
+pub mod verdict;
