@@ -56,10 +56,7 @@ pub struct OnDuty {
 impl OnDuty {
     /// Assignments that still count (not declined or cancelled).
     pub fn is_active(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "proposed" | "confirmed" | "checked_in" | "no_show"
-        )
+        is_active(&self.status)
     }
 
     /// The mobile number with its middle hidden.
@@ -233,6 +230,11 @@ pub fn before_text(before: TimeDelta) -> String {
         text.push_str(&format!("{minutes}分钟"));
     }
     text
+}
+
+/// Whether an assignment in this stored status still counts (not declined or cancelled).
+pub fn is_active(status: &str) -> bool {
+    matches!(status, "proposed" | "confirmed" | "checked_in" | "no_show")
 }
 
 /// Chinese for an assignment status.

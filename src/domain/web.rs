@@ -7,8 +7,8 @@ use super::field::FieldError;
 /// Longest accepted address.
 pub const URL_MAX: usize = 2048;
 
-/// An absolute `http` or `https` address with a host.
-pub fn http_url(field: &str, value: &str) -> Result<String, FieldError> {
+/// `value` trimmed, unless it is longer than [`URL_MAX`].
+pub fn within_limit<'a>(field: &str, value: &'a str) -> Result<&'a str, FieldError> {
     let value = value.trim();
     if value.len() > URL_MAX {
         return Err(FieldError::new(
@@ -17,6 +17,12 @@ pub fn http_url(field: &str, value: &str) -> Result<String, FieldError> {
             format!("must be at most {URL_MAX} characters"),
         ));
     }
+    Ok(value)
+}
+
+/// An absolute `http` or `https` address with a host.
+pub fn http_url(field: &str, value: &str) -> Result<String, FieldError> {
+    let value = within_limit(field, value)?;
     let url = Url::parse(value)
         .map_err(|e| FieldError::new(field, "invalid_url", format!("{value:?} is not a web address: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {

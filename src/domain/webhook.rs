@@ -8,9 +8,6 @@ use url::Url;
 
 use super::field::FieldError;
 
-/// Longest accepted webhook address.
-pub const URL_MAX: usize = 2048;
-
 /// How messages are shaped and signed, and what counts as delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -91,14 +88,7 @@ impl WebhookUrl {
     /// checked against `policy` here already.
     pub fn parse(field: &str, value: &str, format: Format, policy: &AddressPolicy) -> Result<Self, FieldError> {
         let invalid = |message: String| FieldError::new(field, "invalid_webhook_url", message);
-        let value = value.trim();
-        if value.len() > URL_MAX {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("must be at most {URL_MAX} characters"),
-            ));
-        }
+        let value = super::web::within_limit(field, value)?;
         let url = Url::parse(value).map_err(|e| invalid(format!("not a web address: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("must be an http or https address".to_owned()));

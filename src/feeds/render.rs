@@ -12,6 +12,7 @@ use icalendar::{Calendar, Property};
 
 use super::ics::{self, Writer};
 use super::zones;
+use crate::domain::notice::{is_active, status_text};
 use crate::domain::zone::Zone;
 use crate::store::feeds::{AssignmentPart, EventRow};
 
@@ -85,22 +86,6 @@ fn items(rows: &[EventRow], audience: Audience) -> Vec<Item<'_>> {
         });
     }
     items
-}
-
-fn is_active(status: &str) -> bool {
-    matches!(status, "proposed" | "confirmed" | "checked_in" | "no_show")
-}
-
-fn status_text(status: &str) -> &'static str {
-    match status {
-        "proposed" => "待确认",
-        "confirmed" => "已确认",
-        "declined" => "已请假",
-        "cancelled" => "已取消",
-        "checked_in" => "已签到",
-        "no_show" => "未到岗",
-        _ => "未知",
-    }
 }
 
 fn kind_text(kind: &str) -> &'static str {
