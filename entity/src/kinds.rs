@@ -142,3 +142,96 @@ impl AssignmentStatus {
         Self::ACTIVE.contains(&self)
     }
 }
+
+/// How a webhook's messages are shaped and signed, and what counts as delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    /// Generic JSON signed per Standard Webhooks 1.0; any 2xx is delivered.
+    #[sea_orm(string_value = "standard")]
+    Standard,
+    /// DingTalk (钉钉) group robot.
+    #[sea_orm(string_value = "dingtalk")]
+    #[serde(rename = "dingtalk")]
+    DingTalk,
+    /// WeCom (企业微信) group robot.
+    #[sea_orm(string_value = "wecom")]
+    #[serde(rename = "wecom")]
+    WeCom,
+    /// Feishu (飞书) or Lark custom robot.
+    #[sea_orm(string_value = "feishu")]
+    Feishu,
+    /// Slack incoming webhook.
+    #[sea_orm(string_value = "slack")]
+    Slack,
+}
+
+/// What a webhook listens to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookScope {
+    /// Every session of a program.
+    #[sea_orm(string_value = "program")]
+    Program,
+    /// The sessions of an activity.
+    #[sea_orm(string_value = "activity")]
+    Activity,
+    /// The sessions members of a team (or its sub-teams) are assigned to.
+    #[sea_orm(string_value = "team")]
+    Team,
+    /// The sessions at a venue.
+    #[sea_orm(string_value = "venue")]
+    Venue,
+    /// The sessions of activities an organization (or one below it) organizes.
+    #[sea_orm(string_value = "organization")]
+    Organization,
+    /// The sessions one volunteer is assigned to.
+    #[sea_orm(string_value = "volunteer")]
+    Volunteer,
+}
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its time or its next attempt.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Claimed by a dispatcher until its lease ends.
+    #[sea_orm(string_value = "sending")]
+    Sending,
+    /// The receiver accepted it.
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    /// Attempts used up, or the receiver refused it for good.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Its deadline (the session's start) passed before it could go out; never sent late.
+    #[sea_orm(string_value = "expired")]
+    Expired,
+    /// No longer wanted: the session moved or was cancelled first.
+    #[sea_orm(string_value = "withdrawn")]
+    Withdrawn,
+}
+
+/// What one attempt came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// Accepted.
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    /// Failed; another attempt follows.
+    #[sea_orm(string_value = "retrying")]
+    Retrying,
+    /// Failed for good.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Failed, and the next attempt would come after the deadline.
+    #[sea_orm(string_value = "expired")]
+    Expired,
+}

@@ -6,6 +6,8 @@
 pub mod activity;
 pub mod api_token;
 pub mod assignment;
+pub mod delivery;
+pub mod delivery_attempt;
 pub mod kinds;
 pub mod organization;
 pub mod program;
@@ -17,12 +19,15 @@ pub mod team_membership;
 pub mod unavailability;
 pub mod venue;
 pub mod volunteer;
+pub mod webhook;
 
 /// Entities under their table-ish names, for `use entity::prelude::*` in queries.
 pub mod prelude {
     pub use crate::activity::Entity as Activity;
     pub use crate::api_token::Entity as ApiToken;
     pub use crate::assignment::Entity as Assignment;
+    pub use crate::delivery::Entity as Delivery;
+    pub use crate::delivery_attempt::Entity as DeliveryAttempt;
     pub use crate::organization::Entity as Organization;
     pub use crate::program::Entity as Program;
     pub use crate::qualification::Entity as Qualification;
@@ -33,4 +38,5 @@ pub mod prelude {
     pub use crate::unavailability::Entity as Unavailability;
     pub use crate::venue::Entity as Venue;
     pub use crate::volunteer::Entity as Volunteer;
+    pub use crate::webhook::Entity as Webhook;
 }

@@ -2,6 +2,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod indexes;
 mod m20261129_000001_create_organizations;
 mod m20261129_000002_create_venues;
 mod m20261129_000003_create_programs;
@@ -16,6 +17,9 @@ mod m20261130_000011_create_assignments;
 mod m20261130_000012_add_volunteer_to_api_tokens;
 mod m20261130_000013_add_sequence_to_sessions;
 mod m20261130_000014_add_feed_token_to_volunteers;
+mod m20261130_000015_create_webhooks;
+mod m20261130_000016_create_deliveries;
+mod m20261130_000017_create_delivery_attempts;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -38,6 +42,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_add_volunteer_to_api_tokens::Migration),
             Box::new(m20261130_000013_add_sequence_to_sessions::Migration),
             Box::new(m20261130_000014_add_feed_token_to_volunteers::Migration),
+            Box::new(m20261130_000015_create_webhooks::Migration),
+            Box::new(m20261130_000016_create_deliveries::Migration),
+            Box::new(m20261130_000017_create_delivery_attempts::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::signing;
 use crate::domain::notice::{self, Happening, SessionFacts, When};
-use crate::domain::webhook::Format;
+use crate::domain::webhook::{Format, Platform as _};
 
 /// One notice for one subscription.
 #[derive(Clone, Debug, PartialEq)]

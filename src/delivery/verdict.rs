@@ -135,6 +135,7 @@ pub fn clip(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::webhook::Platform as _;
 
     fn answer(status: u16, body: &str) -> Answer {
         Answer {

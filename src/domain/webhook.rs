@@ -8,27 +8,33 @@ use url::Url;
 
 use super::field::FieldError;
 
-/// How messages are shaped and signed, and what counts as delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// Generic JSON signed per Standard Webhooks 1.0; any 2xx is delivered.
-    Standard,
-    /// DingTalk group robot: markdown, `errcode` 0.
-    DingTalk,
-    /// WeCom (企业微信) group robot: markdown, `errcode` 0.
-    WeCom,
-    /// Feishu (飞书) / Lark custom robot: text, `code` 0.
-    Feishu,
-    /// Slack incoming webhook: `ok`.
-    Slack,
-}
+pub use entity::kinds::WebhookFormat as Format;
 
-impl Format {
+/// What each platform allows and needs.
+pub trait Platform: Sized {
     /// Every format, in the order the API documents them.
-    pub const ALL: [Self; 5] = [Self::Standard, Self::DingTalk, Self::WeCom, Self::Feishu, Self::Slack];
+    const ALL: [Self; 5];
 
     /// The stored and API name.
-    pub fn as_str(self) -> &'static str {
+    fn name(self) -> &'static str;
+
+    /// Reads an API or stored name.
+    fn parse(field: &str, value: &str) -> Result<Self, FieldError>;
+
+    /// Hosts a chat format may be sent to; `None` for `standard`, which goes anywhere allowed.
+    fn hosts(self) -> Option<&'static [&'static str]>;
+
+    /// Whether a security keyword can be set (DingTalk and Feishu robots may require one).
+    fn takes_keyword(self) -> bool;
+
+    /// Whether the robot can @-mention people by mobile number.
+    fn mentions_by_mobile(self) -> bool;
+}
+
+impl Platform for Format {
+    const ALL: [Self; 5] = [Self::Standard, Self::DingTalk, Self::WeCom, Self::Feishu, Self::Slack];
+
+    fn name(self) -> &'static str {
         match self {
             Self::Standard => "standard",
             Self::DingTalk => "dingtalk",
@@ -38,9 +44,8 @@ impl Format {
         }
     }
 
-    /// Reads an API or stored name.
-    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
-        Self::ALL.into_iter().find(|f| f.as_str() == value).ok_or_else(|| {
+    fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        Self::ALL.into_iter().find(|f| f.name() == value).ok_or_else(|| {
             FieldError::new(
                 field,
                 "unknown_format",
@@ -49,8 +54,7 @@ impl Format {
         })
     }
 
-    /// Hosts a chat format may be sent to; `None` for `standard`, which goes anywhere allowed.
-    pub fn hosts(self) -> Option<&'static [&'static str]> {
+    fn hosts(self) -> Option<&'static [&'static str]> {
         match self {
             Self::Standard => None,
             Self::DingTalk => Some(&["oapi.dingtalk.com"]),
@@ -60,13 +64,11 @@ impl Format {
         }
     }
 
-    /// Whether a security keyword can be set (DingTalk and Feishu robots may require one).
-    pub fn takes_keyword(self) -> bool {
+    fn takes_keyword(self) -> bool {
         matches!(self, Self::DingTalk | Self::Feishu)
     }
 
-    /// Whether the robot can @-mention people by mobile number.
-    pub fn mentions_by_mobile(self) -> bool {
+    fn mentions_by_mobile(self) -> bool {
         matches!(self, Self::DingTalk | Self::WeCom)
     }
 }
@@ -107,7 +109,7 @@ impl WebhookUrl {
             if url.scheme() != "https" || !hosts.contains(&name) || url.port().is_some() {
                 return Err(invalid(format!(
                     "a {} robot's address is https://{}/…",
-                    format.as_str(),
+                    format.name(),
                     hosts.join(" or https://")
                 )));
             }
@@ -426,7 +428,7 @@ mod tests {
     #[test]
     fn formats_read_their_names_and_nothing_else() {
         for format in Format::ALL {
-            assert_eq!(Format::parse("format", format.as_str()), Ok(format));
+            assert_eq!(Format::parse("format", format.name()), Ok(format));
         }
         assert_eq!(Format::parse("format", "DingTalk").unwrap_err().code, "unknown_format");
     }
