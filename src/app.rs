@@ -42,6 +42,7 @@ impl App {
             config: Arc::new(HttpConfig {
                 body_limit: config.body_limit,
                 travel_buffer: config.travel_buffer,
+                webhook_addresses: config.webhook_addresses.clone(),
             }),
         };
         Ok(Self { listener, state })

@@ -207,6 +207,11 @@ struct ServeArgs {
     demo: bool,
     #[command(flatten)]
     feeds: FeedArgs,
+    /// Address ranges (CIDR, comma-separated) webhooks may reach besides public addresses:
+    /// an on-premise receiver, say. Loopback, private and link-local addresses are refused
+    /// unless listed here.
+    #[arg(long, env = "SCIDAY_WEBHOOK_ALLOW", value_delimiter = ',')]
+    webhook_allow: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Args)]
@@ -421,6 +426,7 @@ async fn serve(
         body_limit: args.body_limit,
         travel_buffer,
         feeds: args.feeds.settings(),
+        webhook_addresses: crate::domain::webhook::AddressPolicy::allowing(args.webhook_allow.clone()),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App::build(&config, Arc::clone(&clock)).await?;

@@ -29,6 +29,8 @@ pub struct Config {
     pub travel_buffer: chrono::TimeDelta,
     /// How calendar feeds are published.
     pub feeds: crate::feeds::service::FeedSettings,
+    /// Which addresses webhooks may reach: public ones, and these ranges.
+    pub webhook_addresses: crate::domain::webhook::AddressPolicy,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             body_limit: DEFAULT_BODY_LIMIT,
             travel_buffer: crate::domain::staffing::DEFAULT_TRAVEL_BUFFER,
             feeds: crate::feeds::service::FeedSettings::default(),
+            webhook_addresses: crate::domain::webhook::AddressPolicy::default(),
         }
     }
 }

@@ -14,6 +14,8 @@ use crate::kinds::{WebhookFormat, WebhookScope};
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    #[sea_orm(unique)]
+    pub key: String,
     /// The organization that manages it.
     pub organization_id: i64,
     pub name: Option<String>,

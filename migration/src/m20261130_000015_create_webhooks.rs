@@ -17,6 +17,7 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Webhooks::Table)
                     .col(big_pk_auto(Webhooks::Id))
+                    .col(string_len_uniq(Webhooks::Key, 64))
                     .col(big_integer(Webhooks::OrganizationId))
                     .col(string_len_null(Webhooks::Name, 200))
                     .col(string_len(Webhooks::Url, 2048))
@@ -75,6 +76,7 @@ impl MigrationTrait for Migration {
 pub enum Webhooks {
     Table,
     Id,
+    Key,
     OrganizationId,
     Name,
     Url,

@@ -19,6 +19,7 @@ mod teams;
 mod tokens;
 mod venues;
 mod volunteers;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Time a volunteer needs between sessions at different venues.
     pub travel_buffer: chrono::TimeDelta,
+    /// Which addresses webhooks may reach.
+    pub webhook_addresses: crate::domain::webhook::AddressPolicy,
 }
 
 /// Shared by every handler.
@@ -138,7 +141,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(hours::router())
         .merge(teams::router())
         .merge(volunteers::router())
-        .merge(tokens::router());
+        .merge(tokens::router())
+        .merge(webhooks::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)
         .routes(routes!(feeds::feed))

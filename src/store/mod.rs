@@ -18,6 +18,7 @@ pub mod teams;
 pub mod tokens;
 pub mod venues;
 pub mod volunteers;
+pub mod webhooks;
 
 mod page;
 mod record;

@@ -146,4 +146,5 @@ versioned! {
     volunteer => "volunteer",
     session_role => "session role",
     assignment => "assignment",
+    webhook => "webhook",
 }

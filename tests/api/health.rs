@@ -57,7 +57,7 @@ db_test! {
         ] {
             expected.insert(extra.to_owned());
         }
-        for resource in ["organizations", "venues", "programs", "activities", "sessions", "teams", "volunteers", "session-roles"] {
+        for resource in ["organizations", "venues", "programs", "activities", "sessions", "teams", "volunteers", "session-roles", "webhooks"] {
             expected.insert(format!("GET /api/v1/{resource}"));
             expected.insert(format!("POST /api/v1/{resource}"));
             for method in ["GET", "PATCH", "DELETE"] {

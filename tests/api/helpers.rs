@@ -510,12 +510,23 @@ impl Drop for Storage {
 }
 
 /// Creates, once per migration set, a database with every migration applied; tests clone it.
+/// The set is told by the migrations' names and sources, so editing a migration that has not
+/// been released yet builds a new template instead of reusing a stale one.
 async fn ensure_template(admin: &DatabaseConnection, base: &str, admin_url: &str) -> String {
-    let fingerprint = Migrator::migrations()
+    let mut fingerprint = Migrator::migrations()
         .iter()
         .map(|m| m.name().to_owned())
         .collect::<Vec<_>>()
         .join(",");
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migration/src");
+    let mut files: Vec<_> = std::fs::read_dir(&sources)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        fingerprint.push_str(&std::fs::read_to_string(file).unwrap());
+    }
     let name = format!("{base}_tpl_{:016x}", fnv(&fingerprint));
     // Test processes take turns building it.
     exec(admin, "SELECT pg_advisory_lock(7235305302)").await;

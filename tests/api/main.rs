@@ -22,3 +22,4 @@ mod tokens;
 mod transfer;
 mod venues;
 mod volunteers;
+mod webhooks;

@@ -1,0 +1,500 @@
+//! `/api/v1/webhooks`: subscriptions that send reminders and change notices to chat robots
+//! (DingTalk, WeCom, Feishu, Slack) and to receivers of Standard Webhooks.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::kinds::{WebhookFormat, WebhookScope};
+use entity::webhook::Model;
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
+use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
+use super::paging::{PageOut, page_request};
+use super::patch::{Change, Patch};
+use super::scope::require_organization;
+use super::{AppState, as_field, created, with_etag};
+use crate::auth::Actor;
+use crate::delivery::signing;
+use crate::domain::field::{FieldError, one};
+use crate::domain::key::Key;
+use crate::domain::notice::EVENT_TYPES;
+use crate::domain::reminder;
+use crate::domain::text;
+use crate::domain::webhook::{AddressPolicy, Platform as _, WebhookUrl};
+use crate::error::{Error, Result};
+use crate::store::Fields as _;
+use crate::store::webhooks::{self as store, Scope, WebhookFields};
+use crate::store::{Cursor, Visibility, activities, check_version, organizations, programs, teams, venues, volunteers};
+use crate::validate;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_webhooks, create_webhook))
+        .routes(routes!(get_webhook, update_webhook, delete_webhook))
+}
+
+/// Longest name, keyword and robot secret.
+const NAME_MAX: usize = 200;
+const KEYWORD_MAX: usize = 100;
+const SECRET_MAX: usize = 200;
+
+/// What a subscription listens to.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeIo {
+    kind: WebhookScope,
+    /// The program's, activity's, team's, venue's, organization's or volunteer's id.
+    id: i64,
+}
+
+/// A new subscription.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookIn {
+    /// Stable key; generated when absent.
+    key: Option<String>,
+    /// The organization that manages the subscription.
+    organization_id: i64,
+    /// A label, e.g. 城市分队志愿者群.
+    name: Option<String>,
+    /// Where messages go. Chat formats need their platform's https address (with its
+    /// `access_token` or `key`); it is never shown whole again.
+    url: String,
+    format: WebhookFormat,
+    scope: ScopeIo,
+    /// Event types wanted; all of them when absent.
+    events: Option<Vec<String>>,
+    /// Reminder times before the start, as ISO 8601 durations; `["P1D", "PT1H"]` when absent.
+    offsets: Option<Vec<String>>,
+    /// A word every message must contain (DingTalk and Feishu robots with keyword security).
+    keyword: Option<String>,
+    /// The robot's signing secret (DingTalk `SEC…`, Feishu). For `standard` a secret is
+    /// generated and shown once in the answer.
+    secret: Option<String>,
+    /// @-mention assigned volunteers by mobile (DingTalk and WeCom only).
+    #[serde(default)]
+    mention: bool,
+}
+
+/// Changes to a subscription.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPatch {
+    #[serde(default)]
+    name: Patch<String>,
+    #[serde(default)]
+    url: Change<String>,
+    #[serde(default)]
+    events: Change<Vec<String>>,
+    #[serde(default)]
+    offsets: Change<Vec<String>>,
+    #[serde(default)]
+    keyword: Patch<String>,
+    #[serde(default)]
+    mention: Change<bool>,
+    /// `true` sends again after a stop (and clears its reason); `false` pauses.
+    #[serde(default)]
+    enabled: Change<bool>,
+}
+
+/// A subscription. Its address shows without credentials, and its secret not at all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookOut {
+    id: i64,
+    key: String,
+    organization_id: i64,
+    name: Option<String>,
+    /// The address with tokens replaced by `REDACTED`.
+    url: String,
+    format: WebhookFormat,
+    scope: ScopeIo,
+    events: Vec<String>,
+    /// ISO 8601 durations before the start.
+    offsets: Vec<String>,
+    keyword: Option<String>,
+    mention: bool,
+    /// Whether a signing secret is set.
+    has_secret: bool,
+    enabled: bool,
+    /// Why it stopped sending.
+    disabled_reason: Option<String>,
+    /// When its current run of failures began.
+    failing_since: Option<DateTime<Utc>>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Model> for WebhookOut {
+    fn from(model: Model) -> Self {
+        let offsets = store::offsets_of(&model).into_iter().map(iso_duration).collect();
+        Self {
+            id: model.id,
+            key: model.key,
+            organization_id: model.organization_id,
+            name: model.name,
+            url: model.url_shown,
+            format: model.format,
+            scope: ScopeIo {
+                kind: model.scope_kind,
+                id: model.scope_id,
+            },
+            events: serde_json::from_value(model.events).unwrap_or_default(),
+            offsets,
+            keyword: model.keyword,
+            mention: model.mention,
+            has_secret: model.secret.is_some(),
+            enabled: model.enabled,
+            disabled_reason: model.disabled_reason,
+            failing_since: model.failing_since,
+            version: model.version,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        }
+    }
+}
+
+/// A subscription just created; for `standard`, with its signing secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookCreatedOut {
+    #[serde(flatten)]
+    webhook: WebhookOut,
+    /// `whsec_…`: verify `webhook-signature` with it. Store it now: it is not shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+/// Pagination of the subscription list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookQuery {
+    /// From `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Items per page, 1–500 (default 100).
+    limit: Option<u64>,
+}
+
+/// `P1D`, `PT1H`, `PT1H30M`.
+fn iso_duration(offset: TimeDelta) -> String {
+    let seconds = offset.num_seconds();
+    let (days, hours, minutes, rest) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60, seconds % 60);
+    let mut text = String::from("P");
+    if days > 0 {
+        text.push_str(&format!("{days}D"));
+    }
+    if hours + minutes + rest > 0 {
+        text.push('T');
+        for (amount, unit) in [(hours, 'H'), (minutes, 'M'), (rest, 'S')] {
+            if amount > 0 {
+                text.push_str(&format!("{amount}{unit}"));
+            }
+        }
+    }
+    text
+}
+
+/// Event types: known ones, each once, at least one.
+fn events(field: &str, given: Option<Vec<String>>) -> std::result::Result<Vec<String>, FieldError> {
+    let Some(given) = given else {
+        return Ok(EVENT_TYPES.iter().map(|e| (*e).to_owned()).collect());
+    };
+    if given.is_empty() {
+        return Err(FieldError::new(field, "required", "name at least one event type"));
+    }
+    for (i, event) in given.iter().enumerate() {
+        if !EVENT_TYPES.contains(&event.as_str()) {
+            return Err(FieldError::new(
+                format!("{field}[{i}]"),
+                "unknown_event",
+                format!("must be one of {}", EVENT_TYPES.join(", ")),
+            ));
+        }
+        if given[..i].contains(event) {
+            return Err(FieldError::new(
+                format!("{field}[{i}]"),
+                "duplicate",
+                format!("{event} is given twice"),
+            ));
+        }
+    }
+    Ok(given)
+}
+
+/// A keyword only where the platform checks one.
+fn keyword(format: WebhookFormat, value: Option<&str>) -> std::result::Result<Option<String>, FieldError> {
+    let keyword = text::optional("keyword", value, KEYWORD_MAX)?;
+    if keyword.is_some() && !format.takes_keyword() {
+        return Err(FieldError::new(
+            "keyword",
+            "not_supported",
+            format!("{} robots take no keyword", format.name()),
+        ));
+    }
+    Ok(keyword)
+}
+
+/// Mentions only where the platform mentions by mobile.
+fn mention(format: WebhookFormat, mention: bool) -> std::result::Result<bool, FieldError> {
+    if mention && !format.mentions_by_mobile() {
+        return Err(FieldError::new(
+            "mention",
+            "not_supported",
+            "only DingTalk and WeCom robots mention people by mobile",
+        ));
+    }
+    Ok(mention)
+}
+
+/// The signing secret: generated for `standard`, the robot's own for DingTalk and Feishu.
+fn secret(format: WebhookFormat, given: Option<&str>) -> std::result::Result<Option<String>, FieldError> {
+    match (format, given) {
+        (WebhookFormat::Standard, None) => Ok(Some(signing::new_secret())),
+        (WebhookFormat::Standard, Some(_)) => Err(FieldError::new(
+            "secret",
+            "generated",
+            "a standard subscription's secret is generated; leave it out",
+        )),
+        (WebhookFormat::DingTalk | WebhookFormat::Feishu, given) => text::optional("secret", given, SECRET_MAX),
+        (_, Some(_)) => Err(FieldError::new(
+            "secret",
+            "not_supported",
+            format!("{} robots are not signed", format.name()),
+        )),
+        (_, None) => Ok(None),
+    }
+}
+
+/// The scope's record exists (a 422 on `scope.id` otherwise); a volunteer's scope needs a
+/// caller who manages the volunteer, since messages then name them.
+async fn check_scope(conn: &impl ConnectionTrait, actor: &Actor, scope: Scope) -> Result<()> {
+    let field = as_field("scope.id");
+    match scope.kind {
+        WebhookScope::Program => programs::get(conn, scope.id).await.map(drop).map_err(field),
+        WebhookScope::Activity => activities::get(conn, scope.id, &Visibility::All)
+            .await
+            .map(drop)
+            .map_err(field),
+        WebhookScope::Team => teams::get(conn, scope.id).await.map(drop).map_err(field),
+        WebhookScope::Venue => venues::get(conn, scope.id).await.map(drop).map_err(field),
+        WebhookScope::Organization => organizations::get(conn, scope.id).await.map(drop).map_err(field),
+        WebhookScope::Volunteer => {
+            let volunteer = volunteers::get(conn, scope.id).await.map_err(field)?;
+            require_organization(conn, actor, volunteer.organization_id, "scope.id", "the volunteer").await
+        }
+    }
+}
+
+/// Fails unless the caller manages the subscription's organization.
+async fn require_manager(conn: &impl ConnectionTrait, actor: &Actor, model: &Model) -> Result<()> {
+    let organization = organizations::get(conn, model.organization_id).await?;
+    actor.require_manages(&organization.path, "this webhook")
+}
+
+/// Lists the subscriptions the caller manages, in id order.
+#[utoipa::path(
+    get,
+    path = "/webhooks",
+    tag = "webhooks",
+    params(WebhookQuery),
+    security(("bearer" = [])),
+    responses((status = OK, body = PageOut<WebhookOut>), ListErrors)
+)]
+async fn list_webhooks(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Query(query): Query<WebhookQuery>,
+) -> Result<axum::Json<PageOut<WebhookOut>>> {
+    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
+    actor.require_token()?;
+    let within = match actor.visibility() {
+        Visibility::All => None,
+        Visibility::PublicOrWithin(path) => Some(path),
+        Visibility::Public => return Err(Error::Forbidden("only admins and organizers see webhooks".to_owned())),
+    };
+    let page = store::list(state.db.reader(), within.as_deref(), &page).await?;
+    Ok(axum::Json(page.map(WebhookOut::from).into()))
+}
+
+/// Reads one subscription.
+#[utoipa::path(
+    get,
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = OK, body = WebhookOut, headers(("ETag" = String))), ReadErrors)
+)]
+async fn get_webhook(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Id(id): Id,
+) -> Result<Response> {
+    let conn = state.db.reader();
+    let model = store::get(conn, id).await?;
+    require_manager(conn, &actor, &model).await?;
+    Ok(with_etag(model.version, WebhookOut::from(model)))
+}
+
+/// Creates a subscription. The address is checked (https to the platform's host for chat
+/// formats; no internal addresses); for `standard` the answer holds the signing secret, once.
+#[utoipa::path(
+    post,
+    path = "/webhooks",
+    tag = "webhooks",
+    request_body = WebhookIn,
+    security(("bearer" = [])),
+    responses((status = CREATED, body = WebhookCreatedOut, headers(("ETag" = String), ("Location" = String))), CreateErrors)
+)]
+async fn create_webhook(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Json(input): Json<WebhookIn>,
+) -> Result<Response> {
+    let format = input.format;
+    let policy: &AddressPolicy = &state.config.webhook_addresses;
+    validate! {
+        key = one(Key::parse_or_generate("key", input.key.as_deref(), "webhook")),
+        name = one(text::optional("name", input.name.as_deref(), NAME_MAX)),
+        url = one(WebhookUrl::parse("url", &input.url, format, policy)),
+        events = one(events("events", input.events)),
+        offsets = one(reminder::offsets("offsets", input.offsets.as_deref())),
+        keyword = one(keyword(format, input.keyword.as_deref())),
+        mention = one(mention(format, input.mention)),
+        secret = one(secret(format, input.secret.as_deref())),
+    }
+    let scope = Scope {
+        kind: input.scope.kind,
+        id: input.scope.id,
+    };
+    let txn = state.db.begin().await?;
+    require_organization(&txn, &actor, input.organization_id, "organization_id", "the webhook").await?;
+    check_scope(&txn, &actor, scope).await?;
+    let fields = WebhookFields {
+        name,
+        url,
+        events,
+        offsets,
+        secret: secret.clone(),
+        keyword,
+        mention,
+        enabled: true,
+        disabled_reason: None,
+    };
+    let model = store::insert(
+        &txn,
+        key,
+        input.organization_id,
+        format,
+        scope,
+        fields,
+        state.clock.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(webhook = model.id, url = %model.url_shown, "webhook created");
+    let shown = (format == WebhookFormat::Standard).then_some(secret).flatten();
+    Ok(created(
+        format!("/api/v1/webhooks/{}", model.id),
+        model.version,
+        WebhookCreatedOut {
+            webhook: model.into(),
+            secret: shown,
+        },
+    ))
+}
+
+/// Updates a subscription (JSON merge patch). Needs `If-Match`. The format and scope are
+/// fixed: another robot or scope is another subscription.
+#[utoipa::path(
+    patch,
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = i64, Path), ("If-Match" = String, Header, description = "ETag of the version being changed, or *")),
+    request_body(content = WebhookPatch, content_type = "application/merge-patch+json"),
+    security(("bearer" = [])),
+    responses((status = OK, body = WebhookOut, headers(("ETag" = String))), UpdateErrors)
+)]
+async fn update_webhook(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Id(id): Id,
+    IfMatch(precondition): IfMatch,
+    Json(patch): Json<WebhookPatch>,
+) -> Result<Response> {
+    let txn = state.db.begin().await?;
+    let current = store::get_for_update(&txn, id).await?;
+    require_manager(&txn, &actor, &current).await?;
+    check_version(&precondition, current.version)?;
+    let old = WebhookFields::of(&current);
+    let format = current.format;
+    let policy = &state.config.webhook_addresses;
+    validate! {
+        name = one(text::optional("name", patch.name.apply(old.name.clone()).as_deref(), NAME_MAX)),
+        url = one(patch.url.into_option().map_or(Ok(old.url.clone()), |u| WebhookUrl::parse("url", &u, format, policy))),
+        events = one(patch.events.into_option().map_or(Ok(old.events.clone()), |e| events("events", Some(e)))),
+        offsets = one(patch.offsets.into_option().map_or(Ok(old.offsets.clone()), |o| reminder::offsets("offsets", Some(&o)))),
+        keyword = one(keyword(format, patch.keyword.apply(old.keyword.clone()).as_deref())),
+        mention = one(mention(format, patch.mention.apply(old.mention))),
+    }
+    let enabled = patch.enabled.apply(old.enabled);
+    let fields = WebhookFields {
+        name,
+        url,
+        events,
+        offsets,
+        secret: old.secret.clone(),
+        keyword,
+        mention,
+        enabled,
+        disabled_reason: if enabled { None } else { old.disabled_reason.clone() },
+    };
+    let model = store::update(&txn, current, fields, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(with_etag(model.version, WebhookOut::from(model)))
+}
+
+/// Deletes a subscription and its delivery log.
+#[utoipa::path(
+    delete,
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag the deletion is based on")),
+    security(("bearer" = [])),
+    responses((status = NO_CONTENT, description = "Deleted"), DeleteErrors)
+)]
+async fn delete_webhook(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Id(id): Id,
+    OptionalIfMatch(precondition): OptionalIfMatch,
+) -> Result<StatusCode> {
+    let txn = state.db.begin().await?;
+    let current = store::get_for_update(&txn, id).await?;
+    require_manager(&txn, &actor, &current).await?;
+    if let Some(precondition) = precondition {
+        check_version(&precondition, current.version)?;
+    }
+    store::delete(&txn, current).await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_shown_as_the_durations_they_were_given_as() {
+        for text in ["P1D", "PT1H", "PT1H30M", "P1DT2H", "PT15M", "P2DT1H1M1S"] {
+            let parsed = reminder::parse_duration(text).unwrap();
+            assert_eq!(iso_duration(parsed), text);
+        }
+    }
+}
