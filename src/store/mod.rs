@@ -6,6 +6,7 @@
 pub mod activities;
 pub mod assignments;
 pub mod candidates;
+pub mod deliveries;
 mod dialect;
 pub mod feeds;
 pub mod hours;

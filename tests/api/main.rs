@@ -14,6 +14,7 @@ mod generate;
 mod health;
 mod http;
 mod organizations;
+mod outbox;
 mod programs;
 mod sessions;
 mod staffing;
