@@ -13,6 +13,7 @@ pub mod hours;
 mod judge;
 pub mod organizations;
 pub mod programs;
+pub mod reminders;
 pub mod roles;
 pub mod sessions;
 pub mod teams;

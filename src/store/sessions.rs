@@ -14,7 +14,7 @@ use sea_orm::{
 
 use super::activities::{organizations_within, visible_ids};
 use super::record::{self, Fields, Versioned};
-use super::{Cursor, Page, PageRequest, Policy, Visibility, assignments, found};
+use super::{Cursor, Page, PageRequest, Policy, Visibility, assignments, found, reminders};
 use crate::domain::key::Key;
 use crate::domain::link::{self, MAX_CHAIN};
 use crate::domain::staffing::Slot;
@@ -274,7 +274,9 @@ pub async fn insert(
         deleted_at: Set(None),
         ..Default::default()
     };
-    record::create(txn, key.as_str(), row, fields, now).await
+    let session = record::create(txn, key.as_str(), row, fields, now).await?;
+    reminders::schedule(txn, &session, now).await?;
+    Ok(session)
 }
 
 /// Applies new fields. When the session's start moves, every session linked to it (directly
@@ -336,12 +338,15 @@ async fn write(
     let id = current.id;
     let version = current.version + 1;
     let sequence = current.sequence + i32::from(rescheduled);
+    let before = current.clone();
     let mut row: ActiveModel = current.into();
     fields.write_to(&mut row);
     row.stamp(version, now);
     row.sequence = Set(sequence);
     row.deleted_at = Set(None);
     let session = row.update(txn).await?;
+    // Notices go out while the assignments still say who serves at the session.
+    reminders::changed(txn, &before, &session, now).await?;
     let followers = if cascade && has_followers && (delta != TimeDelta::zero() || cancelled) {
         follow(txn, id, delta, cancelled, now).await?
     } else {
@@ -396,12 +401,15 @@ async fn follow(
             }
             let version = follower.version + 1;
             let sequence = follower.sequence + 1;
+            let before = follower.clone();
             let mut row: ActiveModel = follower.into();
             write_schedule(&mut row, &schedule);
             row.status = Set(status);
             row.sequence = Set(sequence);
             row.stamp(version, now);
-            changed.push(row.update(txn).await?);
+            let after = row.update(txn).await?;
+            reminders::changed(txn, &before, &after, now).await?;
+            changed.push(after);
         }
     }
     Ok(changed)
@@ -477,16 +485,19 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
             format!("{followers} sessions are linked to this one; unlink or cancel them first"),
         ));
     }
-    assignments::cancel_for_sessions(txn, &[model.id], "the session was deleted", now).await?;
     let version = model.version + 1;
     let sequence = model.sequence + 1;
+    let before = model.clone();
     let mut row: ActiveModel = model.into();
     row.sequence = Set(sequence);
     row.deleted_at = Set(Some(now));
     row.linked_session_id = Set(None);
     row.status = Set(SessionStatus::Cancelled);
     row.stamp(version, now);
-    row.update(txn).await?;
+    let after = row.update(txn).await?;
+    // Notices go out while the assignments still say who serves at the session.
+    reminders::changed(txn, &before, &after, now).await?;
+    assignments::cancel_for_sessions(txn, &[after.id], "the session was deleted", now).await?;
     Ok(())
 }
 

@@ -14,24 +14,32 @@ fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
 
-/// A subscription and a session to hang deliveries on.
+/// A session, then a subscription to hang deliveries on (made after the session, so the
+/// outbox starts empty).
 async fn subscription(app: &TestApp) -> (Seed, i64, i64) {
     let seed = app.seed().await;
-    let webhook = app
-        .create(
-            "/api/v1/webhooks",
-            json!({"organization_id": seed.haizhou, "url": "https://hooks.example.cn/in", "format": "standard",
-                   "scope": {"kind": "program", "id": seed.program}}),
-        )
-        .await;
-    let session = app
+    let session = session(app, &seed).await;
+    let webhook = webhook(app, &seed, json!({"kind": "program", "id": seed.program})).await;
+    (seed, webhook, session)
+}
+
+async fn session(app: &TestApp, seed: &Seed) -> i64 {
+    id(&app
         .create(
             "/api/v1/sessions",
             json!({"activity_id": seed.activity, "venue_id": seed.venue,
                    "starts_at": "2019-05-28T09:00+08:00", "ends_at": "2019-05-28T11:00+08:00"}),
         )
-        .await;
-    (seed, id(&webhook), id(&session))
+        .await)
+}
+
+async fn webhook(app: &TestApp, seed: &Seed, scope: serde_json::Value) -> i64 {
+    id(&app
+        .create(
+            "/api/v1/webhooks",
+            json!({"organization_id": seed.haizhou, "url": "https://hooks.example.cn/in", "format": "standard", "scope": scope}),
+        )
+        .await)
 }
 
 /// Claims in a transaction of its own, as a dispatcher does.
@@ -132,5 +140,119 @@ db_test! {
         txn.commit().await.unwrap();
         let claimed = claim(&app.db, at("2019-05-29T00:00:00Z"), TimeDelta::minutes(1), "a", 10).await;
         assert_eq!(claimed.iter().map(|d| d.event_type.as_str()).collect::<Vec<_>>(), ["session.rescheduled"]);
+    }
+}
+
+/// The outbox as (event type, status, due time), oldest first.
+async fn outbox(app: &TestApp) -> Vec<(String, String, String)> {
+    use sea_orm::{EntityTrait as _, QueryOrder as _};
+    let rows = entity::delivery::Entity::find()
+        .order_by_asc(entity::delivery::Column::Id)
+        .all(app.db.reader())
+        .await
+        .unwrap();
+    rows.into_iter()
+        .map(|d| {
+            let status = serde_json::to_value(d.status).unwrap().as_str().unwrap().to_owned();
+            (d.event_type, status, d.due_at.format("%m-%dT%H:%M").to_string())
+        })
+        .collect()
+}
+
+fn row(event: &str, status: &str, due: &str) -> (String, String, String) {
+    (event.to_owned(), status.to_owned(), due.to_owned())
+}
+
+db_test! {
+    async fn a_new_session_gets_its_reminders_and_a_move_re_times_them_with_a_notice(app: TestApp) {
+        let seed = app.seed().await;
+        webhook(&app, &seed, json!({"kind": "program", "id": seed.program})).await;
+        let session = session(&app, &seed).await;
+        // 09:00 Beijing time is 01:00 UTC: a day and an hour before.
+        assert_eq!(
+            outbox(&app).await,
+            [row("session.reminder", "pending", "05-27T01:00"), row("session.reminder", "pending", "05-28T00:00")]
+        );
+        let path = format!("/api/v1/sessions/{session}");
+        let moved = app
+            .patch_current(&path, json!({"starts_at": "2019-05-28T14:00+08:00", "ends_at": "2019-05-28T16:00+08:00"}))
+            .await;
+        assert_eq!(moved.status, reqwest::StatusCode::OK, "{}", moved.body);
+        assert_eq!(
+            outbox(&app).await,
+            [
+                row("session.reminder", "withdrawn", "05-27T01:00"),
+                row("session.reminder", "withdrawn", "05-28T00:00"),
+                row("session.rescheduled", "pending", "05-10T00:00"),
+                row("session.reminder", "pending", "05-27T06:00"),
+                row("session.reminder", "pending", "05-28T05:00"),
+            ]
+        );
+        // A change that is neither time nor place leaves the outbox alone.
+        app.patch_current(&path, json!({"title": "科普讲座"})).await;
+        assert_eq!(outbox(&app).await.len(), 5);
+    }
+}
+
+db_test! {
+    async fn a_cancelled_session_gets_no_reminder_but_a_notice_even_to_its_volunteers_robot(app: TestApp) {
+        let seed = app.seed().await;
+        webhook(&app, &seed, json!({"kind": "program", "id": seed.program})).await;
+        let session = session(&app, &seed).await;
+        let role = id(&app.create("/api/v1/session-roles", json!({"session_id": session, "name": "讲解员", "needed": 2})).await);
+        let volunteer = id(&app
+            .create("/api/v1/volunteers", json!({"name": "张伟", "mobile": "14400001234", "organization_id": seed.haizhou}))
+            .await);
+        app.create("/api/v1/assignments", json!({"role_id": role, "volunteer_id": volunteer})).await;
+        // A robot for this volunteer alone, made after the session: it covers the session
+        // through the assignment.
+        let personal = id(&app
+            .create(
+                "/api/v1/webhooks",
+                json!({"organization_id": seed.haizhou, "url": "https://hooks.example.cn/zhangwei", "format": "standard",
+                       "scope": {"kind": "volunteer", "id": volunteer}, "events": ["session.cancelled"]}),
+            )
+            .await);
+        let path = format!("/api/v1/sessions/{session}");
+        let cancelled = app.patch_current(&path, json!({"status": "cancelled"})).await;
+        assert_eq!(cancelled.status, reqwest::StatusCode::OK, "{}", cancelled.body);
+        let rows = outbox(&app).await;
+        assert!(rows.iter().all(|(event, status, _)| event != "session.reminder" || status == "withdrawn"), "{rows:?}");
+        use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+        let notices = entity::delivery::Entity::find()
+            .filter(entity::delivery::Column::EventType.eq("session.cancelled"))
+            .all(app.db.reader())
+            .await
+            .unwrap();
+        let mut receivers: Vec<i64> = notices.iter().map(|d| d.webhook_id).collect();
+        receivers.sort_unstable();
+        assert_eq!(receivers.len(), 2, "the program's robot and the volunteer's");
+        assert!(receivers.contains(&personal));
+    }
+}
+
+db_test! {
+    async fn subscriptions_that_do_not_cover_a_session_or_are_paused_get_nothing(app: TestApp) {
+        let seed = app.seed().await;
+        let other_program = id(&app
+            .create("/api/v1/programs", json!({"name": "2020年全国科技工作者日", "time_zone": "Asia/Shanghai",
+                "host_organization_id": seed.city}))
+            .await);
+        app.create(
+            "/api/v1/webhooks",
+            json!({"organization_id": seed.city, "url": "https://hooks.example.cn/other", "format": "standard",
+                   "scope": {"kind": "program", "id": other_program}}),
+        )
+        .await;
+        let paused = app
+            .create(
+                "/api/v1/webhooks",
+                json!({"organization_id": seed.city, "url": "https://hooks.example.cn/paused", "format": "standard",
+                       "scope": {"kind": "organization", "id": seed.city}}),
+            )
+            .await;
+        app.patch_current(&format!("/api/v1/webhooks/{}", id(&paused)), json!({"enabled": false})).await;
+        session(&app, &seed).await;
+        assert!(outbox(&app).await.is_empty());
     }
 }
