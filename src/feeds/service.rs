@@ -383,20 +383,16 @@ impl Feeds {
             let window = self.window(now, Zone::from_stored(DEFAULT_ZONE), &key.params);
             if let Some((volunteer, rows)) = rows::personal_events(conn, token, &window).await? {
                 let owner = Owner::volunteer(volunteer.id, &volunteer.name, volunteer.version, volunteer.updated_at);
-                let plan = Planned {
-                    scope: owner.scope.clone(),
-                    window,
-                    owner,
-                };
+                let plan = Planned { owner, window };
                 return self.rendered(key, plan, rows, now).await;
             }
         }
         let plan = self.plan(conn, now, key).await?;
         if wants_body && key.target.is_personal() {
-            let rows = rows::events(conn, &plan.scope, &plan.window).await?;
+            let rows = rows::events(conn, &plan.owner.scope, &plan.window).await?;
             return self.rendered(key, plan, rows, now).await;
         }
-        let fingerprint = rows::fingerprint(conn, &plan.scope, &plan.window).await?;
+        let fingerprint = rows::fingerprint(conn, &plan.owner.scope, &plan.window).await?;
         Ok(Opened {
             validated: Arc::new(self.validated(key, plan, &fingerprint, now)),
             body: None,
@@ -452,7 +448,6 @@ impl Feeds {
     async fn plan(&self, conn: &impl sea_orm::ConnectionTrait, now: DateTime<Utc>, key: &FeedKey) -> Result<Planned> {
         let owner = self.owner(conn, &key.target).await?;
         Ok(Planned {
-            scope: owner.scope.clone(),
             window: self.window(now, Zone::from_stored(&owner.zone), &key.params),
             owner,
         })
@@ -473,7 +468,8 @@ impl Feeds {
 
     /// Derives the validators from the owner and the fingerprint of the feed's rows.
     fn validated(&self, key: &FeedKey, planned: Planned, fingerprint: &Fingerprint, now: DateTime<Utc>) -> Validated {
-        let Planned { owner, scope, window } = planned;
+        let Planned { owner, window } = planned;
+        let scope = owner.scope.clone();
         let today = now.date_naive();
         let start_of_today = today.and_time(NaiveTime::MIN).and_utc();
         let zone = Zone::from_stored(&owner.zone);
@@ -657,10 +653,9 @@ fn shared_error(error: Arc<Error>) -> Error {
     }
 }
 
-/// A feed's owner with the rows it covers.
+/// A feed's owner with the part of time it covers.
 struct Planned {
     owner: Owner,
-    scope: Scope,
     window: Window,
 }
 
