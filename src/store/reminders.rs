@@ -17,24 +17,25 @@ use crate::error::Result;
 
 /// Enabled subscriptions whose scope covers the session: its program, activity or venue; an
 /// organization at or above its organizer; a volunteer assigned to it, or a team (or a team
-/// above) one of whose members is.
+/// above) one of whose members is. One indexed lookup of `(scope_kind, scope_id)` per kind.
 const COVERING: &str = "\
-SELECT w.* FROM webhooks w, sessions s \
-JOIN activities a ON a.id = s.activity_id \
-JOIN organizations o ON o.id = a.organization_id \
-WHERE s.id = $1 AND w.enabled = TRUE AND ( \
- (w.scope_kind = 'program' AND w.scope_id = s.program_id) \
- OR (w.scope_kind = 'activity' AND w.scope_id = s.activity_id) \
- OR (w.scope_kind = 'venue' AND w.scope_id = s.venue_id) \
- OR (w.scope_kind = 'organization' AND EXISTS (SELECT 1 FROM organizations so \
-     WHERE so.id = w.scope_id AND o.path LIKE so.path || '%')) \
- OR (w.scope_kind = 'volunteer' AND EXISTS (SELECT 1 FROM assignments g \
-     WHERE g.session_id = s.id AND g.volunteer_id = w.scope_id AND g.status IN (ACTIVE))) \
- OR (w.scope_kind = 'team' AND EXISTS (SELECT 1 FROM assignments g \
-     JOIN team_memberships m ON m.volunteer_id = g.volunteer_id \
-     JOIN teams t ON t.id = m.team_id JOIN teams st ON st.id = w.scope_id \
-     WHERE g.session_id = s.id AND g.status IN (ACTIVE) AND t.path LIKE st.path || '%'))) \
-ORDER BY w.id";
+SELECT w.* FROM webhooks w WHERE w.scope_kind = 'program' AND w.enabled = TRUE \
+  AND w.scope_id IN (SELECT s.program_id FROM sessions s WHERE s.id = $1) \
+UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'activity' AND w.enabled = TRUE \
+  AND w.scope_id IN (SELECT s.activity_id FROM sessions s WHERE s.id = $1) \
+UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'venue' AND w.enabled = TRUE \
+  AND w.scope_id IN (SELECT s.venue_id FROM sessions s WHERE s.id = $1) \
+UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'organization' AND w.enabled = TRUE \
+  AND w.scope_id IN (SELECT so.id FROM organizations so, sessions s \
+    JOIN activities a ON a.id = s.activity_id JOIN organizations o ON o.id = a.organization_id \
+    WHERE s.id = $1 AND o.path LIKE so.path || '%') \
+UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'volunteer' AND w.enabled = TRUE \
+  AND w.scope_id IN (SELECT g.volunteer_id FROM assignments g WHERE g.session_id = $1 AND g.status IN (ACTIVE)) \
+UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'team' AND w.enabled = TRUE \
+  AND w.scope_id IN (SELECT st.id FROM assignments g \
+    JOIN team_memberships m ON m.volunteer_id = g.volunteer_id JOIN teams t ON t.id = m.team_id, teams st \
+    WHERE g.session_id = $1 AND g.status IN (ACTIVE) AND t.path LIKE st.path || '%') \
+ORDER BY id";
 
 /// The enabled subscriptions that cover a session.
 pub async fn covering(conn: &impl ConnectionTrait, session_id: i64) -> Result<Vec<Webhook>> {

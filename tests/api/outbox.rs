@@ -256,3 +256,26 @@ db_test! {
         assert!(outbox(&app).await.is_empty());
     }
 }
+
+db_test! {
+    async fn a_teams_robot_and_its_parent_teams_hear_of_sessions_their_members_serve_at(app: TestApp) {
+        let seed = app.seed().await;
+        let detachment = id(&app.create("/api/v1/teams", json!({"organization_id": seed.city, "name": "市志愿服务支队"})).await);
+        let squad = id(&app
+            .create("/api/v1/teams", json!({"organization_id": seed.city, "name": "科普大篷车分队", "parent_id": detachment}))
+            .await);
+        let elsewhere = id(&app.create("/api/v1/teams", json!({"organization_id": seed.city, "name": "赣榆分队"})).await);
+        let session = session(&app, &seed).await;
+        let role = id(&app.create("/api/v1/session-roles", json!({"session_id": session, "name": "讲解员", "needed": 2})).await);
+        let volunteer = id(&app
+            .create("/api/v1/volunteers", json!({"name": "张伟", "organization_id": seed.haizhou, "teams": [{"team_id": squad}]}))
+            .await);
+        app.create("/api/v1/assignments", json!({"role_id": role, "volunteer_id": volunteer})).await;
+        let mut hooks = Vec::new();
+        for team in [detachment, squad, elsewhere] {
+            hooks.push(webhook(&app, &seed, json!({"kind": "team", "id": team})).await);
+        }
+        let covering = sciday::store::reminders::covering(app.db.reader(), session).await.unwrap();
+        assert_eq!(covering.iter().map(|w| w.id).collect::<Vec<_>>(), hooks[..2]);
+    }
+}
