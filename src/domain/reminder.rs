@@ -54,6 +54,30 @@ pub fn parse_duration(text: &str) -> Option<TimeDelta> {
     Some(total)
 }
 
+/// A duration as RFC 5545 (and ISO 8601) write it, such as `-P1D`, `-PT1H30M` or `PT0S`: days, then hours, minutes and
+/// seconds, each smaller unit written whenever a smaller one follows (`PT1H0M5S`).
+pub fn format_duration(delta: TimeDelta) -> String {
+    let mut text = String::from(if delta < TimeDelta::zero() { "-P" } else { "P" });
+    let total = delta.num_seconds().unsigned_abs();
+    let (days, hours, minutes, seconds) = (total / 86_400, total / 3_600 % 24, total / 60 % 60, total % 60);
+    if days > 0 {
+        text.push_str(&format!("{days}D"));
+    }
+    if hours > 0 || minutes > 0 || seconds > 0 || days == 0 {
+        text.push('T');
+        if hours > 0 {
+            text.push_str(&format!("{hours}H"));
+        }
+        if minutes > 0 || (hours > 0 && seconds > 0) {
+            text.push_str(&format!("{minutes}M"));
+        }
+        if seconds > 0 || (hours == 0 && minutes == 0) {
+            text.push_str(&format!("{seconds}S"));
+        }
+    }
+    text
+}
+
 /// The offsets of a subscription: each a duration from one minute to thirty days, no
 /// repeats, at most five; the defaults when none are given.
 pub fn offsets(field: &str, given: Option<&[String]>) -> Result<Vec<TimeDelta>, FieldError> {
@@ -115,6 +139,31 @@ pub fn notice_key(event_type: &str, subject: i64, version: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_name_each_unit_the_grammar_needs() {
+        let cases = [
+            (TimeDelta::days(-1), "-P1D"),
+            (TimeDelta::hours(-1), "-PT1H"),
+            (TimeDelta::minutes(-90), "-PT1H30M"),
+            (TimeDelta::minutes(-15), "-PT15M"),
+            (-(TimeDelta::days(1) + TimeDelta::hours(2)), "-P1DT2H"),
+            (-(TimeDelta::hours(1) + TimeDelta::seconds(5)), "-PT1H0M5S"),
+            (TimeDelta::seconds(-30), "-PT30S"),
+            (TimeDelta::zero(), "PT0S"),
+            (TimeDelta::days(2), "P2D"),
+        ];
+        for (delta, text) in cases {
+            assert_eq!(format_duration(delta), text, "{delta:?}");
+        }
+    }
+
+    #[test]
+    fn offsets_are_written_back_as_they_were_given() {
+        for text in ["P1D", "PT1H", "PT1H30M", "P1DT2H", "PT15M", "P2DT1H1M1S"] {
+            assert_eq!(format_duration(parse_duration(text).unwrap()), text);
+        }
+    }
 
     #[test]
     fn iso_durations_of_fixed_length_are_read() {

@@ -13,6 +13,7 @@ use icalendar::{Calendar, Property};
 use super::ics::{self, Writer};
 use super::zones;
 use crate::domain::notice::{is_active, status_text};
+use crate::domain::reminder;
 use crate::domain::zone::Zone;
 use crate::store::feeds::{AssignmentPart, EventRow};
 
@@ -111,30 +112,6 @@ fn date_time_text(at: NaiveDateTime, utc: bool) -> String {
 
 fn date_text(day: NaiveDate) -> String {
     format!("{:04}{:02}{:02}", day.year(), day.month(), day.day())
-}
-
-/// An RFC 5545 duration such as `-P1D`, `-PT1H30M` or `PT0S`: days, then hours, minutes and
-/// seconds, each smaller unit written whenever a smaller one follows (`PT1H0M5S`).
-fn duration_text(delta: TimeDelta) -> String {
-    let mut text = String::from(if delta < TimeDelta::zero() { "-P" } else { "P" });
-    let total = delta.num_seconds().unsigned_abs();
-    let (days, hours, minutes, seconds) = (total / 86_400, total / 3_600 % 24, total / 60 % 60, total % 60);
-    if days > 0 {
-        text.push_str(&format!("{days}D"));
-    }
-    if hours > 0 || minutes > 0 || seconds > 0 || days == 0 {
-        text.push('T');
-        if hours > 0 {
-            text.push_str(&format!("{hours}H"));
-        }
-        if minutes > 0 || (hours > 0 && seconds > 0) {
-            text.push_str(&format!("{minutes}M"));
-        }
-        if seconds > 0 || (hours == 0 && minutes == 0) {
-            text.push_str(&format!("{seconds}S"));
-        }
-    }
-    text
 }
 
 /// `DTSTART`/`DTEND` as local times with `TZID`, or as dates for all-day sessions (with
@@ -327,7 +304,7 @@ fn write_event(writer: &mut Writer, item: &Item<'_>, options: &Options) {
             writer.begin("VALARM");
             writer.property("ACTION", [], "DISPLAY");
             writer.property("DESCRIPTION", [], &summary);
-            writer.property("TRIGGER", [], &duration_text(-*before));
+            writer.property("TRIGGER", [], &reminder::format_duration(-*before));
             writer.end("VALARM");
         }
     }
@@ -393,24 +370,6 @@ pub fn render(info: &CalendarInfo, rows: &[EventRow], options: &Options) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_name_each_unit_the_grammar_needs() {
-        let cases = [
-            (TimeDelta::days(-1), "-P1D"),
-            (TimeDelta::hours(-1), "-PT1H"),
-            (TimeDelta::minutes(-90), "-PT1H30M"),
-            (TimeDelta::minutes(-15), "-PT15M"),
-            (-(TimeDelta::days(1) + TimeDelta::hours(2)), "-P1DT2H"),
-            (-(TimeDelta::hours(1) + TimeDelta::seconds(5)), "-PT1H0M5S"),
-            (TimeDelta::seconds(-30), "-PT30S"),
-            (TimeDelta::zero(), "PT0S"),
-            (TimeDelta::days(2), "P2D"),
-        ];
-        for (delta, text) in cases {
-            assert_eq!(duration_text(delta), text, "{delta:?}");
-        }
-    }
 
     #[test]
     fn stamps_are_written_digit_by_digit() {

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use entity::kinds::{WebhookFormat, WebhookScope};
 use entity::webhook::Model;
 use sea_orm::ConnectionTrait;
@@ -133,7 +133,10 @@ pub struct WebhookOut {
 
 impl From<Model> for WebhookOut {
     fn from(model: Model) -> Self {
-        let offsets = store::offsets_of(&model).into_iter().map(iso_duration).collect();
+        let offsets = store::offsets_of(&model)
+            .into_iter()
+            .map(reminder::format_duration)
+            .collect();
         Self {
             id: model.id,
             key: model.key,
@@ -179,25 +182,6 @@ pub struct WebhookQuery {
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
     limit: Option<u64>,
-}
-
-/// `P1D`, `PT1H`, `PT1H30M`.
-fn iso_duration(offset: TimeDelta) -> String {
-    let seconds = offset.num_seconds();
-    let (days, hours, minutes, rest) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60, seconds % 60);
-    let mut text = String::from("P");
-    if days > 0 {
-        text.push_str(&format!("{days}D"));
-    }
-    if hours + minutes + rest > 0 {
-        text.push('T');
-        for (amount, unit) in [(hours, 'H'), (minutes, 'M'), (rest, 'S')] {
-            if amount > 0 {
-                text.push_str(&format!("{amount}{unit}"));
-            }
-        }
-    }
-    text
 }
 
 /// Event types: known ones, each once, at least one.
@@ -484,17 +468,4 @@ async fn delete_webhook(
     store::delete(&txn, current).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offsets_are_shown_as_the_durations_they_were_given_as() {
-        for text in ["P1D", "PT1H", "PT1H30M", "P1DT2H", "PT15M", "P2DT1H1M1S"] {
-            let parsed = reminder::parse_duration(text).unwrap();
-            assert_eq!(iso_duration(parsed), text);
-        }
-    }
 }
