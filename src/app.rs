@@ -10,9 +10,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::delivery::dispatcher::Dispatcher;
 use crate::feeds::service::Feeds;
 use crate::http::{self, AppState, HttpConfig};
 
@@ -20,6 +23,7 @@ use crate::http::{self, AppState, HttpConfig};
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    run_dispatcher: bool,
 }
 
 impl App {
@@ -35,17 +39,31 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let feeds = Arc::new(Feeds::new(config.feeds.clone(), listener.local_addr()?));
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            Arc::clone(&clock),
+            config.webhook_addresses.clone(),
+            config.dispatch.clone(),
+            feeds.public_url(),
+        )
+        .context("building the webhook client")?;
         let state = AppState {
             db,
             clock,
-            feeds: Arc::new(Feeds::new(config.feeds.clone(), listener.local_addr()?)),
+            feeds,
+            dispatcher: Arc::new(dispatcher),
             config: Arc::new(HttpConfig {
                 body_limit: config.body_limit,
                 travel_buffer: config.travel_buffer,
                 webhook_addresses: config.webhook_addresses.clone(),
             }),
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            run_dispatcher: config.run_dispatcher,
+        })
     }
 
     /// The address actually bound.
@@ -60,19 +78,33 @@ impl App {
         Arc::clone(&self.state.feeds)
     }
 
+    /// The service's webhook dispatcher.
+    pub fn dispatcher(&self) -> Arc<Dispatcher> {
+        Arc::clone(&self.state.dispatcher)
+    }
+
     /// The database the service uses.
     pub fn db(&self) -> &Db {
         &self.state.db
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish (for up to
-    /// [`http::SHUTDOWN_GRACE`]) and closes the database.
+    /// Serves (and sends the outbox, unless configured not to) until `shutdown` completes,
+    /// then lets in-flight requests finish (for up to [`http::SHUTDOWN_GRACE`]), lets the
+    /// dispatcher finish the sends in flight and free what it holds, and closes the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let db = self.state.db.clone();
+        let stop_dispatching = CancellationToken::new();
+        let dispatching = self.run_dispatcher.then(|| {
+            let dispatcher = Arc::clone(&self.state.dispatcher);
+            let stop = stop_dispatching.clone();
+            tokio::spawn(async move { dispatcher.run(stop).await })
+        });
         let router = http::router(self.state);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let stop = stop_dispatching.clone();
         let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
             shutdown.await;
+            stop.cancel();
             let _ = stopping_tx.send(());
         });
         let server = tokio::spawn(server.into_future());
@@ -90,6 +122,12 @@ impl App {
                 let _ = stopping_rx.await;
                 tokio::time::sleep(http::SHUTDOWN_GRACE).await;
             } => tracing::warn!("in-flight requests did not finish in time; stopping anyway"),
+        }
+        stop_dispatching.cancel();
+        if let Some(dispatching) = dispatching
+            && let Err(join) = dispatching.await
+        {
+            tracing::error!(error = %join, "the webhook dispatcher failed");
         }
         db.close().await.context("closing the database")?;
         Ok(())

@@ -212,6 +212,12 @@ struct ServeArgs {
     /// unless listed here.
     #[arg(long, env = "SCIDAY_WEBHOOK_ALLOW", value_delimiter = ',')]
     webhook_allow: Vec<ipnet::IpNet>,
+    /// Milliseconds a webhook receiver has to answer.
+    #[arg(long, env = "SCIDAY_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    webhook_timeout_ms: u64,
+    /// Serve the API without sending webhooks (another instance sends them).
+    #[arg(long, env = "SCIDAY_NO_DISPATCHER")]
+    no_dispatcher: bool,
 }
 
 #[derive(Debug, Args)]
@@ -427,6 +433,11 @@ async fn serve(
         travel_buffer,
         feeds: args.feeds.settings(),
         webhook_addresses: crate::domain::webhook::AddressPolicy::allowing(args.webhook_allow.clone()),
+        dispatch: crate::delivery::dispatcher::Settings {
+            timeout: std::time::Duration::from_millis(args.webhook_timeout_ms),
+            ..Default::default()
+        },
+        run_dispatcher: !args.no_dispatcher,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App::build(&config, Arc::clone(&clock)).await?;

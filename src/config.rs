@@ -31,6 +31,12 @@ pub struct Config {
     pub feeds: crate::feeds::service::FeedSettings,
     /// Which addresses webhooks may reach: public ones, and these ranges.
     pub webhook_addresses: crate::domain::webhook::AddressPolicy,
+    /// How webhook messages are sent; `run_dispatcher` says whether this instance sends the
+    /// outbox in the background.
+    pub dispatch: crate::delivery::dispatcher::Settings,
+    /// Whether this instance sends the outbox (off for an API-only instance, and in tests that
+    /// dispatch step by step).
+    pub run_dispatcher: bool,
 }
 
 impl Default for Config {
@@ -45,6 +51,8 @@ impl Default for Config {
             travel_buffer: crate::domain::staffing::DEFAULT_TRAVEL_BUFFER,
             feeds: crate::feeds::service::FeedSettings::default(),
             webhook_addresses: crate::domain::webhook::AddressPolicy::default(),
+            dispatch: crate::delivery::dispatcher::Settings::default(),
+            run_dispatcher: true,
         }
     }
 }

@@ -142,6 +142,11 @@ impl Db {
         self.writer.get_database_backend()
     }
 
+    /// The PostgreSQL pool, for what only PostgreSQL offers (`LISTEN`).
+    pub fn postgres_pool(&self) -> Option<&sea_orm::sqlx::PgPool> {
+        (self.backend() == DatabaseBackend::Postgres).then(|| self.writer.get_postgres_connection_pool())
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.reader.ping().await

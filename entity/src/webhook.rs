@@ -34,6 +34,10 @@ pub struct Model {
     pub disabled_reason: Option<String>,
     /// When the current run of failed deliveries began.
     pub failing_since: Option<DateTimeUtc>,
+    /// When the robot's latest messages went (chat formats): what its rate limit counts.
+    pub recent_sends: Option<Json>,
+    /// The latest permanent error the receiver gave; cleared by the next delivery.
+    pub flag: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -20,6 +20,7 @@ mod m20261130_000014_add_feed_token_to_volunteers;
 mod m20261130_000015_create_webhooks;
 mod m20261130_000016_create_deliveries;
 mod m20261130_000017_create_delivery_attempts;
+mod m20261130_000018_add_sending_state_to_webhooks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_create_webhooks::Migration),
             Box::new(m20261130_000016_create_deliveries::Migration),
             Box::new(m20261130_000017_create_delivery_attempts::Migration),
+            Box::new(m20261130_000018_add_sending_state_to_webhooks::Migration),
         ]
     }
 }

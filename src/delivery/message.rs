@@ -171,6 +171,41 @@ pub fn chat_text(format: Format, notices: &[Notice], options: &Options) -> ChatT
     text
 }
 
+/// The event type of a test message sent from the API.
+pub const TEST_EVENT: &str = "webhook.test";
+
+/// The Standard Webhooks payload of a test message.
+pub fn test_payload(subscription: &str, at: DateTime<Utc>) -> Value {
+    json!({"type": TEST_EVENT, "timestamp": at, "data": {"subscription": subscription}})
+}
+
+/// A chat test message: says which subscription it comes from, with the robot's keyword.
+pub fn test_text(
+    subscription: &str,
+    at: DateTime<Utc>,
+    zone: crate::domain::zone::Zone,
+    options: &Options,
+) -> ChatText {
+    let local = at.with_timezone(&zone.tz()).format("%-m月%-d日 %H:%M");
+    let title = "【测试消息】".to_owned();
+    let line = format!(
+        "订阅「{subscription}」已接通，{local}（{}）发出。",
+        notice::zone_label(zone)
+    );
+    let keyword = options
+        .keyword
+        .as_deref()
+        .filter(|k| !k.is_empty() && !line.contains(*k));
+    let prefix = keyword.map(|k| format!("{k}\n")).unwrap_or_default();
+    ChatText {
+        markdown: format!("{prefix}**{title}**\n\n- {line}"),
+        plain: format!("{prefix}{title}\n{line}"),
+        title,
+        used: 1,
+        mentions: Vec::new(),
+    }
+}
+
 /// The longest prefix of `text` within `max` bytes that ends on a character boundary.
 fn clip_bytes(text: &str, max: usize) -> String {
     if text.len() <= max {
@@ -320,6 +355,25 @@ mod tests {
         let clipped = chat_text(Format::WeCom, &long, &Options::default());
         assert_eq!(clipped.used, 1);
         assert!(clipped.markdown.len() <= text_limit(Format::WeCom));
+    }
+
+    #[test]
+    fn a_test_message_names_its_subscription_and_carries_the_keyword() {
+        let at = at("2019-05-28T01:30:00Z");
+        let options = Options {
+            keyword: Some("科协".to_owned()),
+            mention: true,
+        };
+        let text = test_text("市志愿者支队群", at, Zone::from_stored("Asia/Shanghai"), &options);
+        assert!(text.plain.starts_with("科协\n【测试消息】"), "{}", text.plain);
+        assert!(
+            text.markdown
+                .contains("订阅「市志愿者支队群」已接通，5月28日 09:30（北京时间）发出。")
+        );
+        assert!(text.mentions.is_empty());
+        let payload = test_payload("市志愿者支队群", at);
+        assert_eq!(payload["type"], TEST_EVENT);
+        assert_eq!(payload["data"]["subscription"], "市志愿者支队群");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod backoff;
 pub mod client;
+pub mod dispatcher;
 pub mod limits;
 pub mod message;
 pub mod signing;

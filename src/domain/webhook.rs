@@ -104,7 +104,17 @@ impl WebhookUrl {
         let Some(host) = url.host() else {
             return Err(invalid("must name a host".to_owned()));
         };
-        if let Some(hosts) = format.hosts() {
+        let literal = match host {
+            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+            url::Host::Domain(_) => None,
+        };
+        // An address the operator allowed explicitly (an on-premise deployment of the
+        // platform, a test receiver) stands in for the platform's own host.
+        let on_premise = literal.is_some_and(|ip| policy.allows_explicitly(ip));
+        if let Some(hosts) = format.hosts()
+            && !on_premise
+        {
             let name = url.host_str().unwrap_or_default();
             if url.scheme() != "https" || !hosts.contains(&name) || url.port().is_some() {
                 return Err(invalid(format!(
@@ -114,11 +124,6 @@ impl WebhookUrl {
                 )));
             }
         }
-        let literal = match host {
-            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
-            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
-            url::Host::Domain(_) => None,
-        };
         if let Some(ip) = literal
             && !policy.permits(ip)
         {
@@ -205,8 +210,13 @@ impl AddressPolicy {
 
     /// Whether a connection to `ip` is allowed.
     pub fn permits(&self, ip: IpAddr) -> bool {
+        self.allows_explicitly(ip) || is_public(canonical(ip))
+    }
+
+    /// Whether `ip` is in one of the ranges the operator allowed.
+    pub fn allows_explicitly(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.allowed.iter().any(|net| net.contains(&ip)) || is_public(ip)
+        self.allowed.iter().any(|net| net.contains(&ip))
     }
 }
 
@@ -334,6 +344,19 @@ mod tests {
         assert!(allowing.permits("::ffff:127.0.0.1".parse().unwrap()));
         assert!(allowing.permits("fd00::5".parse().unwrap()));
         assert!(!allowing.permits("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_chat_robot_on_an_explicitly_allowed_address_stands_in_for_the_platform() {
+        let on_premise = AddressPolicy::allowing(vec!["10.8.0.0/16".parse().unwrap()]);
+        let robot = "http://10.8.0.5:8080/robot/send?access_token=abc";
+        assert!(WebhookUrl::parse("url", robot, Format::DingTalk, &on_premise).is_ok());
+        // Without the allow-list it is neither the platform's host nor a public address.
+        let refused = WebhookUrl::parse("url", robot, Format::DingTalk, &policy()).unwrap_err();
+        assert_eq!(refused.code, "invalid_webhook_url");
+        // Public addresses are not explicitly allowed: a chat robot still needs its platform.
+        let public = "https://203.0.114.5/robot/send?access_token=abc";
+        assert!(WebhookUrl::parse("url", public, Format::DingTalk, &on_premise).is_err());
     }
 
     #[test]

@@ -128,6 +128,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     }
 }
 
+/// Two ids in the path (`/webhooks/{id}/deliveries/{delivery_id}`): a 404 unless both are
+/// positive integers.
+#[derive(Clone, Copy, Debug)]
+pub struct Ids(pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ids {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path((first, second)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| Error::NotFound("resource"))?;
+        match (first.parse::<i64>(), second.parse::<i64>()) {
+            (Ok(a), Ok(b)) if a > 0 && b > 0 => Ok(Ids(a, b)),
+            _ => Err(Error::NotFound("resource")),
+        }
+    }
+}
+
 /// A required `If-Match` header: 428 when missing, 400 when it holds no ETag.
 #[derive(Clone, Debug)]
 pub struct IfMatch(pub Precondition);

@@ -65,6 +65,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// Calendar feeds and their caches.
     pub feeds: Arc<crate::feeds::service::Feeds>,
+    /// Sends webhook messages (test messages from the API; the outbox in the background).
+    pub dispatcher: Arc<crate::delivery::dispatcher::Dispatcher>,
 }
 
 impl AppState {

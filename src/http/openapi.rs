@@ -113,6 +113,10 @@ error_set!(
     DeleteErrors: BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, PRECONDITION_FAILED
 );
 error_set!(
+    /// Errors of endpoints that act on a resource without a body.
+    ActionErrors: UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT
+);
+error_set!(
     /// Errors of the readiness probe.
     ReadyErrors: SERVICE_UNAVAILABLE
 );

@@ -22,6 +22,7 @@ use sea_orm::{
 
 use super::judge;
 use super::record::{self, Versioned};
+use super::reminders;
 use super::sessions::slot_of;
 use super::{Cursor, Page, PageRequest, Policy, volunteers};
 use crate::domain::key::Key;
@@ -205,7 +206,18 @@ pub async fn assign(txn: &DatabaseTransaction, request: Request, policy: Policy)
             request.status,
         )
     };
-    insert(txn, row, policy.now).await
+    let assignment = insert(txn, row, policy.now).await?;
+    reminders::assignment_notice(txn, "assignment.created", &assignment, assignment.version, policy.now).await?;
+    sync_reminders(txn, assignment.session_id, policy.now).await?;
+    Ok(assignment)
+}
+
+/// Re-derives a session's reminders after who serves at it changed.
+async fn sync_reminders(txn: &DatabaseTransaction, session_id: i64, now: DateTime<Utc>) -> Result<()> {
+    if let Some(session) = Session::find_by_id(session_id).one(txn).await? {
+        reminders::sync(txn, &session, now).await?;
+    }
+    Ok(())
 }
 
 /// An assignment as an import file states it: a restore of what was, so rules about time
@@ -243,7 +255,9 @@ pub async fn restore(txn: &DatabaseTransaction, restored: Restored, policy: Poli
         row.reason = Set(restored.reason);
         row.checked_in_at = Set(restored.checked_in_at);
         row.stamp(version, policy.now);
-        return Ok((row.update(txn).await?, false));
+        let assignment = row.update(txn).await?;
+        sync_reminders(txn, assignment.session_id, policy.now).await?;
+        return Ok((assignment, false));
     }
     let judged = judge::judge(
         txn,
@@ -274,7 +288,9 @@ pub async fn restore(txn: &DatabaseTransaction, restored: Restored, policy: Poli
             restored.status,
         )
     };
-    Ok((insert(txn, row, policy.now).await?, true))
+    let assignment = insert(txn, row, policy.now).await?;
+    sync_reminders(txn, assignment.session_id, policy.now).await?;
+    Ok((assignment, true))
 }
 
 fn new_row(key: &Key, role_id: i64, session_id: i64, volunteer_id: i64, status: AssignmentStatus) -> ActiveModel {
@@ -415,8 +431,31 @@ pub enum Action {
 /// When volunteers may check in, relative to their session.
 pub const CHECK_IN_OPENS_BEFORE_START: TimeDelta = TimeDelta::minutes(60);
 
-/// Moves an assignment to its next status, if the action allows it now.
+/// Moves an assignment to its next status, if the action allows it now. A decline or a
+/// cancellation is announced to the subscriptions covering the session, and reminders of the
+/// volunteer's own (and their teams') subscriptions are withdrawn.
 pub async fn act(txn: &DatabaseTransaction, current: Model, action: Action, now: DateTime<Utc>) -> Result<Model> {
+    let event = match action {
+        Action::Decline(_) => Some("assignment.declined"),
+        Action::Cancel(_) => Some("assignment.cancelled"),
+        _ => None,
+    };
+    let open = matches!(current.status, AssignmentStatus::Proposed | AssignmentStatus::Confirmed);
+    let announce = event.filter(|_| open);
+    if let Some(event) = announce {
+        // Enqueued while the assignment still counts, so the volunteer's own subscriptions
+        // (and their teams') hear of it; a refused transition rolls the notice back with it.
+        reminders::assignment_notice(txn, event, &current, current.version + 1, now).await?;
+    }
+    let after = transition(txn, current, action, now).await?;
+    if announce.is_some() {
+        sync_reminders(txn, after.session_id, now).await?;
+    }
+    Ok(after)
+}
+
+/// Moves an assignment to its next status, if the action allows it now; nothing else.
+async fn transition(txn: &DatabaseTransaction, current: Model, action: Action, now: DateTime<Utc>) -> Result<Model> {
     use AssignmentStatus::{CheckedIn, Confirmed, Declined, NoShow, Proposed};
     let open = matches!(current.status, Proposed | Confirmed);
     let session = Session::find_by_id(current.session_id).one(txn).await?;
@@ -508,7 +547,8 @@ pub async fn cancel_for_sessions(
         .await?;
     let mut cancelled = Vec::with_capacity(open.len());
     for assignment in open {
-        cancelled.push(act(txn, assignment, Action::Cancel(Some(reason.to_owned())), now).await?);
+        // The session's own notice tells its subscribers; no notice per assignment.
+        cancelled.push(transition(txn, assignment, Action::Cancel(Some(reason.to_owned())), now).await?);
     }
     Ok(cancelled)
 }

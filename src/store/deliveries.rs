@@ -1,17 +1,24 @@
 //! The outbox: deliveries enqueued with the change that causes them, claimed by dispatchers
 //! under a lease, and withdrawn when a session's changes make them pointless.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::delivery::{ActiveModel, Column, Entity, Model};
+use entity::delivery_attempt::Model as Attempt;
 use entity::kinds::DeliveryStatus;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Set, Statement, Value,
+    QueryOrder, QuerySelect, Set, Statement, Value,
 };
 
+use tokio::sync::Notify;
+
 use super::dialect::sql;
-use crate::error::Result;
+use super::{Cursor, Page, PageRequest};
+use crate::error::{Error, Result};
 
 /// A message to enqueue.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,9 +41,16 @@ pub struct NewDelivery {
     pub deadline: Option<DateTime<Utc>>,
 }
 
-/// Enqueues a delivery unless one with its key exists; says whether it was added.
-pub async fn enqueue(txn: &DatabaseTransaction, new: NewDelivery, now: DateTime<Utc>) -> Result<bool> {
-    let row = ActiveModel {
+/// Wakes this process's dispatchers when work is enqueued. Rung before the enqueuing
+/// transaction commits: on SQLite a woken dispatcher waits for the single writer and so sees
+/// the rows; on PostgreSQL `NOTIFY` (delivered at commit) wakes every instance.
+pub static OUTBOX: LazyLock<Notify> = LazyLock::new(Notify::new);
+
+/// The PostgreSQL channel dispatchers listen on.
+pub const CHANNEL: &str = "sciday_outbox";
+
+fn row(new: NewDelivery, now: DateTime<Utc>) -> ActiveModel {
+    ActiveModel {
         webhook_id: Set(new.webhook_id),
         event_type: Set(new.event_type),
         session_id: Set(new.session_id),
@@ -55,16 +69,61 @@ pub async fn enqueue(txn: &DatabaseTransaction, new: NewDelivery, now: DateTime<
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    };
-    let inserted = Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([Column::WebhookId, Column::DedupeKey])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
+    }
+}
+
+/// A row with the same key is left alone, unless it was withdrawn: then it is wanted again
+/// (a volunteer assigned anew, a subscription's offset restored) and becomes pending.
+fn on_conflict() -> OnConflict {
+    OnConflict::columns([Column::WebhookId, Column::DedupeKey])
+        .update_columns([
+            Column::Status,
+            Column::DueAt,
+            Column::Deadline,
+            Column::NextAttemptAt,
+            Column::Attempts,
+            Column::LastError,
+            Column::UpdatedAt,
+        ])
+        .action_and_where(Expr::col((Entity, Column::Status)).eq(DeliveryStatus::Withdrawn))
+        .to_owned()
+}
+
+/// Enqueues deliveries; a key already enqueued for the subscription is not enqueued again.
+/// Says how many rows were added or brought back.
+pub async fn enqueue_all(txn: &DatabaseTransaction, new: Vec<NewDelivery>, now: DateTime<Utc>) -> Result<u64> {
+    let mut added = 0;
+    let mut rows = new.into_iter().map(|new| row(new, now)).peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<ActiveModel> = rows.by_ref().take(500).collect();
+        added += Entity::insert_many(chunk)
+            .on_conflict(on_conflict())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    if added > 0 {
+        ring(txn).await?;
+    }
+    Ok(added)
+}
+
+/// Enqueues one delivery unless one with its key exists; says whether it was added.
+pub async fn enqueue(txn: &DatabaseTransaction, new: NewDelivery, now: DateTime<Utc>) -> Result<bool> {
+    Ok(enqueue_all(txn, vec![new], now).await? > 0)
+}
+
+/// Tells dispatchers that work arrived: this process's at once, other instances' (on
+/// PostgreSQL) when the transaction commits.
+async fn ring(txn: &DatabaseTransaction) -> Result<()> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            format!("SELECT pg_notify('{CHANNEL}', '')"),
+        ))
         .await?;
-    Ok(inserted > 0)
+    }
+    OUTBOX.notify_waiters();
+    Ok(())
 }
 
 /// Withdraws a session's pending deliveries of `event_type` (its reminders, when it moves or
@@ -145,4 +204,197 @@ pub async fn next_due(conn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc
         .one(conn)
         .await?;
     Ok([pending.flatten(), leased.flatten()].into_iter().flatten().min())
+}
+
+/// Claimed rows that `worker` still holds, among `ids`.
+fn held(ids: &[i64], worker: &str) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(Column::Id.is_in(ids.iter().copied()))
+        .add(Column::Status.eq(DeliveryStatus::Sending))
+        .add(Column::LeasedBy.eq(worker))
+}
+
+/// Puts claimed rows back to wait until `at` (a robot's rate limit) without counting an attempt.
+pub async fn defer(
+    txn: &DatabaseTransaction,
+    ids: &[i64],
+    worker: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in ids.chunks(500) {
+        Entity::update_many()
+            .col_expr(Column::Status, Expr::value(DeliveryStatus::Pending))
+            .col_expr(Column::NextAttemptAt, Expr::value(at))
+            .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(Column::LeasedBy, Expr::value(Option::<String>::None))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(held(chunk, worker))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// How a claimed row ends or goes on after its attempt (or without one).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settled {
+    /// Its new status: `delivered`, `pending` (another attempt), `failed`, `expired` or
+    /// `withdrawn`.
+    pub status: DeliveryStatus,
+    /// When the next attempt is due, for `pending`.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Whether an attempt was made.
+    pub attempted: bool,
+    /// What went wrong, for the log.
+    pub error: Option<String>,
+}
+
+/// Settles claimed rows that `worker` still holds (a row whose lease ran out and that another
+/// dispatcher took over is left to it).
+pub async fn settle(
+    txn: &DatabaseTransaction,
+    ids: &[i64],
+    worker: &str,
+    settled: &Settled,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in ids.chunks(500) {
+        let mut update = Entity::update_many()
+            .col_expr(Column::Status, Expr::value(settled.status))
+            .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(Column::LeasedBy, Expr::value(Option::<String>::None))
+            .col_expr(Column::LastError, Expr::value(settled.error.clone()))
+            .col_expr(Column::UpdatedAt, Expr::value(now));
+        if settled.attempted {
+            update = update.col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1));
+        }
+        if let Some(at) = settled.next_attempt_at {
+            update = update.col_expr(Column::NextAttemptAt, Expr::value(at));
+        }
+        if settled.status == DeliveryStatus::Delivered {
+            update = update.col_expr(Column::DeliveredAt, Expr::value(now));
+        }
+        update.filter(held(chunk, worker)).exec(txn).await?;
+    }
+    Ok(())
+}
+
+/// Frees the rows `worker` still holds, due again at once: a dispatcher stopping.
+pub async fn release(conn: &impl ConnectionTrait, worker: &str, now: DateTime<Utc>) -> Result<u64> {
+    let result = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DeliveryStatus::Pending))
+        .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::LeasedBy, Expr::value(Option::<String>::None))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Status.eq(DeliveryStatus::Sending))
+        .filter(Column::LeasedBy.eq(worker))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Writes attempts to the delivery log.
+pub async fn log_attempts(
+    txn: &DatabaseTransaction,
+    attempts: Vec<entity::delivery_attempt::ActiveModel>,
+) -> Result<()> {
+    let mut attempts = attempts.into_iter().peekable();
+    while attempts.peek().is_some() {
+        let chunk: Vec<_> = attempts.by_ref().take(500).collect();
+        entity::delivery_attempt::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One delivery of a subscription.
+pub async fn get(conn: &impl ConnectionTrait, webhook_id: i64, id: i64) -> Result<Model> {
+    Entity::find_by_id(id)
+        .filter(Column::WebhookId.eq(webhook_id))
+        .one(conn)
+        .await?
+        .ok_or(Error::NotFound("delivery"))
+}
+
+/// A page of a subscription's deliveries, newest first; `status` narrows it.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    webhook_id: i64,
+    status: Option<DeliveryStatus>,
+    page: &PageRequest,
+) -> Result<Page<Model>> {
+    let mut query = Entity::find()
+        .filter(Column::WebhookId.eq(webhook_id))
+        .order_by_desc(Column::Id)
+        .limit(page.limit + 1);
+    if let Some(status) = status {
+        query = query.filter(Column::Status.eq(status));
+    }
+    if let Some(Cursor::Id(before)) = page.after {
+        query = query.filter(Column::Id.lt(before));
+    }
+    let rows = query.all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
+}
+
+/// The attempts at these deliveries, oldest first, by delivery.
+pub async fn attempts(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, Vec<Attempt>>> {
+    let mut found: HashMap<i64, Vec<Attempt>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows = entity::delivery_attempt::Entity::find()
+            .filter(entity::delivery_attempt::Column::DeliveryId.is_in(chunk.iter().copied()))
+            .order_by_asc(entity::delivery_attempt::Column::Id)
+            .all(conn)
+            .await?;
+        for row in rows {
+            found.entry(row.delivery_id).or_default().push(row);
+        }
+    }
+    Ok(found)
+}
+
+/// Sends a delivery again, now, with the same `webhook-id`: one that was delivered, failed or
+/// expired gets a fresh set of attempts; a pending one is brought forward. A reminder is
+/// never sent after its session started, and a withdrawn message (its session moved or was
+/// cancelled) or one being sent right now is left alone.
+pub async fn resend(txn: &DatabaseTransaction, webhook_id: i64, id: i64, now: DateTime<Utc>) -> Result<Model> {
+    let current = Entity::find_by_id(id)
+        .filter(Column::WebhookId.eq(webhook_id))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(Error::NotFound("delivery"))?;
+    match current.status {
+        DeliveryStatus::Sending => {
+            return Err(Error::conflict("in_flight", "the message is being sent right now"));
+        }
+        DeliveryStatus::Withdrawn => {
+            return Err(Error::conflict(
+                "withdrawn",
+                "the message was withdrawn because its session moved or was cancelled",
+            ));
+        }
+        _ => {}
+    }
+    if current.deadline.is_some_and(|deadline| deadline <= now) {
+        return Err(Error::conflict(
+            "deadline_passed",
+            "a reminder is never sent after its session has started",
+        ));
+    }
+    let fresh = current.status != DeliveryStatus::Pending;
+    let mut row: ActiveModel = current.into();
+    row.status = Set(DeliveryStatus::Pending);
+    row.next_attempt_at = Set(now);
+    if fresh {
+        row.attempts = Set(0);
+        row.delivered_at = Set(None);
+        row.last_error = Set(None);
+    }
+    row.updated_at = Set(now);
+    let model = sea_orm::ActiveModelTrait::update(row, txn).await?;
+    ring(txn).await?;
+    Ok(model)
 }

@@ -11,6 +11,7 @@ mod dialect;
 pub mod feeds;
 pub mod hours;
 mod judge;
+pub mod notices;
 pub mod organizations;
 pub mod programs;
 pub mod reminders;

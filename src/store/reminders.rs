@@ -3,10 +3,14 @@
 //! when it moves or is called off.
 
 use chrono::{DateTime, Utc};
-use entity::kinds::SessionStatus;
+use entity::delivery::{Column as DeliveryColumn, Entity as Delivery};
+use entity::kinds::{DeliveryStatus, SessionStatus, WebhookScope};
 use entity::session::Model as Session;
 use entity::webhook::Model as Webhook;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, FromQueryResult, Statement, Value};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, Statement, Value,
+};
 use serde_json::json;
 
 use super::deliveries::{self, NewDelivery};
@@ -48,6 +52,9 @@ pub async fn covering(conn: &impl ConnectionTrait, session_id: i64) -> Result<Ve
         .collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
+/// The event type of reminders.
+const REMINDER: &str = "session.reminder";
+
 fn wants(webhook: &Webhook, event: &str) -> bool {
     webhook
         .events
@@ -66,7 +73,7 @@ pub async fn schedule(txn: &DatabaseTransaction, session: &Session, now: DateTim
         return Ok(());
     }
     for webhook in covering(txn, session.id).await? {
-        if wants(&webhook, "session.reminder") {
+        if wants(&webhook, REMINDER) {
             enqueue_reminders(txn, &webhook, session, now).await?;
         }
     }
@@ -79,24 +86,34 @@ async fn enqueue_reminders(
     session: &Session,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    for offset in offsets_of(webhook) {
-        let due = reminder::due_at(session.starts_at, offset);
-        if due <= now {
-            continue;
-        }
-        let new = NewDelivery {
-            webhook_id: webhook.id,
-            event_type: "session.reminder".to_owned(),
-            session_id: Some(session.id),
-            assignment_id: None,
-            dedupe_key: reminder::reminder_key(session.id, offset, session.sequence),
-            payload: Some(json!({"offset_seconds": offset.num_seconds()})),
-            due_at: due,
-            deadline: Some(session.starts_at),
-        };
-        deliveries::enqueue(txn, new, now).await?;
-    }
+    let due = reminders_of(webhook, session.id, session.starts_at, session.sequence, now);
+    deliveries::enqueue_all(txn, due, now).await?;
     Ok(())
+}
+
+/// The reminders a subscription wants for a session starting at `starts_at`, leaving out
+/// those whose time has passed.
+fn reminders_of(
+    webhook: &Webhook,
+    session_id: i64,
+    starts_at: DateTime<Utc>,
+    sequence: i32,
+    now: DateTime<Utc>,
+) -> Vec<NewDelivery> {
+    offsets_of(webhook)
+        .into_iter()
+        .filter(|offset| reminder::due_at(starts_at, *offset) > now)
+        .map(|offset| NewDelivery {
+            webhook_id: webhook.id,
+            event_type: REMINDER.to_owned(),
+            session_id: Some(session_id),
+            assignment_id: None,
+            dedupe_key: reminder::reminder_key(session_id, offset, sequence),
+            payload: Some(json!({"offset_seconds": offset.num_seconds()})),
+            due_at: reminder::due_at(starts_at, offset),
+            deadline: Some(starts_at),
+        })
+        .collect()
 }
 
 /// What a session's change puts in the outbox: when it was called off (or deleted), its
@@ -112,7 +129,7 @@ pub async fn changed(txn: &DatabaseTransaction, before: &Session, after: &Sessio
     if !(cancelled || moved || revived) {
         return Ok(());
     }
-    deliveries::withdraw_pending(txn, after.id, "session.reminder", now).await?;
+    deliveries::withdraw_pending(txn, after.id, REMINDER, now).await?;
     let event = if cancelled {
         "session.cancelled"
     } else {
@@ -134,9 +151,134 @@ pub async fn changed(txn: &DatabaseTransaction, before: &Session, after: &Sessio
             };
             deliveries::enqueue(txn, notice, now).await?;
         }
-        if is_on(after) && wants(&webhook, "session.reminder") {
+        if is_on(after) && wants(&webhook, REMINDER) {
             enqueue_reminders(txn, &webhook, after, now).await?;
         }
     }
+    Ok(())
+}
+
+/// Brings a session's reminders in line with who covers it now (an assignment made or ended
+/// changes which volunteer and team subscriptions do): those of subscriptions that no longer
+/// cover it are withdrawn, those of subscriptions that do are made.
+pub async fn sync(txn: &DatabaseTransaction, session: &Session, now: DateTime<Utc>) -> Result<()> {
+    let covering = if is_on(session) {
+        covering(txn, session.id).await?
+    } else {
+        Vec::new()
+    };
+    let keep: Vec<i64> = covering.iter().map(|w| w.id).collect();
+    Delivery::update_many()
+        .col_expr(DeliveryColumn::Status, Expr::value(DeliveryStatus::Withdrawn))
+        .col_expr(DeliveryColumn::UpdatedAt, Expr::value(now))
+        .filter(DeliveryColumn::SessionId.eq(session.id))
+        .filter(DeliveryColumn::EventType.eq(REMINDER))
+        .filter(DeliveryColumn::Status.eq(DeliveryStatus::Pending))
+        .filter(DeliveryColumn::WebhookId.is_not_in(keep))
+        .exec(txn)
+        .await?;
+    for webhook in covering.iter().filter(|w| wants(w, REMINDER)) {
+        enqueue_reminders(txn, webhook, session, now).await?;
+    }
+    Ok(())
+}
+
+/// Enqueues a notice about an assignment (`assignment.created`, `.cancelled`, `.declined`)
+/// for every subscription covering its session that wants it. Call it while the assignment
+/// still counts for the volunteer's own subscriptions: after creating it, before ending it.
+pub async fn assignment_notice(
+    txn: &DatabaseTransaction,
+    event: &str,
+    assignment: &entity::assignment::Model,
+    version: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let notices: Vec<NewDelivery> = covering(txn, assignment.session_id)
+        .await?
+        .iter()
+        .filter(|w| wants(w, event))
+        .map(|w| NewDelivery {
+            webhook_id: w.id,
+            event_type: event.to_owned(),
+            session_id: Some(assignment.session_id),
+            assignment_id: Some(assignment.id),
+            dedupe_key: reminder::notice_key(event, assignment.id, version),
+            payload: None,
+            due_at: now,
+            deadline: None,
+        })
+        .collect();
+    deliveries::enqueue_all(txn, notices, now).await?;
+    Ok(())
+}
+
+/// Sessions a subscription covers that are on and still to start: `(id, starts_at, sequence)`.
+const COVERED: &str = "\
+SELECT s.id, s.starts_at, s.sequence FROM sessions s \
+WHERE s.status = 'scheduled' AND s.deleted_at IS NULL AND s.starts_at > $2 AND SCOPE ORDER BY s.id";
+
+fn covered_by(kind: WebhookScope) -> &'static str {
+    match kind {
+        WebhookScope::Program => "s.program_id = $1",
+        WebhookScope::Activity => "s.activity_id = $1",
+        WebhookScope::Venue => "s.venue_id = $1",
+        WebhookScope::Organization => {
+            "s.activity_id IN (SELECT a.id FROM activities a JOIN organizations o ON o.id = a.organization_id \
+             WHERE o.path LIKE (SELECT so.path FROM organizations so WHERE so.id = $1) || '%')"
+        }
+        WebhookScope::Volunteer => {
+            "s.id IN (SELECT g.session_id FROM assignments g WHERE g.volunteer_id = $1 AND g.status IN (ACTIVE))"
+        }
+        WebhookScope::Team => {
+            "s.id IN (SELECT g.session_id FROM assignments g \
+             JOIN team_memberships m ON m.volunteer_id = g.volunteer_id JOIN teams t ON t.id = m.team_id \
+             WHERE g.status IN (ACTIVE) AND t.path LIKE (SELECT st.path FROM teams st WHERE st.id = $1) || '%')"
+        }
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Covered {
+    id: i64,
+    starts_at: DateTime<Utc>,
+    sequence: i32,
+}
+
+/// Makes a subscription's reminders match what it is now (created, re-scoped, offsets or
+/// events changed, switched on or off): its pending reminders are withdrawn, and when it is
+/// on and wants reminders, those of every covered session still to start are made (or
+/// brought back).
+pub async fn subscribed(txn: &DatabaseTransaction, webhook: &Webhook, now: DateTime<Utc>) -> Result<()> {
+    Delivery::update_many()
+        .col_expr(DeliveryColumn::Status, Expr::value(DeliveryStatus::Withdrawn))
+        .col_expr(DeliveryColumn::UpdatedAt, Expr::value(now))
+        .filter(DeliveryColumn::WebhookId.eq(webhook.id))
+        .filter(DeliveryColumn::EventType.eq(REMINDER))
+        .filter(DeliveryColumn::Status.eq(DeliveryStatus::Pending))
+        .exec(txn)
+        .await?;
+    if !webhook.enabled || !wants(webhook, REMINDER) {
+        return Ok(());
+    }
+    let backend = txn.get_database_backend();
+    let text = COVERED.replace("SCOPE", covered_by(webhook.scope_kind));
+    let statement = Statement::from_sql_and_values(
+        backend,
+        sql(&text, backend),
+        [Value::from(webhook.scope_id), Value::from(now)],
+    );
+    let rows = txn.query_all_raw(statement).await?;
+    let mut due = Vec::new();
+    for row in &rows {
+        let session = Covered::from_query_result(row, "")?;
+        due.extend(reminders_of(
+            webhook,
+            session.id,
+            session.starts_at,
+            session.sequence,
+            now,
+        ));
+    }
+    deliveries::enqueue_all(txn, due, now).await?;
     Ok(())
 }

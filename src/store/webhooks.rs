@@ -1,14 +1,17 @@
 //! Queries on `webhooks`.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::kinds::{WebhookFormat, WebhookScope};
 use entity::webhook::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Set,
+    ActiveModelTrait as _, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set,
 };
 
 use super::record::{self, Fields};
+use super::reminders;
 use super::{Cursor, Page, PageRequest};
 use crate::domain::key::Key;
 use crate::domain::webhook::WebhookUrl;
@@ -133,9 +136,13 @@ pub async fn insert(
         scope_kind: Set(scope.kind),
         scope_id: Set(scope.id),
         failing_since: Set(None),
+        recent_sends: Set(None),
+        flag: Set(None),
         ..Default::default()
     };
-    record::create(txn, key.as_str(), row, fields, now).await
+    let webhook = record::create(txn, key.as_str(), row, fields, now).await?;
+    reminders::subscribed(txn, &webhook, now).await?;
+    Ok(webhook)
 }
 
 /// Applies new fields; returns the row unchanged when nothing differs.
@@ -145,11 +152,120 @@ pub async fn update(
     fields: WebhookFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    record::save(txn, current, fields, now).await
+    let enabling = fields.enabled && !current.enabled;
+    let mut webhook = record::save(txn, current, fields, now).await?;
+    if enabling && (webhook.failing_since.is_some() || webhook.flag.is_some()) {
+        // Switched back on by an organizer: its record of failures starts afresh.
+        let mut row: ActiveModel = webhook.into();
+        row.failing_since = Set(None);
+        row.flag = Set(None);
+        webhook = row.update(txn).await?;
+    }
+    reminders::subscribed(txn, &webhook, now).await?;
+    Ok(webhook)
 }
 
 /// Deletes a subscription with its delivery log.
 pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
+}
+
+/// Subscriptions by id, locked until the transaction ends (PostgreSQL), taken in id order so
+/// dispatchers never wait on each other in a circle.
+pub async fn lock_all(txn: &DatabaseTransaction, ids: &[i64]) -> Result<HashMap<i64, Model>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows = Entity::find()
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .order_by_asc(Column::Id)
+            .lock_exclusive()
+            .all(txn)
+            .await?;
+        found.extend(rows.into_iter().map(|row| (row.id, row)));
+    }
+    Ok(found)
+}
+
+/// When a robot's latest messages went.
+pub fn recent_sends(model: &Model) -> Vec<DateTime<Utc>> {
+    model
+        .recent_sends
+        .clone()
+        .and_then(|sends| serde_json::from_value(sends).ok())
+        .unwrap_or_default()
+}
+
+/// Records when a robot's latest messages went (or are about to go).
+pub async fn note_sends(txn: &DatabaseTransaction, id: i64, sends: &[DateTime<Utc>]) -> Result<()> {
+    Entity::update_many()
+        .col_expr(
+            Column::RecentSends,
+            sea_orm::sea_query::Expr::value(serde_json::json!(sends)),
+        )
+        .filter(Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// A subscription is disabled after failing for this long without a delivery in between.
+pub const FAILING_LIMIT: TimeDelta = TimeDelta::days(5);
+
+/// What a round of sending came to for one subscription.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// At least one message was accepted.
+    Delivered,
+    /// Nothing went through; `flag` is the receiver's permanent refusal, if it gave one.
+    Failing {
+        /// Why the receiver will not take messages.
+        flag: Option<String>,
+    },
+}
+
+/// Records a subscription's health: a delivery ends a run of failures (and clears a flag); a
+/// failure starts one, flags the subscription on a permanent refusal, and disables it once
+/// the run has lasted [`FAILING_LIMIT`]. Returns the reason when it was disabled now.
+pub async fn note_health(
+    txn: &DatabaseTransaction,
+    id: i64,
+    health: Health,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let Some(current) = Entity::find_by_id(id).one(txn).await? else {
+        return Ok(None);
+    };
+    let mut row: ActiveModel = current.clone().into();
+    let mut disabled = None;
+    match health {
+        Health::Delivered => {
+            if current.failing_since.is_none() && current.flag.is_none() {
+                return Ok(None);
+            }
+            row.failing_since = Set(None);
+            row.flag = Set(None);
+        }
+        Health::Failing { flag } => {
+            let since = current.failing_since.unwrap_or(now);
+            row.failing_since = Set(Some(since));
+            if flag.is_some() {
+                row.flag = Set(flag);
+            }
+            if current.enabled && now - since >= FAILING_LIMIT {
+                let reason = format!(
+                    "every delivery failed for {} days (since {})",
+                    FAILING_LIMIT.num_days(),
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                );
+                row.enabled = Set(false);
+                row.disabled_reason = Set(Some(reason.clone()));
+                row.version = Set(current.version + 1);
+                disabled = Some(reason);
+            }
+        }
+    }
+    row.updated_at = Set(now);
+    row.update(txn).await?;
+    Ok(disabled)
 }

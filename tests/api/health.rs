@@ -54,6 +54,10 @@ db_test! {
             "GET /api/v1/service-hours",
             "POST /api/v1/volunteers/{id}/feed-token",
             "GET /feeds/{collection}/{file}",
+            "GET /api/v1/webhooks/{id}/deliveries",
+            "GET /api/v1/webhooks/{id}/deliveries/{delivery_id}",
+            "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/resend",
+            "POST /api/v1/webhooks/{id}/test",
         ] {
             expected.insert(extra.to_owned());
         }

@@ -90,6 +90,8 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: storage.url(),
             max_connections: 8,
+            // Tests dispatch step by step, with the test's clock.
+            run_dispatcher: false,
             ..Config::default()
         };
         adjust(&mut config);

@@ -14,12 +14,18 @@ fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
 
-/// A session, then a subscription to hang deliveries on (made after the session, so the
-/// outbox starts empty).
+/// A session, then a subscription to hang deliveries on (one that wants no reminders, so
+/// the outbox starts empty).
 async fn subscription(app: &TestApp) -> (Seed, i64, i64) {
     let seed = app.seed().await;
     let session = session(app, &seed).await;
-    let webhook = webhook(app, &seed, json!({"kind": "program", "id": seed.program})).await;
+    let webhook = id(&app
+        .create(
+            "/api/v1/webhooks",
+            json!({"organization_id": seed.haizhou, "url": "https://hooks.example.cn/in", "format": "standard",
+                   "scope": {"kind": "program", "id": seed.program}, "events": ["session.rescheduled", "session.cancelled"]}),
+        )
+        .await);
     (seed, webhook, session)
 }
 
