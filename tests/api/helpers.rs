@@ -25,7 +25,8 @@ pub enum Backend {
 /// Generates the test twice: `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! db_test {
-    ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
+    // With the configuration adjusted: `async fn name(app: TestApp) with |config| …; { … }`.
+    ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) with $adjust:expr; $body:block) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
@@ -35,16 +36,19 @@ macro_rules! db_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap()).await;
+                run($crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, $adjust).await.unwrap()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                if let Some(app) = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, $adjust).await {
                     run(app).await;
                 }
             }
         }
+    };
+    ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
+        $crate::db_test! { $(#[$meta])* async fn $name($app: TestApp) with |_| {}; $body }
     };
 }
 
