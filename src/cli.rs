@@ -166,6 +166,16 @@ enum BenchCommand {
     /// program feed's query and render, then loads the feeds with wrk on loopback against
     /// nginx serving the same bytes. Needs `nginx` and `wrk` (Debian packages).
     Feeds(FeedBenchArgs),
+    /// Sends reminders to a fast receiver on loopback: 10,000 due at once across 100
+    /// subscriptions (throughput), and 1,000 due over a minute (lateness); medians of repeats.
+    Webhooks {
+        /// Dispatchers sharing the database (default: 1 on SQLite, 2 on PostgreSQL).
+        #[arg(long, env = "SCIDAY_BENCH_INSTANCES")]
+        instances: Option<usize>,
+        /// Runs of each case.
+        #[arg(long, env = "SCIDAY_BENCH_REPEATS", default_value_t = 3)]
+        repeats: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -379,6 +389,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Bench(BenchCommand::Feeds(args)) => bench_feeds(url, max_connections, policy, &args).await,
+        Command::Bench(BenchCommand::Webhooks { instances, repeats }) => {
+            bench_webhooks(url, max_connections, policy, instances, repeats).await
+        }
         Command::Token(TokenCommand::Create {
             role,
             organization,
@@ -483,6 +496,71 @@ async fn serve(
     let mut stdout = std::io::stdout();
     let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
     app.run_until(app::shutdown_signal()).await
+}
+
+async fn bench_webhooks(
+    url: DatabaseUrl,
+    max_connections: u32,
+    policy: Policy,
+    instances: Option<usize>,
+    repeats: usize,
+) -> anyhow::Result<()> {
+    let db = open(&url, max_connections).await?;
+    let config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        database_url: url.clone(),
+        max_connections,
+        webhook_addresses: crate::domain::webhook::AddressPolicy::allowing(vec!["127.0.0.0/8".parse()?]),
+        // The benchmark runs its own dispatchers.
+        run_dispatcher: false,
+        ..Config::default()
+    };
+    let app = App::with_db(&config, db.clone(), Arc::new(SystemClock)).await?;
+    let base = format!("http://{}", app.local_addr());
+    let txn = db.begin().await?;
+    let grant = Grant {
+        name: "benchmark".to_owned(),
+        role: Role::Admin,
+        organization_id: None,
+        volunteer_id: None,
+    };
+    let (_, token) = tokens::create(&txn, grant, policy.now)
+        .await
+        .map_err(|e| describe(&e))?;
+    txn.commit().await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let sqlite = url.is_sqlite();
+    let instances = instances.unwrap_or(if sqlite { 1 } else { 2 }).max(1);
+    eprintln!("database {url}, {instances} dispatcher(s), {repeats} run(s) of each case");
+    let shared = db.clone();
+    let connect = move || {
+        let url = url.clone();
+        let shared = shared.clone();
+        Box::pin(async move {
+            // SQLite has one writer: dispatchers share it. On PostgreSQL each has its own pool,
+            // as separate instances would.
+            if sqlite { Ok(shared) } else { Db::connect(&url, 8).await }
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<Db>> + Send>>
+    };
+    let results = bench::webhooks::run(&db, connect, &base, &token, instances, repeats.max(1)).await?;
+    println!("case                              reminders  total s  deliveries/s  late p50 ms  p99 ms  max ms");
+    for (label, run) in results {
+        println!(
+            "{label:<34}  {:>9}  {:>7.2}  {:>12.0}  {:>11.0}  {:>6.0}  {:>6.0}",
+            run.delivered,
+            run.elapsed.as_secs_f64(),
+            run.rate,
+            run.p50.as_secs_f64() * 1e3,
+            run.p99.as_secs_f64() * 1e3,
+            run.max.as_secs_f64() * 1e3
+        );
+    }
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
 }
 
 /// The service on an ephemeral loopback port for a benchmark, with its base URL.

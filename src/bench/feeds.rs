@@ -45,10 +45,7 @@ pub struct Run {
     pub errors: u64,
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
-}
+use super::median;
 
 /// The median of each figure over several runs.
 fn summarize(runs: &[Run]) -> Run {
