@@ -162,7 +162,7 @@ async fn run_case(
     }
     // Reminders fall due a little after the sessions are made, on a whole second (session
     // times are kept to the second).
-    let setup = Duration::from_millis(1000 + 30 * case.sessions as u64);
+    let setup = Duration::from_millis(3000 + 60 * case.sessions as u64);
     let soon = SystemClock.now() + TimeDelta::from_std(setup)?;
     let first_due = soon.duration_trunc(TimeDelta::seconds(1))? + TimeDelta::seconds(1);
     let step = Duration::from_secs(case.spread.as_secs() / case.sessions.max(1) as u64);
@@ -177,11 +177,22 @@ async fn run_case(
         )
         .await?;
     }
-    if SystemClock.now() > first_due {
-        eprintln!("  (setup ran past the first due time; lateness includes the overrun)");
-    }
-    let expected = case.reminders();
     let ids = webhooks.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let expected = case.reminders();
+    let enqueued: i64 = db
+        .reader()
+        .query_one_raw(Statement::from_string(
+            db.backend(),
+            format!("SELECT COUNT(*) AS n FROM deliveries WHERE webhook_id IN ({ids})"),
+        ))
+        .await?
+        .context("no count")?
+        .try_get("", "n")?;
+    if usize::try_from(enqueued).unwrap_or(0) < expected || SystemClock.now() > first_due {
+        bail!(
+            "setting the case up took longer than {setup:?} (the machine is busy): {enqueued} of {expected} reminders are still to come"
+        );
+    }
     let count = format!("SELECT COUNT(*) AS n FROM deliveries WHERE webhook_id IN ({ids}) AND status = 'delivered'");
     let stop = CancellationToken::new();
     let running: Vec<_> = dispatchers

@@ -450,9 +450,17 @@ db_test! {
         }
         app.clock.set(at("2019-05-28T00:00:00Z"));
         let small = Settings { batch: 7, ..Settings::default() };
-        let pair: Vec<Arc<Dispatcher>> = (0..2)
-            .map(|_| Arc::new(Dispatcher::new(app.db.clone(), app.clock.clone(), loopback_policy(), small.clone(), "https://sciday.example.cn").unwrap()))
-            .collect();
+        let mut pair: Vec<Arc<Dispatcher>> = Vec::new();
+        for _ in 0..2 {
+            // On PostgreSQL each has its own pool, as two instances would; SQLite has one writer.
+            let db = match app.backend {
+                crate::helpers::Backend::Postgres => {
+                    sciday::db::Db::connect(&sciday::db::DatabaseUrl::new(app.database_url()), 4).await.unwrap()
+                }
+                crate::helpers::Backend::Sqlite => app.db.clone(),
+            };
+            pair.push(Arc::new(Dispatcher::new(db, app.clock.clone(), loopback_policy(), small.clone(), "https://sciday.example.cn").unwrap()));
+        }
         let runs = pair.iter().map(|d| {
             let d = Arc::clone(d);
             async move {
@@ -525,6 +533,15 @@ db_test! {
         let session = session(&app, &seed).await;
         subscribe(&app, &seed, &receiver, "/feishu/loop", json!({"events": ["session.cancelled"]})).await;
         let dispatcher = Arc::new(quick(&app));
+        // A notice this dispatcher had claimed when it was told to stop must be freed.
+        let other = id(&app.session(seed.activity, seed.venue, "2019-05-29T09:00+08:00", "2019-05-29T10:00+08:00").await);
+        app.patch_current(&format!("/api/v1/sessions/{other}"), json!({"status": "cancelled"})).await;
+        let txn = app.db.begin().await.unwrap();
+        let held = sciday::store::deliveries::claim_due(&txn, app.policy().now, dispatcher.lease(), dispatcher.worker(), 10)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(held.len(), 1);
         let stop = tokio_util::sync::CancellationToken::new();
         let running = tokio::spawn({
             let dispatcher = Arc::clone(&dispatcher);
@@ -542,6 +559,8 @@ db_test! {
         stop.cancel();
         tokio::time::timeout(Duration::from_secs(10), running).await.unwrap().unwrap();
         assert_eq!(app.count("deliveries WHERE status = 'sending'").await, 0);
+        assert_eq!(app.count(&format!("deliveries WHERE id = {} AND status = 'pending' AND leased_by IS NULL", held[0].id)).await, 1);
+        assert_eq!(receiver.received("/feishu/loop").len(), 1, "the held notice was not sent");
     }
 }
 
@@ -606,5 +625,35 @@ db_test! {
         assert!(receiver.all().is_empty());
         let entry = log(&app, id(&hook)).await[0].clone();
         assert!(entry["last_error"].as_str().unwrap().contains("not a public address"), "{entry}");
+    }
+}
+
+db_test! {
+    async fn told_to_stop_mid_send_the_dispatcher_finishes_and_records_the_send(app: TestApp) with loopback; {
+        let receiver = Receiver::start().await;
+        let seed = app.seed().await;
+        let session = session(&app, &seed).await;
+        let hook = subscribe(&app, &seed, &receiver, "/standard/busy", json!({"events": ["session.cancelled"]})).await;
+        receiver.script("/standard/busy", vec![Reply::new(204, "").slow(Duration::from_millis(500))]);
+        app.patch_current(&format!("/api/v1/sessions/{session}"), json!({"status": "cancelled"})).await;
+        let dispatcher = Arc::new(quick(&app));
+        let stop = tokio_util::sync::CancellationToken::new();
+        let running = tokio::spawn({
+            let dispatcher = Arc::clone(&dispatcher);
+            let stop = stop.clone();
+            async move { dispatcher.run(stop).await }
+        });
+        let mut waited = 0;
+        while receiver.received("/standard/busy").is_empty() {
+            assert!(waited < 100, "the notice was not sent");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            waited += 1;
+        }
+        // SIGTERM arrives while the receiver is still answering.
+        stop.cancel();
+        tokio::time::timeout(Duration::from_secs(10), running).await.unwrap().unwrap();
+        let entry = log(&app, id(&hook)).await[0].clone();
+        assert_eq!(entry["status"], "delivered", "{entry}");
+        assert_eq!(entry["attempts"].as_array().unwrap().len(), 1);
     }
 }
