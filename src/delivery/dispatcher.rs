@@ -59,6 +59,17 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// How long a claim lasts: longer than a whole round may take even if every receiver
+    /// waits out the timeout (a batch goes out `concurrency` requests at a time), with room to
+    /// record it; so no row is taken over while it is still being sent.
+    pub fn lease(&self) -> TimeDelta {
+        let waves = self.batch.div_ceil(self.concurrency.max(1) as u64).max(1);
+        let timeout = TimeDelta::from_std(self.timeout).unwrap_or(TimeDelta::seconds(10));
+        timeout * i32::try_from(waves).unwrap_or(i32::MAX) + TimeDelta::seconds(30)
+    }
+}
+
 /// The longest a dispatcher sleeps without looking again.
 const MAX_IDLE: Duration = Duration::from_secs(300);
 
@@ -164,9 +175,9 @@ impl Dispatcher {
         &self.worker
     }
 
-    /// How long a claim lasts: longer than a request may take, with room to record it.
+    /// How long its claims last ([`Settings::lease`]).
     pub fn lease(&self) -> TimeDelta {
-        TimeDelta::from_std(self.settings.timeout).unwrap_or(TimeDelta::seconds(10)) + TimeDelta::seconds(30)
+        self.settings.lease()
     }
 
     /// Sends what is due now: one round of claim, send and record.
@@ -512,6 +523,11 @@ impl Dispatcher {
             }
         }
         let txn = self.db.begin().await?;
+        // A subscription deleted meanwhile took its deliveries with it: their attempts go
+        // unrecorded rather than failing the record of the rest.
+        let tried: Vec<i64> = settled.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+        let present = deliveries::existing(&txn, &tried).await?;
+        attempts.retain(|a| matches!(&a.delivery_id, sea_orm::ActiveValue::Set(id) if present.contains(id)));
         deliveries::log_attempts(&txn, attempts).await?;
         for (settled, ids) in &settled {
             deliveries::settle(&txn, ids, &self.worker, settled, now).await?;
@@ -821,6 +837,20 @@ fn reminder_offset(delivery: &Delivery) -> Option<TimeDelta> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lease_outlasts_a_round_in_which_every_receiver_times_out() {
+        let settings = Settings::default();
+        // 500 rows, 64 at a time: eight waves of ten seconds, and room to record.
+        assert_eq!(settings.lease(), TimeDelta::seconds(110));
+        let one_by_one = Settings {
+            batch: 3,
+            concurrency: 1,
+            timeout: Duration::from_secs(2),
+            ..Settings::default()
+        };
+        assert_eq!(one_by_one.lease(), TimeDelta::seconds(36));
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

@@ -294,6 +294,22 @@ pub async fn release(conn: &impl ConnectionTrait, worker: &str, now: DateTime<Ut
     Ok(result.rows_affected)
 }
 
+/// Which of these deliveries still exist.
+pub async fn existing(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+    let mut found = std::collections::HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<i64> = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
 /// Writes attempts to the delivery log.
 pub async fn log_attempts(
     txn: &DatabaseTransaction,

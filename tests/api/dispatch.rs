@@ -657,3 +657,33 @@ db_test! {
         assert_eq!(entry["attempts"].as_array().unwrap().len(), 1);
     }
 }
+
+db_test! {
+    async fn a_subscription_deleted_while_its_message_is_sent_spoils_nothing_else(app: TestApp) with loopback; {
+        let receiver = Receiver::start().await;
+        let seed = app.seed().await;
+        session(&app, &seed).await;
+        let doomed = subscribe(&app, &seed, &receiver, "/standard/doomed", json!({"events": ["session.reminder"], "offsets": ["PT1H"]})).await;
+        let kept = subscribe(&app, &seed, &receiver, "/standard/kept", json!({"events": ["session.reminder"], "offsets": ["PT1H"]})).await;
+        receiver.script("/standard/doomed", vec![Reply::new(204, "").slow(Duration::from_millis(400))]);
+        app.clock.set(at("2019-05-28T00:00:00Z"));
+        let dispatcher = Arc::new(quick(&app));
+        let round = tokio::spawn({
+            let dispatcher = Arc::clone(&dispatcher);
+            async move { dispatcher.dispatch_due().await }
+        });
+        let mut waited = 0;
+        while receiver.received("/standard/doomed").is_empty() {
+            assert!(waited < 100, "the message was not sent");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        let deleted = app.delete(&app.admin, &format!("/api/v1/webhooks/{}", id(&doomed))).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+        let round = round.await.unwrap().unwrap();
+        assert_eq!(round.messages, 2);
+        let entry = log(&app, id(&kept)).await[0].clone();
+        assert_eq!(entry["status"], "delivered", "{entry}");
+        assert_eq!(entry["attempts"].as_array().unwrap().len(), 1);
+    }
+}
