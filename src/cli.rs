@@ -506,28 +506,14 @@ async fn bench_webhooks(
     repeats: usize,
 ) -> anyhow::Result<()> {
     let db = open(&url, max_connections).await?;
-    let config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        database_url: url.clone(),
-        max_connections,
-        webhook_addresses: crate::domain::webhook::AddressPolicy::allowing(vec!["127.0.0.0/8".parse()?]),
+    let receivers = crate::domain::webhook::AddressPolicy::allowing(vec!["127.0.0.0/8".parse()?]);
+    let (app, base) = bench_app(&url, max_connections, &policy, &db, |config| {
+        config.webhook_addresses = receivers;
         // The benchmark runs its own dispatchers.
-        run_dispatcher: false,
-        ..Config::default()
-    };
-    let app = App::with_db(&config, db.clone(), Arc::new(SystemClock)).await?;
-    let base = format!("http://{}", app.local_addr());
-    let txn = db.begin().await?;
-    let grant = Grant {
-        name: "benchmark".to_owned(),
-        role: Role::Admin,
-        organization_id: None,
-        volunteer_id: None,
-    };
-    let (_, token) = tokens::create(&txn, grant, policy.now)
-        .await
-        .map_err(|e| describe(&e))?;
-    txn.commit().await?;
+        config.run_dispatcher = false;
+    })
+    .await?;
+    let token = bench_token(&db, policy.now).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -564,17 +550,38 @@ async fn bench_webhooks(
 }
 
 /// The service on an ephemeral loopback port for a benchmark, with its base URL.
-async fn bench_app(url: &DatabaseUrl, max_connections: u32, policy: &Policy, db: &Db) -> anyhow::Result<(App, String)> {
-    let config = Config {
+async fn bench_app(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    policy: &Policy,
+    db: &Db,
+    adjust: impl FnOnce(&mut Config),
+) -> anyhow::Result<(App, String)> {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse()?,
         database_url: url.clone(),
         max_connections,
         travel_buffer: policy.travel_buffer,
         ..Config::default()
     };
+    adjust(&mut config);
     let app = App::with_db(&config, db.clone(), Arc::new(SystemClock)).await?;
     let base = format!("http://{}", app.local_addr());
     Ok((app, base))
+}
+
+/// An admin token for a benchmark's requests.
+async fn bench_token(db: &Db, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
+    let txn = db.begin().await?;
+    let grant = Grant {
+        name: "benchmark".to_owned(),
+        role: Role::Admin,
+        organization_id: None,
+        volunteer_id: None,
+    };
+    let (_, token) = tokens::create(&txn, grant, now).await.map_err(|e| describe(&e))?;
+    txn.commit().await?;
+    Ok(token)
 }
 
 async fn bench_feeds(
@@ -627,7 +634,7 @@ async fn bench_feeds(
         render.as_secs_f64() * 1000.0
     );
 
-    let (app, base) = bench_app(&url, max_connections, &policy, &db).await?;
+    let (app, base) = bench_app(&url, max_connections, &policy, &db, |_| {}).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -771,18 +778,8 @@ async fn bench_assign(
         generated.assignments,
         started.elapsed().as_secs_f64()
     );
-    let (app, base) = bench_app(&url, max_connections, &policy, &db).await?;
-    let txn = db.begin().await?;
-    let grant = Grant {
-        name: "benchmark".to_owned(),
-        role: Role::Admin,
-        organization_id: None,
-        volunteer_id: None,
-    };
-    let (_, token) = tokens::create(&txn, grant, policy.now)
-        .await
-        .map_err(|e| describe(&e))?;
-    txn.commit().await?;
+    let (app, base) = bench_app(&url, max_connections, &policy, &db, |_| {}).await?;
+    let token = bench_token(&db, policy.now).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;

@@ -207,8 +207,9 @@ pub async fn assign(txn: &DatabaseTransaction, request: Request, policy: Policy)
         )
     };
     let assignment = insert(txn, row, policy.now).await?;
-    reminders::assignment_notice(txn, "assignment.created", &assignment, assignment.version, policy.now).await?;
-    sync_reminders(txn, assignment.session_id, policy.now).await?;
+    if let Some(session) = Session::find_by_id(assignment.session_id).one(txn).await? {
+        reminders::assigned(txn, &session, &assignment, policy.now).await?;
+    }
     Ok(assignment)
 }
 

@@ -72,23 +72,18 @@ pub async fn schedule(txn: &DatabaseTransaction, session: &Session, now: DateTim
     if !is_on(session) {
         return Ok(());
     }
-    for webhook in covering(txn, session.id).await? {
-        if wants(&webhook, REMINDER) {
-            enqueue_reminders(txn, &webhook, session, now).await?;
-        }
-    }
+    let covering = covering(txn, session.id).await?;
+    deliveries::enqueue_all(txn, session_reminders(&covering, session, now), now).await?;
     Ok(())
 }
 
-async fn enqueue_reminders(
-    txn: &DatabaseTransaction,
-    webhook: &Webhook,
-    session: &Session,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let due = reminders_of(webhook, session.id, session.starts_at, session.sequence, now);
-    deliveries::enqueue_all(txn, due, now).await?;
-    Ok(())
+/// The reminders of a session for every subscription in `covering` that wants them.
+fn session_reminders(covering: &[Webhook], session: &Session, now: DateTime<Utc>) -> Vec<NewDelivery> {
+    covering
+        .iter()
+        .filter(|w| wants(w, REMINDER))
+        .flat_map(|w| reminders_of(w, session.id, session.starts_at, session.sequence, now))
+        .collect()
 }
 
 /// The reminders a subscription wants for a session starting at `starts_at`, leaving out
@@ -135,9 +130,11 @@ pub async fn changed(txn: &DatabaseTransaction, before: &Session, after: &Sessio
     } else {
         "session.rescheduled"
     };
-    for webhook in covering(txn, after.id).await? {
-        if (cancelled || moved) && wants(&webhook, event) {
-            let notice = NewDelivery {
+    let covering = covering(txn, after.id).await?;
+    let mut owed = Vec::new();
+    for webhook in &covering {
+        if (cancelled || moved) && wants(webhook, event) {
+            owed.push(NewDelivery {
                 webhook_id: webhook.id,
                 event_type: event.to_owned(),
                 session_id: Some(after.id),
@@ -148,13 +145,13 @@ pub async fn changed(txn: &DatabaseTransaction, before: &Session, after: &Sessio
                 }})),
                 due_at: now,
                 deadline: None,
-            };
-            deliveries::enqueue(txn, notice, now).await?;
-        }
-        if is_on(after) && wants(&webhook, REMINDER) {
-            enqueue_reminders(txn, &webhook, after, now).await?;
+            });
         }
     }
+    if is_on(after) {
+        owed.extend(session_reminders(&covering, after, now));
+    }
+    deliveries::enqueue_all(txn, owed, now).await?;
     Ok(())
 }
 
@@ -167,6 +164,19 @@ pub async fn sync(txn: &DatabaseTransaction, session: &Session, now: DateTime<Ut
     } else {
         Vec::new()
     };
+    let owed = sync_with(txn, session, &covering, now).await?;
+    deliveries::enqueue_all(txn, owed, now).await?;
+    Ok(())
+}
+
+/// Withdraws the session's pending reminders of subscriptions not in `covering`, and returns
+/// the reminders those in it are owed.
+async fn sync_with(
+    txn: &DatabaseTransaction,
+    session: &Session,
+    covering: &[Webhook],
+    now: DateTime<Utc>,
+) -> Result<Vec<NewDelivery>> {
     let keep: Vec<i64> = covering.iter().map(|w| w.id).collect();
     Delivery::update_many()
         .col_expr(DeliveryColumn::Status, Expr::value(DeliveryStatus::Withdrawn))
@@ -177,24 +187,22 @@ pub async fn sync(txn: &DatabaseTransaction, session: &Session, now: DateTime<Ut
         .filter(DeliveryColumn::WebhookId.is_not_in(keep))
         .exec(txn)
         .await?;
-    for webhook in covering.iter().filter(|w| wants(w, REMINDER)) {
-        enqueue_reminders(txn, webhook, session, now).await?;
-    }
-    Ok(())
+    Ok(if is_on(session) {
+        session_reminders(covering, session, now)
+    } else {
+        Vec::new()
+    })
 }
 
-/// Enqueues a notice about an assignment (`assignment.created`, `.cancelled`, `.declined`)
-/// for every subscription covering its session that wants it. Call it while the assignment
-/// still counts for the volunteer's own subscriptions: after creating it, before ending it.
-pub async fn assignment_notice(
-    txn: &DatabaseTransaction,
+/// The notices of an assignment event for the subscriptions in `covering` that want it.
+fn assignment_notices(
+    covering: &[Webhook],
     event: &str,
     assignment: &entity::assignment::Model,
     version: i32,
     now: DateTime<Utc>,
-) -> Result<()> {
-    let notices: Vec<NewDelivery> = covering(txn, assignment.session_id)
-        .await?
+) -> Vec<NewDelivery> {
+    covering
         .iter()
         .filter(|w| wants(w, event))
         .map(|w| NewDelivery {
@@ -207,8 +215,38 @@ pub async fn assignment_notice(
             due_at: now,
             deadline: None,
         })
-        .collect();
+        .collect()
+}
+
+/// Enqueues a notice about an assignment ending (`assignment.cancelled`, `.declined`) for
+/// every subscription covering its session that wants it. Call it before the assignment ends,
+/// while it still counts for the volunteer's own subscriptions.
+pub async fn assignment_notice(
+    txn: &DatabaseTransaction,
+    event: &str,
+    assignment: &entity::assignment::Model,
+    version: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let covering = covering(txn, assignment.session_id).await?;
+    let notices = assignment_notices(&covering, event, assignment, version, now);
     deliveries::enqueue_all(txn, notices, now).await?;
+    Ok(())
+}
+
+/// What a new assignment puts in the outbox, with one look at who covers its session: the
+/// `assignment.created` notice, and the session's reminders for the volunteer's own (and their
+/// teams') subscriptions.
+pub async fn assigned(
+    txn: &DatabaseTransaction,
+    session: &Session,
+    assignment: &entity::assignment::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let covering = covering(txn, session.id).await?;
+    let mut owed = assignment_notices(&covering, "assignment.created", assignment, assignment.version, now);
+    owed.extend(sync_with(txn, session, &covering, now).await?);
+    deliveries::enqueue_all(txn, owed, now).await?;
     Ok(())
 }
 
