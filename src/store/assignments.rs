@@ -207,9 +207,7 @@ pub async fn assign(txn: &DatabaseTransaction, request: Request, policy: Policy)
         )
     };
     let assignment = insert(txn, row, policy.now).await?;
-    if let Some(session) = Session::find_by_id(assignment.session_id).one(txn).await? {
-        reminders::assigned(txn, &session, &assignment, policy.now).await?;
-    }
+    reminders::assigned(txn, &assignment, policy.now).await?;
     Ok(assignment)
 }
 

@@ -19,32 +19,72 @@ use super::webhooks::offsets_of;
 use crate::domain::reminder;
 use crate::error::Result;
 
-/// Enabled subscriptions whose scope covers the session: its program, activity or venue; an
-/// organization at or above its organizer; a volunteer assigned to it, or a team (or a team
-/// above) one of whose members is. One indexed lookup of `(scope_kind, scope_id)` per kind.
-const COVERING: &str = "\
-SELECT w.* FROM webhooks w WHERE w.scope_kind = 'program' AND w.enabled = TRUE \
-  AND w.scope_id IN (SELECT s.program_id FROM sessions s WHERE s.id = $1) \
-UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'activity' AND w.enabled = TRUE \
-  AND w.scope_id IN (SELECT s.activity_id FROM sessions s WHERE s.id = $1) \
-UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'venue' AND w.enabled = TRUE \
-  AND w.scope_id IN (SELECT s.venue_id FROM sessions s WHERE s.id = $1) \
-UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'organization' AND w.enabled = TRUE \
-  AND w.scope_id IN (SELECT so.id FROM organizations so, sessions s \
-    JOIN activities a ON a.id = s.activity_id JOIN organizations o ON o.id = a.organization_id \
-    WHERE s.id = $1 AND o.path LIKE so.path || '%') \
-UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'volunteer' AND w.enabled = TRUE \
-  AND w.scope_id IN (SELECT g.volunteer_id FROM assignments g WHERE g.session_id = $1 AND g.status IN (ACTIVE)) \
-UNION ALL SELECT w.* FROM webhooks w WHERE w.scope_kind = 'team' AND w.enabled = TRUE \
-  AND w.scope_id IN (SELECT st.id FROM assignments g \
-    JOIN team_memberships m ON m.volunteer_id = g.volunteer_id JOIN teams t ON t.id = m.team_id, teams st \
-    WHERE g.session_id = $1 AND g.status IN (ACTIVE) AND t.path LIKE st.path || '%') \
-ORDER BY id";
+/// Enabled subscriptions of one scope kind that cover the session `$1`: its program, activity
+/// or venue; an organization at or above its organizer; a volunteer assigned to it, or a team
+/// (or a team above) one of whose members is. Each is one indexed lookup of
+/// `(scope_kind, scope_id)`.
+fn covering_branch(kind: WebhookScope) -> &'static str {
+    match kind {
+        WebhookScope::Program => {
+            "SELECT w.* FROM webhooks w WHERE w.scope_kind = 'program' AND w.enabled = TRUE \
+             AND w.scope_id IN (SELECT s.program_id FROM sessions s WHERE s.id = $1)"
+        }
+        WebhookScope::Activity => {
+            "SELECT w.* FROM webhooks w WHERE w.scope_kind = 'activity' AND w.enabled = TRUE \
+             AND w.scope_id IN (SELECT s.activity_id FROM sessions s WHERE s.id = $1)"
+        }
+        WebhookScope::Venue => {
+            "SELECT w.* FROM webhooks w WHERE w.scope_kind = 'venue' AND w.enabled = TRUE \
+             AND w.scope_id IN (SELECT s.venue_id FROM sessions s WHERE s.id = $1)"
+        }
+        WebhookScope::Organization => {
+            "SELECT w.* FROM webhooks w WHERE w.scope_kind = 'organization' AND w.enabled = TRUE \
+             AND w.scope_id IN (SELECT so.id FROM organizations so, sessions s \
+               JOIN activities a ON a.id = s.activity_id JOIN organizations o ON o.id = a.organization_id \
+               WHERE s.id = $1 AND o.path LIKE so.path || '%')"
+        }
+        WebhookScope::Volunteer => {
+            "SELECT w.* FROM webhooks w WHERE w.scope_kind = 'volunteer' AND w.enabled = TRUE \
+             AND w.scope_id IN (SELECT g.volunteer_id FROM assignments g WHERE g.session_id = $1 AND g.status IN (ACTIVE))"
+        }
+        WebhookScope::Team => {
+            "SELECT w.* FROM webhooks w WHERE w.scope_kind = 'team' AND w.enabled = TRUE \
+             AND w.scope_id IN (SELECT st.id FROM assignments g \
+               JOIN team_memberships m ON m.volunteer_id = g.volunteer_id JOIN teams t ON t.id = m.team_id, teams st \
+               WHERE g.session_id = $1 AND g.status IN (ACTIVE) AND t.path LIKE st.path || '%')"
+        }
+    }
+}
 
-/// The enabled subscriptions that cover a session.
+/// The scope kinds of the enabled subscriptions there are: only their branches of the
+/// covering lookup run (and are planned), so a change costs nothing for kinds nobody uses.
+async fn kinds_in_use(conn: &impl ConnectionTrait) -> Result<Vec<WebhookScope>> {
+    use sea_orm::{QueryFilter as _, QuerySelect as _};
+    Ok(entity::webhook::Entity::find()
+        .select_only()
+        .column(entity::webhook::Column::ScopeKind)
+        .distinct()
+        .filter(entity::webhook::Column::Enabled.eq(true))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// The enabled subscriptions that cover a session, in id order.
 pub async fn covering(conn: &impl ConnectionTrait, session_id: i64) -> Result<Vec<Webhook>> {
+    let mut kinds = kinds_in_use(conn).await?;
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    kinds.sort_by_key(|k| *k as u8);
+    let text = kinds
+        .into_iter()
+        .map(covering_branch)
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+        + " ORDER BY id";
     let backend = conn.get_database_backend();
-    let statement = Statement::from_sql_and_values(backend, sql(COVERING, backend), [Value::from(session_id)]);
+    let statement = Statement::from_sql_and_values(backend, sql(&text, backend), [Value::from(session_id)]);
     let rows = conn.query_all_raw(statement).await?;
     Ok(rows
         .iter()
@@ -236,16 +276,28 @@ pub async fn assignment_notice(
 
 /// What a new assignment puts in the outbox, with one look at who covers its session: the
 /// `assignment.created` notice, and the session's reminders for the volunteer's own (and their
-/// teams') subscriptions.
+/// teams') subscriptions. A new assignment only widens who covers the session, so nothing is
+/// withdrawn; reminders already enqueued are not enqueued again.
 pub async fn assigned(
     txn: &DatabaseTransaction,
-    session: &Session,
     assignment: &entity::assignment::Model,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let covering = covering(txn, session.id).await?;
+    let covering = covering(txn, assignment.session_id).await?;
+    if covering.is_empty() {
+        return Ok(());
+    }
+    let Some(session) = entity::session::Entity::find_by_id(assignment.session_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let session = &session;
     let mut owed = assignment_notices(&covering, "assignment.created", assignment, assignment.version, now);
-    owed.extend(sync_with(txn, session, &covering, now).await?);
+    if is_on(session) {
+        owed.extend(session_reminders(&covering, session, now));
+    }
     deliveries::enqueue_all(txn, owed, now).await?;
     Ok(())
 }
