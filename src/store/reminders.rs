@@ -9,7 +9,8 @@ use entity::session::Model as Session;
 use entity::webhook::Model as Webhook;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    QueryTrait, Statement, Value,
 };
 use serde_json::json;
 
@@ -299,6 +300,29 @@ pub async fn assigned(
         owed.extend(session_reminders(&covering, session, now));
     }
     deliveries::enqueue_all(txn, owed, now).await?;
+    Ok(())
+}
+
+/// A volunteer's teams changed: the sessions still to start that they serve at are covered
+/// by other team subscriptions now, so their reminders are brought in line.
+pub async fn teams_changed(txn: &DatabaseTransaction, volunteer_id: i64, now: DateTime<Utc>) -> Result<()> {
+    if !kinds_in_use(txn).await?.contains(&WebhookScope::Team) {
+        return Ok(());
+    }
+    let serving = entity::assignment::Entity::find()
+        .select_only()
+        .column(entity::assignment::Column::SessionId)
+        .filter(entity::assignment::Column::VolunteerId.eq(volunteer_id))
+        .filter(entity::assignment::Column::Status.is_in(entity::kinds::AssignmentStatus::ACTIVE))
+        .into_query();
+    let sessions = entity::session::Entity::find()
+        .filter(entity::session::Column::Id.in_subquery(serving))
+        .filter(entity::session::Column::StartsAt.gt(now))
+        .all(txn)
+        .await?;
+    for session in sessions {
+        sync(txn, &session, now).await?;
+    }
     Ok(())
 }
 

@@ -337,6 +337,7 @@ pub async fn update(
     row.stamp(version, now);
     let volunteer = row.update(txn).await?;
     if let Some(details) = details {
+        let teams_changed = details.teams != stored.teams;
         TeamMembership::delete_many()
             .filter(team_membership::Column::VolunteerId.eq(id))
             .exec(txn)
@@ -350,6 +351,10 @@ pub async fn update(
             .exec(txn)
             .await?;
         write_details(txn, id, details).await?;
+        if teams_changed {
+            // Team subscriptions now cover (or no longer cover) the sessions they serve at.
+            super::reminders::teams_changed(txn, id, now).await?;
+        }
     }
     Ok(volunteer)
 }

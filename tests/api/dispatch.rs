@@ -687,3 +687,25 @@ db_test! {
         assert_eq!(entry["attempts"].as_array().unwrap().len(), 1);
     }
 }
+
+db_test! {
+    async fn a_volunteer_joining_or_leaving_a_team_moves_the_teams_reminders(app: TestApp) with loopback; {
+        let receiver = Receiver::start().await;
+        let seed = app.seed().await;
+        let session = session(&app, &seed).await;
+        let (volunteer, _) = staff(&app, &seed, session).await;
+        let team = id(&app.create("/api/v1/teams", json!({"organization_id": seed.city, "name": "科普大篷车分队"})).await);
+        let hook = id(&app
+            .create("/api/v1/webhooks", json!({"organization_id": seed.city, "url": receiver.url("/standard/team"),
+                "format": "standard", "scope": {"kind": "team", "id": team}, "events": ["session.reminder"]}))
+            .await);
+        let pending = |log: Vec<Value>| log.iter().filter(|d| d["status"] == "pending").count();
+        assert_eq!(pending(log(&app, hook).await), 0, "nobody of the team serves yet");
+        let path = format!("/api/v1/volunteers/{volunteer}");
+        let joined = app.patch_current(&path, json!({"teams": [{"team_id": team}]})).await;
+        assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+        assert_eq!(pending(log(&app, hook).await), 2);
+        app.patch_current(&path, json!({"teams": []})).await;
+        assert_eq!(pending(log(&app, hook).await), 0);
+    }
+}
