@@ -153,6 +153,8 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<Model> {
     let enabling = fields.enabled && !current.enabled;
+    let wanted = |w: &Model| (w.events.clone(), w.offsets.clone(), w.enabled);
+    let wanted_before = wanted(&current);
     let mut webhook = record::save(txn, current, fields, now).await?;
     if enabling && (webhook.failing_since.is_some() || webhook.flag.is_some()) {
         // Switched back on by an organizer: its record of failures starts afresh.
@@ -161,7 +163,10 @@ pub async fn update(
         row.flag = Set(None);
         webhook = row.update(txn).await?;
     }
-    reminders::subscribed(txn, &webhook, now).await?;
+    // A new name, address or keyword owes nobody anything new.
+    if wanted(&webhook) != wanted_before {
+        reminders::subscribed(txn, &webhook, now).await?;
+    }
     Ok(webhook)
 }
 

@@ -395,6 +395,11 @@ db_test! {
         };
         assert_eq!(dues(log(&app, id(&hook)).await), ["2019-05-27T01:00:00Z", "2019-05-28T00:00:00Z"]);
         let path = format!("/api/v1/webhooks/{}", id(&hook));
+        // A new name owes nobody anything: the outbox is left as it is.
+        app.clock.advance(TimeDelta::minutes(1));
+        let renamed = app.patch_current(&path, json!({"name": "市志愿服务支队群"})).await;
+        assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+        assert_eq!(app.count("deliveries WHERE updated_at > created_at").await, 0);
         let changed = app.patch_current(&path, json!({"offsets": ["PT30M"]})).await;
         assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
         assert_eq!(dues(log(&app, id(&hook)).await), ["2019-05-28T00:30:00Z"]);
