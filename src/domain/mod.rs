@@ -7,6 +7,7 @@ pub mod geo;
 pub mod key;
 pub mod link;
 pub mod notice;
+pub mod plan;
 pub mod reminder;
 pub mod staffing;
 pub mod text;
