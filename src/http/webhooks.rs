@@ -329,9 +329,7 @@ async fn get_webhook(
     Authenticated(actor): Authenticated,
     Id(id): Id,
 ) -> Result<Response> {
-    let conn = state.db.reader();
-    let model = store::get(conn, id).await?;
-    require_manager(conn, &actor, &model).await?;
+    let model = managed(state.db.reader(), &actor, id).await?;
     Ok(with_etag(model.version, WebhookOut::from(model)))
 }
 

@@ -134,12 +134,24 @@ pub async fn withdraw_pending(
     event_type: &str,
     now: DateTime<Utc>,
 ) -> Result<u64> {
+    let which = sea_orm::Condition::all().add(Column::SessionId.eq(session_id));
+    withdraw_pending_where(txn, event_type, which, now).await
+}
+
+/// Withdraws the pending deliveries of `event_type` that also meet `which` (a session's, a
+/// subscription's, those of subscriptions that no longer cover a session); returns how many.
+pub async fn withdraw_pending_where(
+    txn: &DatabaseTransaction,
+    event_type: &str,
+    which: sea_orm::Condition,
+    now: DateTime<Utc>,
+) -> Result<u64> {
     let result = Entity::update_many()
         .col_expr(Column::Status, Expr::value(DeliveryStatus::Withdrawn))
         .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::SessionId.eq(session_id))
         .filter(Column::EventType.eq(event_type))
         .filter(Column::Status.eq(DeliveryStatus::Pending))
+        .filter(which)
         .exec(txn)
         .await?;
     Ok(result.rows_affected)

@@ -3,14 +3,13 @@
 //! when it moves or is called off.
 
 use chrono::{DateTime, Utc};
-use entity::delivery::{Column as DeliveryColumn, Entity as Delivery};
-use entity::kinds::{DeliveryStatus, SessionStatus, WebhookScope};
+use entity::delivery::Column as DeliveryColumn;
+use entity::kinds::{SessionStatus, WebhookScope};
 use entity::session::Model as Session;
 use entity::webhook::Model as Webhook;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    QueryTrait, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, QueryTrait, Statement, Value,
 };
 use serde_json::json;
 
@@ -219,15 +218,10 @@ async fn sync_with(
     now: DateTime<Utc>,
 ) -> Result<Vec<NewDelivery>> {
     let keep: Vec<i64> = covering.iter().map(|w| w.id).collect();
-    Delivery::update_many()
-        .col_expr(DeliveryColumn::Status, Expr::value(DeliveryStatus::Withdrawn))
-        .col_expr(DeliveryColumn::UpdatedAt, Expr::value(now))
-        .filter(DeliveryColumn::SessionId.eq(session.id))
-        .filter(DeliveryColumn::EventType.eq(REMINDER))
-        .filter(DeliveryColumn::Status.eq(DeliveryStatus::Pending))
-        .filter(DeliveryColumn::WebhookId.is_not_in(keep))
-        .exec(txn)
-        .await?;
+    let gone = Condition::all()
+        .add(DeliveryColumn::SessionId.eq(session.id))
+        .add(DeliveryColumn::WebhookId.is_not_in(keep));
+    deliveries::withdraw_pending_where(txn, REMINDER, gone, now).await?;
     Ok(if is_on(session) {
         session_reminders(covering, session, now)
     } else {
@@ -363,14 +357,8 @@ struct Covered {
 /// on and wants reminders, those of every covered session still to start are made (or
 /// brought back).
 pub async fn subscribed(txn: &DatabaseTransaction, webhook: &Webhook, now: DateTime<Utc>) -> Result<()> {
-    Delivery::update_many()
-        .col_expr(DeliveryColumn::Status, Expr::value(DeliveryStatus::Withdrawn))
-        .col_expr(DeliveryColumn::UpdatedAt, Expr::value(now))
-        .filter(DeliveryColumn::WebhookId.eq(webhook.id))
-        .filter(DeliveryColumn::EventType.eq(REMINDER))
-        .filter(DeliveryColumn::Status.eq(DeliveryStatus::Pending))
-        .exec(txn)
-        .await?;
+    let its_own = Condition::all().add(DeliveryColumn::WebhookId.eq(webhook.id));
+    deliveries::withdraw_pending_where(txn, REMINDER, its_own, now).await?;
     if !webhook.enabled || !wants(webhook, REMINDER) {
         return Ok(());
     }
