@@ -235,3 +235,76 @@ pub enum AttemptOutcome {
     #[sea_orm(string_value = "expired")]
     Expired,
 }
+
+/// Where a preparation plan stands in the host association's review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum PlanReview {
+    /// Submitted (or revised) by its organization, not yet looked at.
+    #[sea_orm(string_value = "submitted")]
+    Submitted,
+    /// Picked by the city association for a closer look.
+    #[sea_orm(string_value = "shortlisted")]
+    Shortlisted,
+    /// Sent on to the provincial association.
+    #[sea_orm(string_value = "forwarded")]
+    Forwarded,
+    /// Chosen by the province.
+    #[sea_orm(string_value = "selected")]
+    Selected,
+    /// Not taken further.
+    #[sea_orm(string_value = "not_selected")]
+    NotSelected,
+}
+
+impl PlanReview {
+    /// Whether a reviewer may move a plan from `self` to `to`: forward through submitted →
+    /// shortlisted → forwarded → selected, or to not selected from any open step.
+    pub fn may_become(self, to: Self) -> bool {
+        use PlanReview::{Forwarded, NotSelected, Selected, Shortlisted, Submitted};
+        matches!(
+            (self, to),
+            (Submitted, Shortlisted)
+                | (Shortlisted, Forwarded)
+                | (Forwarded, Selected)
+                | (Submitted | Shortlisted | Forwarded, NotSelected)
+        )
+    }
+
+    /// Whether the review has ended.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Selected | Self::NotSelected)
+    }
+}
+
+/// What an uploaded plan attachment is, as its content shows (never its file name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    /// A PDF, such as the stamped plan.
+    #[sea_orm(string_value = "pdf")]
+    Pdf,
+    /// A Word document (.docx).
+    #[sea_orm(string_value = "docx")]
+    Docx,
+}
+
+impl AttachmentKind {
+    /// The media type it is served as.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        }
+    }
+
+    /// The file extension it is saved with.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Docx => "docx",
+        }
+    }
+}

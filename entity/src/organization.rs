@@ -24,6 +24,8 @@ pub struct Model {
     pub contact_mobile: Option<String>,
     pub contact_fax: Option<String>,
     pub contact_email: Option<String>,
+    /// Expected to submit a preparation plan (county associations always are).
+    pub plan_expected: bool,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

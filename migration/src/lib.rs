@@ -21,6 +21,8 @@ mod m20261130_000015_create_webhooks;
 mod m20261130_000016_create_deliveries;
 mod m20261130_000017_create_delivery_attempts;
 mod m20261130_000018_add_sending_state_to_webhooks;
+mod m20261130_000019_add_plan_expected_to_organizations;
+mod m20261130_000020_create_plans;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -47,6 +49,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_create_deliveries::Migration),
             Box::new(m20261130_000017_create_delivery_attempts::Migration),
             Box::new(m20261130_000018_add_sending_state_to_webhooks::Migration),
+            Box::new(m20261130_000019_add_plan_expected_to_organizations::Migration),
+            Box::new(m20261130_000020_create_plans::Migration),
         ]
     }
 }

@@ -76,6 +76,7 @@ pub async fn time_render(
         description: None,
         time_zone: "Asia/Shanghai".to_owned(),
         source: "http://127.0.0.1/feeds/programs/1.ics".to_owned(),
+        deadlines: Vec::new(),
     };
     let options = Options {
         audience: Audience::Public,

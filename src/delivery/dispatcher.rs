@@ -23,16 +23,17 @@ use sha2::{Digest as _, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::{self, Failure, Next};
-use super::message::{self, ChatText, Notice, Options};
+use super::message::{self, About, ChatText, Notice, Options};
 use super::verdict::{self, Answer, Verdict};
 use super::{client, limits, signing};
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::domain::notice::{Happening, SessionFacts, When};
+use crate::domain::notice::{Happening, PlanHappening, SessionFacts, When};
 use crate::domain::webhook::{AddressPolicy, Format, WebhookUrl};
 use crate::error::Result;
 use crate::store::deliveries::{self, Settled};
 use crate::store::notices::{self, Subject};
+use crate::store::plan_notices;
 use crate::store::webhooks::{self, Health};
 
 /// How a dispatcher works.
@@ -222,10 +223,7 @@ impl Dispatcher {
                     ready.push((row, notice));
                 } else {
                     round.withdrawn += 1;
-                    unsent.push((
-                        ending(DeliveryStatus::Withdrawn, "the session is no longer on"),
-                        vec![row.id],
-                    ));
+                    unsent.push((ending(DeliveryStatus::Withdrawn, withdrawn_because(&row)), vec![row.id]));
                 }
             }
             if ready.is_empty() {
@@ -724,6 +722,7 @@ fn describe(answer: Option<&Answer>, verdict: &Verdict) -> String {
 
 /// What the notices of a claimed batch say, read once for the batch.
 struct Said {
+    plans: plan_notices::PlanSubjects,
     sessions: HashMap<i64, Subject>,
     people: HashMap<i64, (crate::domain::notice::OnDuty, Option<String>)>,
     venues: HashMap<i64, (String, Option<String>)>,
@@ -740,7 +739,20 @@ impl Said {
         let mut venue_ids: Vec<i64> = claimed.iter().filter_map(|d| was(d).map(|w| w.venue_id)).collect();
         venue_ids.sort_unstable();
         venue_ids.dedup();
+        let (mut program_ids, mut plan_ids) = (Vec::new(), Vec::new());
+        for delivery in claimed {
+            match delivery.event_type.as_str() {
+                plan_notices::DEADLINE => program_ids.extend(payload_id(delivery, "program_id")),
+                plan_notices::SUBMITTED => plan_ids.extend(payload_id(delivery, "plan_id")),
+                _ => {}
+            }
+        }
+        for ids in [&mut program_ids, &mut plan_ids] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
         Ok(Self {
+            plans: plan_notices::subjects(conn, &program_ids, &plan_ids, public_url).await?,
             sessions: notices::sessions(conn, &session_ids, public_url).await?,
             people: notices::people(conn, &assignment_ids).await?,
             venues: notices::venues(conn, &venue_ids).await?,
@@ -750,6 +762,38 @@ impl Said {
     /// The notice a delivery carries now; `None` when it no longer should go (the session is
     /// gone or off, for anything but its cancellation notice).
     fn notice(&self, webhook: &Webhook, delivery: &Delivery) -> Option<Notice> {
+        let about = match delivery.event_type.as_str() {
+            plan_notices::DEADLINE | plan_notices::SUBMITTED => self.plan_notice(delivery)?,
+            _ => self.session_notice(delivery)?,
+        };
+        Some(Notice {
+            id: message_id(webhook, delivery),
+            about,
+            at: delivery.due_at,
+        })
+    }
+
+    /// A plan notice; a deadline reminder goes only while someone has still to submit.
+    fn plan_notice(&self, delivery: &Delivery) -> Option<About> {
+        if delivery.event_type == plan_notices::DEADLINE {
+            let facts = self.plans.deadlines.get(&payload_id(delivery, "program_id")?)?;
+            if facts.missing.is_empty() || delivery.deadline != Some(facts.deadline) {
+                return None;
+            }
+            return Some(About::Plans(PlanHappening::Deadline {
+                before: reminder_offset(delivery)?,
+                facts: facts.clone(),
+            }));
+        }
+        let mut facts = self.plans.submissions.get(&payload_id(delivery, "plan_id")?)?.clone();
+        // The version this notice announces, though a later one may have come in since.
+        if let Some(revision) = payload_id(delivery, "revision").and_then(|r| i32::try_from(r).ok()) {
+            facts.revision = revision;
+        }
+        Some(About::Plans(PlanHappening::Submitted(facts)))
+    }
+
+    fn session_notice(&self, delivery: &Delivery) -> Option<About> {
         let subject = self.sessions.get(&delivery.session_id?)?;
         let on_duty = || self.people.get(&delivery.assignment_id?);
         let happening = match delivery.event_type.as_str() {
@@ -771,11 +815,9 @@ impl Said {
             }
             _ => return None,
         };
-        Some(Notice {
-            id: message_id(webhook, delivery),
+        Some(About::Session {
             happening,
             session: subject.facts.clone(),
-            at: delivery.due_at,
         })
     }
 
@@ -821,6 +863,20 @@ fn was(delivery: &Delivery) -> Option<Was> {
         ends_at: serde_json::from_value(was.get("ends_at")?.clone()).ok()?,
         venue_id: was.get("venue_id")?.as_i64()?,
     })
+}
+
+/// Why a delivery that no longer says anything was withdrawn.
+fn withdrawn_because(delivery: &Delivery) -> &'static str {
+    match delivery.event_type.as_str() {
+        plan_notices::DEADLINE => "every organization expected to submit has submitted, or the deadline moved",
+        plan_notices::SUBMITTED => "the plan is gone",
+        _ => "the session is no longer on",
+    }
+}
+
+/// A number the delivery's payload holds.
+fn payload_id(delivery: &Delivery, name: &str) -> Option<i64> {
+    delivery.payload.as_ref()?.get(name)?.as_i64()
 }
 
 fn reminder_offset(delivery: &Delivery) -> Option<TimeDelta> {

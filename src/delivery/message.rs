@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::signing;
-use crate::domain::notice::{self, Happening, SessionFacts, When};
+use crate::domain::notice::{self, Happening, PlanHappening, SessionFacts, When};
 use crate::domain::webhook::{Format, Platform as _};
 
 /// One notice for one subscription.
@@ -13,12 +13,56 @@ use crate::domain::webhook::{Format, Platform as _};
 pub struct Notice {
     /// The delivery's id: `webhook-id` for standard receivers, stable across retries.
     pub id: String,
-    /// What happened.
-    pub happening: Happening,
-    /// The session as it is now.
-    pub session: SessionFacts,
+    /// What it is about.
+    pub about: About,
     /// When it happened, or when the reminder fell due.
     pub at: DateTime<Utc>,
+}
+
+/// What a notice is about.
+#[derive(Clone, Debug, PartialEq)]
+pub enum About {
+    /// Something happened to a session or its staffing.
+    Session {
+        /// What happened.
+        happening: Happening,
+        /// The session as it is now.
+        session: SessionFacts,
+    },
+    /// A program's preparation plans.
+    Plans(PlanHappening),
+}
+
+impl About {
+    /// The event type subscribers choose.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Session { happening, .. } => happening.event_type(),
+            Self::Plans(happening) => happening.event_type(),
+        }
+    }
+
+    fn headline(&self) -> String {
+        match self {
+            Self::Session { happening, session } => notice::headline(session, happening),
+            Self::Plans(happening) => happening.headline(),
+        }
+    }
+
+    fn body_lines(&self) -> Vec<String> {
+        match self {
+            Self::Session { happening, session } => notice::body_lines(session, happening),
+            Self::Plans(happening) => happening.body_lines(),
+        }
+    }
+
+    /// The volunteers on duty, whom a chat message may @-mention.
+    fn on_duty(&self) -> &[notice::OnDuty] {
+        match self {
+            Self::Session { session, .. } => &session.roster,
+            Self::Plans(_) => &[],
+        }
+    }
 }
 
 /// What a subscription adds to each message.
@@ -42,7 +86,37 @@ pub fn text_limit(format: Format) -> usize {
 
 /// The Standard Webhooks payload of one notice: `{type, timestamp, data}`. Mobiles only masked.
 pub fn standard_payload(notice: &Notice) -> Value {
-    let session = &notice.session;
+    let data = match &notice.about {
+        About::Session { happening, session } => session_data(session, happening),
+        About::Plans(happening) => plan_data(happening),
+    };
+    json!({"type": notice.about.event_type(), "timestamp": notice.at, "data": data})
+}
+
+/// What a plan notice's payload carries: never a contact's details.
+fn plan_data(happening: &PlanHappening) -> Value {
+    match happening {
+        PlanHappening::Deadline { before, facts } => json!({
+            "program": {"name": facts.program},
+            "deadline": facts.deadline,
+            "deadline_text": notice::instant_text(facts.deadline, facts.zone, true),
+            "time_zone": facts.zone.name(),
+            "before_minutes": before.num_minutes(),
+            "missing": facts.missing,
+            "link": facts.link,
+        }),
+        PlanHappening::Submitted(plan) => json!({
+            "program": {"name": plan.program},
+            "plan": {
+                "id": plan.id, "organization": plan.organization, "activity_name": plan.activity,
+                "revision": plan.revision, "joins_video_link": plan.joins_video_link,
+                "submitted_at": plan.at, "link": plan.link,
+            },
+        }),
+    }
+}
+
+fn session_data(session: &SessionFacts, happening: &Happening) -> Value {
     let roster: Vec<Value> = session
         .roster
         .iter()
@@ -63,7 +137,7 @@ pub fn standard_payload(notice: &Notice) -> Value {
         "venue": {"name": session.venue, "address": session.address},
         "roster": roster,
     });
-    match &notice.happening {
+    match happening {
         Happening::Reminder { before } => {
             data["before_minutes"] = json!(before.num_minutes());
         }
@@ -94,7 +168,7 @@ pub fn standard_payload(notice: &Notice) -> Value {
             data["assignment"] = json!({"name": who.name, "role": who.role, "status": who.status, "reason": reason});
         }
     }
-    json!({"type": notice.happening.event_type(), "timestamp": notice.at, "data": data})
+    data
 }
 
 /// A chat message made of notices.
@@ -125,8 +199,8 @@ pub fn chat_text(format: Format, notices: &[Notice], options: &Options) -> ChatT
         mentions: Vec::new(),
     };
     for notice in notices {
-        let headline = notice::headline(&notice.session, &notice.happening);
-        let lines = notice::body_lines(&notice.session, &notice.happening);
+        let headline = notice.about.headline();
+        let lines = notice.about.body_lines();
         let separator = if text.used == 0 { "" } else { "\n\n" };
         let markdown = format!(
             "{separator}**{headline}**\n\n{}",
@@ -144,7 +218,7 @@ pub fn chat_text(format: Format, notices: &[Notice], options: &Options) -> ChatT
         text.plain.push_str(&plain);
         text.used += 1;
         if options.mention && format.mentions_by_mobile() {
-            for duty in notice.session.roster.iter().filter(|d| d.is_active()) {
+            for duty in notice.about.on_duty().iter().filter(|d| d.is_active()) {
                 if let Some(mobile) = &duty.mobile
                     && !text.mentions.contains(mobile)
                 {
@@ -274,25 +348,27 @@ mod tests {
     fn notice(id: i64, title: &str) -> Notice {
         Notice {
             id: format!("msg_{id}"),
-            happening: Happening::Reminder {
-                before: TimeDelta::hours(1),
-            },
-            session: SessionFacts {
-                id,
-                title: title.to_owned(),
-                activity: "科普宣传周".to_owned(),
-                when: When::Timed(at("2019-05-28T01:00:00Z"), at("2019-05-28T03:00:00Z")),
-                zone: Zone::from_stored("Asia/Shanghai"),
-                venue: "连云港市科技馆".to_owned(),
-                address: None,
-                video_url: Some("https://meeting.example.cn/j/530".to_owned()),
-                link: format!("https://sciday.example.cn/api/v1/sessions/{id}"),
-                roster: vec![OnDuty {
-                    name: "张伟".to_owned(),
-                    role: "讲解员".to_owned(),
-                    status: "proposed".to_owned(),
-                    mobile: Some("14400001234".to_owned()),
-                }],
+            about: About::Session {
+                happening: Happening::Reminder {
+                    before: TimeDelta::hours(1),
+                },
+                session: SessionFacts {
+                    id,
+                    title: title.to_owned(),
+                    activity: "科普宣传周".to_owned(),
+                    when: When::Timed(at("2019-05-28T01:00:00Z"), at("2019-05-28T03:00:00Z")),
+                    zone: Zone::from_stored("Asia/Shanghai"),
+                    venue: "连云港市科技馆".to_owned(),
+                    address: None,
+                    video_url: Some("https://meeting.example.cn/j/530".to_owned()),
+                    link: format!("https://sciday.example.cn/api/v1/sessions/{id}"),
+                    roster: vec![OnDuty {
+                        name: "张伟".to_owned(),
+                        role: "讲解员".to_owned(),
+                        status: "proposed".to_owned(),
+                        mobile: Some("14400001234".to_owned()),
+                    }],
+                },
             },
             at: at("2019-05-28T00:00:00Z"),
         }

@@ -108,14 +108,144 @@ impl Happening {
 }
 
 /// Every event type, in the order the API documents them.
-pub const EVENT_TYPES: [&str; 6] = [
+pub const EVENT_TYPES: [&str; 8] = [
     "session.reminder",
     "session.rescheduled",
     "session.cancelled",
     "assignment.created",
     "assignment.cancelled",
     "assignment.declined",
+    "plan.deadline",
+    "plan.submitted",
 ];
+
+/// The events a subscription gets when it names none: everything about sessions and their
+/// staffing. Plan events go to the groups that ask for them (the association's own).
+pub const DEFAULT_EVENTS: [&str; 6] = [
+    EVENT_TYPES[0],
+    EVENT_TYPES[1],
+    EVENT_TYPES[2],
+    EVENT_TYPES[3],
+    EVENT_TYPES[4],
+    EVENT_TYPES[5],
+];
+
+/// A program's plan deadline as a reminder tells it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeadlineFacts {
+    /// Program name.
+    pub program: String,
+    /// The deadline.
+    pub deadline: DateTime<Utc>,
+    /// The program's zone.
+    pub zone: Zone,
+    /// The organizations expected to submit that have not, by name.
+    pub missing: Vec<String>,
+    /// Where the plans are submitted.
+    pub link: String,
+}
+
+/// A submitted plan as its notice tells it (no contact details).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubmittedFacts {
+    /// Plan id.
+    pub id: i64,
+    /// Program name.
+    pub program: String,
+    /// The submitting organization.
+    pub organization: String,
+    /// 主题活动名称.
+    pub activity: String,
+    /// Which version this is (1 for the first).
+    pub revision: i32,
+    /// Whether it joins the Beijing video link.
+    pub joins_video_link: bool,
+    /// When this version came in.
+    pub at: DateTime<Utc>,
+    /// The program's zone.
+    pub zone: Zone,
+    /// Where the plan is read.
+    pub link: String,
+}
+
+/// What happened to a program's preparation plans.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlanHappening {
+    /// The deadline is `before` away.
+    Deadline {
+        /// How long before the deadline.
+        before: TimeDelta,
+        /// The deadline and who has not submitted.
+        facts: DeadlineFacts,
+    },
+    /// An organization submitted (or revised) its plan.
+    Submitted(SubmittedFacts),
+}
+
+impl PlanHappening {
+    /// `plan.deadline` or `plan.submitted`.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Deadline { .. } => "plan.deadline",
+            Self::Submitted(_) => "plan.submitted",
+        }
+    }
+
+    /// The headline of its notice.
+    pub fn headline(&self) -> String {
+        match self {
+            Self::Deadline { before, facts } => format!(
+                "【方案提交提醒】{}：筹备工作方案{}后截止",
+                facts.program,
+                before_text(*before)
+            ),
+            Self::Submitted(plan) if plan.revision > 1 => {
+                format!("【方案已修改】{}（第{}版）", plan.organization, plan.revision)
+            }
+            Self::Submitted(plan) => format!("【方案已提交】{}", plan.organization),
+        }
+    }
+
+    /// The lines under the headline.
+    pub fn body_lines(&self) -> Vec<String> {
+        match self {
+            Self::Deadline { facts, .. } => {
+                let mut lines = vec![format!("截止时间：{}", instant_text(facts.deadline, facts.zone, true))];
+                if facts.missing.is_empty() {
+                    lines.push("应提交的单位均已提交".to_owned());
+                } else {
+                    lines.push(format!(
+                        "尚未提交（{}家）：{}",
+                        facts.missing.len(),
+                        facts.missing.join("、")
+                    ));
+                }
+                lines.push(format!("提交入口：{}", facts.link));
+                lines
+            }
+            Self::Submitted(plan) => vec![
+                format!("主题活动：{}", plan.activity),
+                format!(
+                    "与北京主会场视频连线：{}",
+                    if plan.joins_video_link { "是" } else { "否" }
+                ),
+                format!("提交时间：{}", instant_text(plan.at, plan.zone, false)),
+                format!("详情：{}", plan.link),
+            ],
+        }
+    }
+}
+
+/// `5月17日 23:59:59（北京时间）`, or without seconds.
+pub fn instant_text(at: DateTime<Utc>, zone: Zone, seconds: bool) -> String {
+    let local = at.with_timezone(&zone.tz());
+    let clock = if seconds {
+        format!("{:02}:{:02}:{:02}", local.hour(), local.minute(), local.second())
+    } else {
+        format!("{:02}:{:02}", local.hour(), local.minute())
+    };
+    format!("{} {clock}（{}）", day_text(local.date_naive()), zone_label(zone))
+}
 
 /// The zone's name as people in China say it.
 pub fn zone_label(zone: Zone) -> String {
@@ -443,8 +573,63 @@ mod tests {
             },
         ];
         let types: Vec<&str> = happenings.iter().map(Happening::event_type).collect();
-        assert_eq!(types, EVENT_TYPES);
+        assert_eq!(types, DEFAULT_EVENTS);
         let declined = body_lines(&session(), &happenings[5]);
         assert_eq!(declined[0], "原因：临时出差");
+    }
+
+    fn deadline(missing: &[&str]) -> PlanHappening {
+        PlanHappening::Deadline {
+            before: TimeDelta::days(2),
+            facts: DeadlineFacts {
+                program: "2019年全国科技工作者日系列活动".to_owned(),
+                deadline: at("2019-05-17T15:59:59Z"),
+                zone: shanghai(),
+                missing: missing.iter().map(|m| (*m).to_owned()).collect(),
+                link: "https://sciday.example/api/v1/programs/1/plans".to_owned(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_deadline_reminder_names_who_has_not_submitted_in_local_time() {
+        let reminder = deadline(&["灌云县科学技术协会", "连云港市数学学会"]);
+        assert_eq!(reminder.event_type(), "plan.deadline");
+        assert_eq!(
+            reminder.headline(),
+            "【方案提交提醒】2019年全国科技工作者日系列活动：筹备工作方案2天后截止"
+        );
+        let lines = reminder.body_lines();
+        assert_eq!(lines[0], "截止时间：5月17日 23:59:59（北京时间）");
+        assert_eq!(lines[1], "尚未提交（2家）：灌云县科学技术协会、连云港市数学学会");
+        assert_eq!(deadline(&[]).body_lines()[1], "应提交的单位均已提交");
+    }
+
+    #[test]
+    fn a_revised_plan_says_which_version_it_is() {
+        let mut plan = SubmittedFacts {
+            id: 3,
+            program: "2019年全国科技工作者日系列活动".to_owned(),
+            organization: "灌南县科学技术协会".to_owned(),
+            activity: "科技志愿服务进乡村".to_owned(),
+            revision: 1,
+            joins_video_link: true,
+            at: at("2019-05-16T02:30:00Z"),
+            zone: shanghai(),
+            link: "https://sciday.example/api/v1/programs/1/plans/3".to_owned(),
+        };
+        assert_eq!(
+            PlanHappening::Submitted(plan.clone()).headline(),
+            "【方案已提交】灌南县科学技术协会"
+        );
+        assert_eq!(
+            PlanHappening::Submitted(plan.clone()).body_lines()[1..3],
+            ["与北京主会场视频连线：是", "提交时间：5月16日 10:30（北京时间）"]
+        );
+        plan.revision = 2;
+        assert_eq!(
+            PlanHappening::Submitted(plan).headline(),
+            "【方案已修改】灌南县科学技术协会（第2版）"
+        );
     }
 }

@@ -1,45 +1,13 @@
 //! Preparation plans (附件1 筹备工作方案): the rules that hold whatever stores them — when a
-//! plan may still be submitted, how a review moves, and what a plan's text must be.
+//! plan may still be submitted, what a plan's text must be, and what an uploaded attachment is.
+//! How a review moves is [`entity::kinds::PlanReview::may_become`].
 
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
 
+use entity::kinds::AttachmentKind;
+
 use super::field::FieldError;
 use super::text;
-
-/// Where a plan stands in the association's review.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Review {
-    /// Submitted (or revised) by its organization.
-    Submitted,
-    /// Picked by the city association for a closer look.
-    Shortlisted,
-    /// Sent on to the provincial association.
-    Forwarded,
-    /// Chosen by the province.
-    Selected,
-    /// Not taken further.
-    NotSelected,
-}
-
-impl Review {
-    /// Whether a reviewer may move a plan from `self` to `to`: forward through submitted →
-    /// shortlisted → forwarded → selected, or to not selected from any open step.
-    pub fn may_become(self, to: Review) -> bool {
-        use Review::{Forwarded, NotSelected, Selected, Shortlisted, Submitted};
-        matches!(
-            (self, to),
-            (Submitted, Shortlisted)
-                | (Shortlisted, Forwarded)
-                | (Forwarded, Selected)
-                | (Submitted | Shortlisted | Forwarded, NotSelected)
-        )
-    }
-
-    /// Whether the review has ended.
-    pub fn is_final(self) -> bool {
-        matches!(self, Review::Selected | Review::NotSelected)
-    }
-}
 
 /// Whether a plan may be submitted or revised at `now`: up to and including the deadline's
 /// last second (a deadline of 23:59:59 takes a plan at 23:59:59.999), or until an extension
@@ -70,6 +38,56 @@ pub fn plan_text(field: &str, value: &str) -> Result<String, FieldError> {
         ));
     }
     Ok(text)
+}
+
+/// Most bytes of one attachment: a scanned, stamped plan of a few pages fits with room to spare.
+pub const ATTACHMENT_MAX: usize = 20 * 1024 * 1024;
+
+/// Why an upload is not a plan attachment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotAttachment {
+    /// Nothing was uploaded.
+    Empty,
+    /// A zip archive without a Word document in it (an .xlsx, a .pptx, a plain archive).
+    NotWord,
+    /// Neither a PDF nor a zip archive: an old .doc, an image, a program.
+    Unknown,
+}
+
+impl NotAttachment {
+    /// What the uploader is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Empty => "the file is empty",
+            Self::NotWord => "the archive is not a Word document; upload the plan as .docx or PDF",
+            Self::Unknown => "the file is neither a PDF nor a Word document (.docx); save the plan as one of them",
+        }
+    }
+}
+
+/// What an uploaded file is, from its bytes alone: a PDF starts with `%PDF-`; a .docx is a zip
+/// archive whose table of contents lists `[Content_Types].xml` and `word/document.xml`.
+/// Nothing is decompressed, so a crafted archive costs no more than reading its directory.
+pub fn sniff(content: &[u8]) -> Result<AttachmentKind, NotAttachment> {
+    if content.is_empty() {
+        return Err(NotAttachment::Empty);
+    }
+    if content.starts_with(b"%PDF-") {
+        return Ok(AttachmentKind::Pdf);
+    }
+    if !content.starts_with(b"PK\x03\x04") {
+        return Err(NotAttachment::Unknown);
+    }
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(content)).map_err(|_| NotAttachment::NotWord)?;
+    let names: std::collections::HashSet<String> = archive
+        .file_names()
+        .filter_map(|name| name.ok().map(|n| n.into_owned()))
+        .collect();
+    if names.contains("[Content_Types].xml") && names.contains("word/document.xml") {
+        Ok(AttachmentKind::Docx)
+    } else {
+        Err(NotAttachment::NotWord)
+    }
 }
 
 #[cfg(test)]
@@ -115,7 +133,7 @@ mod tests {
 
     #[test]
     fn a_review_moves_forward_or_ends_and_never_back() {
-        use Review::*;
+        use entity::kinds::PlanReview::*;
         assert!(Submitted.may_become(Shortlisted));
         assert!(Shortlisted.may_become(Forwarded));
         assert!(Forwarded.may_become(Selected));
@@ -137,5 +155,43 @@ mod tests {
             "too_long"
         );
         assert!(plan_text("text", &"科".repeat(TEXT_MAX)).is_ok());
+    }
+
+    /// A zip archive holding `names`, each stored uncompressed.
+    fn zip_of(names: &[&str]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for name in names {
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(b"<xml/>").unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn attachments_are_known_by_their_bytes_not_their_names() {
+        assert_eq!(sniff(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), Ok(AttachmentKind::Pdf));
+        let docx = zip_of(&["[Content_Types].xml", "_rels/.rels", "word/document.xml"]);
+        assert_eq!(sniff(&docx), Ok(AttachmentKind::Docx));
+        let xlsx = zip_of(&["[Content_Types].xml", "xl/workbook.xml"]);
+        assert_eq!(sniff(&xlsx), Err(NotAttachment::NotWord));
+        assert_eq!(
+            sniff(b"MZ\x90\x00\x03\x00\x00\x00"),
+            Err(NotAttachment::Unknown),
+            "a Windows program"
+        );
+        assert_eq!(
+            sniff(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
+            Err(NotAttachment::Unknown),
+            "an old .doc"
+        );
+        assert_eq!(sniff(b"PK\x03\x04 truncated"), Err(NotAttachment::NotWord));
+        assert_eq!(sniff(b""), Err(NotAttachment::Empty));
+        assert_eq!(
+            sniff(b" %PDF-1.4"),
+            Err(NotAttachment::Unknown),
+            "the signature comes first"
+        );
     }
 }

@@ -7,15 +7,18 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike as _, Days, NaiveDate, NaiveDateTime, TimeDelta, Timelike as _, Utc};
+use chrono::{
+    DateTime, Datelike as _, Days, DurationRound as _, NaiveDate, NaiveDateTime, TimeDelta, Timelike as _, Utc,
+};
 use icalendar::{Calendar, Property};
 
 use super::ics::{self, Writer};
 use super::zones;
+use crate::domain::notice::instant_text;
 use crate::domain::notice::{is_active, status_text};
 use crate::domain::reminder;
 use crate::domain::zone::Zone;
-use crate::store::feeds::{AssignmentPart, EventRow};
+use crate::store::feeds::{AssignmentPart, DeadlineRow, EventRow};
 
 /// The `PRODID` of every feed.
 pub const PRODID: &str = concat!("-//sciday//sciday ", env!("CARGO_PKG_VERSION"), "//ZH");
@@ -34,6 +37,8 @@ pub struct CalendarInfo {
     pub time_zone: String,
     /// `SOURCE`: where the feed is fetched from.
     pub source: String,
+    /// Plan deadlines it shows besides the sessions (organizations' feeds).
+    pub deadlines: Vec<DeadlineRow>,
 }
 
 /// Who a feed is for, which decides what its events carry.
@@ -300,28 +305,97 @@ fn write_event(writer: &mut Writer, item: &Item<'_>, options: &Options) {
         None => writer.property("URL", [], &format!("{}/api/v1/sessions/{}", options.public_url, row.id)),
     }
     if status != Status::Cancelled {
-        for before in &options.alarms {
-            writer.begin("VALARM");
-            writer.property("ACTION", [], "DISPLAY");
-            writer.property("DESCRIPTION", [], &summary);
-            writer.property("TRIGGER", [], &reminder::format_duration(-*before));
-            writer.end("VALARM");
-        }
+        write_alarms(writer, &summary, &options.alarms);
     }
     writer.end("VEVENT");
 }
 
+/// A display reminder `before` each event's start, saying its summary.
+fn write_alarms(writer: &mut Writer, summary: &str, alarms: &[TimeDelta]) {
+    for before in alarms {
+        writer.begin("VALARM");
+        writer.property("ACTION", [], "DISPLAY");
+        writer.property("DESCRIPTION", [], summary);
+        writer.property("TRIGGER", [], &reminder::format_duration(-*before));
+        writer.end("VALARM");
+    }
+}
+
 /// Zones the events use, each with the span of time its `VTIMEZONE` has to cover.
-fn zones_used(rows: &[EventRow]) -> BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> {
+fn zones_used<'a>(
+    rows: &'a [EventRow],
+    deadlines: &'a [DeadlineRow],
+) -> BTreeMap<&'a str, (DateTime<Utc>, DateTime<Utc>)> {
     let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
-    for row in rows.iter().filter(|r| !r.times.all_day) {
-        let span = spans
-            .entry(row.times.time_zone.as_str())
-            .or_insert((row.times.starts_at, row.times.ends_at));
-        span.0 = span.0.min(row.times.starts_at);
-        span.1 = span.1.max(row.times.ends_at);
+    let timed = rows
+        .iter()
+        .filter(|r| !r.times.all_day)
+        .map(|r| (r.times.time_zone.as_str(), r.times.starts_at, r.times.ends_at))
+        .chain(deadlines.iter().map(|d| {
+            let (start, end) = deadline_span(d.due);
+            (d.time_zone.as_str(), start, end)
+        }));
+    for (zone, start, end) in timed {
+        let span = spans.entry(zone).or_insert((start, end));
+        span.0 = span.0.min(start);
+        span.1 = span.1.max(end);
     }
     spans
+}
+
+/// A deadline as an event: the minute its last second falls in (23:59 to 00:00 for a
+/// deadline of 23:59:59), so every client shows it at the right time and none as zero-length.
+fn deadline_span(due: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = due.duration_trunc(TimeDelta::minutes(1)).unwrap_or(due);
+    (start, start + TimeDelta::minutes(1))
+}
+
+/// One plan deadline as a `VEVENT` that blocks no time.
+fn write_deadline(writer: &mut Writer, deadline: &DeadlineRow, options: &Options) {
+    let zone = Zone::from_stored(&deadline.time_zone);
+    let (start, end) = deadline_span(deadline.due);
+    let changed = date_time_text(deadline.changed.naive_utc(), true);
+    let link = format!("{}/api/v1/programs/{}/plans", options.public_url, deadline.program_id);
+    let (summary, what) = if deadline.host {
+        (
+            format!("筹备工作方案收取截止：{}", deadline.program),
+            "收取各县区科协和市级学会的",
+        )
+    } else {
+        (format!("筹备工作方案提交截止：{}", deadline.program), "提交")
+    };
+    let lines = [
+        format!(
+            "{}前{what}《筹备工作方案》（附件1，盖章PDF和Word文件）。",
+            instant_text(deadline.due, zone, true)
+        ),
+        format!("提交入口：{link}"),
+    ];
+
+    writer.begin("VEVENT");
+    writer.property(
+        "UID",
+        [],
+        &format!(
+            "plan-deadline-{}-{}@{}",
+            deadline.program_id, deadline.organization_id, options.uid_domain
+        ),
+    );
+    writer.property("DTSTAMP", [], &changed);
+    for (name, at) in [("DTSTART", start), ("DTEND", end)] {
+        let local = at.with_timezone(&zone.tz()).naive_local();
+        writer.property(name, [("TZID", zone.name())], &date_time_text(local, false));
+    }
+    writer.property("CATEGORIES", [], "截止日期");
+    writer.property("DESCRIPTION", [], &lines.join("\n"));
+    writer.property("LAST-MODIFIED", [], &changed);
+    writer.property("SEQUENCE", [], &deadline.sequence.max(0).to_string());
+    writer.property("STATUS", [], "CONFIRMED");
+    writer.property("SUMMARY", [], &summary);
+    writer.property("TRANSP", [], "TRANSPARENT");
+    writer.property("URL", [], &link);
+    write_alarms(writer, &summary, &options.alarms);
+    writer.end("VEVENT");
 }
 
 /// The whole feed.
@@ -357,11 +431,14 @@ pub fn render(info: &CalendarInfo, rows: &[EventRow], options: &Options) -> Stri
     for property in &calendar.properties {
         writer.crate_property(property);
     }
-    for (zone, (start, end)) in zones_used(rows) {
+    for (zone, (start, end)) in zones_used(rows, &info.deadlines) {
         zones::write_vtimezone(&mut writer, Zone::from_stored(zone).tz(), start, end);
     }
     for item in items(rows, options.audience) {
         write_event(&mut writer, &item, options);
+    }
+    for deadline in &info.deadlines {
+        write_deadline(&mut writer, deadline, options);
     }
     writer.end("VCALENDAR");
     writer.finish()

@@ -468,19 +468,21 @@ impl Feeds {
 
     /// Derives the validators from the owner and the fingerprint of the feed's rows.
     fn validated(&self, key: &FeedKey, planned: Planned, fingerprint: &Fingerprint, now: DateTime<Utc>) -> Validated {
-        let Planned { owner, window } = planned;
+        let Planned { mut owner, window } = planned;
+        owner.deadlines.retain(|d| d.due >= window.from && d.due < window.to);
         let scope = owner.scope.clone();
         let today = now.date_naive();
         let start_of_today = today.and_time(NaiveTime::MIN).and_utc();
         let zone = Zone::from_stored(&owner.zone);
         let mut digest = Sha256::new();
         let identity = format!(
-            "{}|{}/{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            "{}|{}/{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
             render::PRODID,
             key.target.collection(),
             key.target.name(),
             key.params,
             owner.stamp,
+            owner.deadlines,
             scope,
             window,
             fingerprint,
@@ -489,11 +491,17 @@ impl Feeds {
         );
         digest.update(identity.as_bytes());
         let tag = URL_SAFE_NO_PAD.encode(&digest.finalize()[..15]);
-        let last_modified = [fingerprint.changed, Some(owner.changed), Some(start_of_today)]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(start_of_today);
+        let deadlines_changed = owner.deadlines.iter().map(|d| d.changed).max();
+        let last_modified = [
+            fingerprint.changed,
+            Some(owner.changed),
+            deadlines_changed,
+            Some(start_of_today),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(start_of_today);
 
         let alarms = key.params.alarms.clone().unwrap_or_else(|| match owner.audience {
             Audience::Personal => PERSONAL_ALARMS.to_vec(),
@@ -514,6 +522,7 @@ impl Feeds {
                     description: owner.description,
                     time_zone: zone.name().to_owned(),
                     source,
+                    deadlines: owner.deadlines,
                 },
                 options: Options {
                     audience: owner.audience,
@@ -539,6 +548,7 @@ impl Feeds {
                     stamp: (program.version, program.updated_at, 0),
                     changed: program.updated_at,
                     file_id: program.id.to_string(),
+                    deadlines: Vec::new(),
                 }
             }
             Target::Activity(id) => {
@@ -553,6 +563,7 @@ impl Feeds {
                     stamp: (activity.version, activity.updated_at, program.version),
                     changed: activity.updated_at.max(program.updated_at),
                     file_id: activity.id.to_string(),
+                    deadlines: Vec::new(),
                 }
             }
             Target::Venue(id) => {
@@ -566,11 +577,14 @@ impl Feeds {
                     stamp: (venue.version, venue.updated_at, 0),
                     changed: venue.updated_at,
                     file_id: venue.id.to_string(),
+                    deadlines: Vec::new(),
                 }
             }
             Target::Organization(id) => {
                 let organization = organizations::get(conn, *id).await?;
+                let deadlines = crate::store::feeds::plan_deadlines(conn, &organization).await?;
                 Owner {
+                    deadlines,
                     name: organization.name,
                     description: None,
                     zone: DEFAULT_ZONE.to_owned(),
@@ -592,6 +606,7 @@ impl Feeds {
                     stamp: (team.version, team.updated_at, 0),
                     changed: team.updated_at,
                     file_id: team.id.to_string(),
+                    deadlines: Vec::new(),
                 }
             }
             Target::Volunteer(token) => {
@@ -615,6 +630,8 @@ struct Owner {
     stamp: (i32, DateTime<Utc>, i32),
     changed: DateTime<Utc>,
     file_id: String,
+    /// Plan deadlines the calendar shows (an organization's).
+    deadlines: Vec<crate::store::feeds::DeadlineRow>,
 }
 
 impl Owner {
@@ -630,6 +647,7 @@ impl Owner {
             changed: updated_at,
             // The file name never carries the token.
             file_id: "personal".to_owned(),
+            deadlines: Vec::new(),
         }
     }
 }

@@ -148,6 +148,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Ids {
     }
 }
 
+/// Three ids in the path (`/programs/{id}/plans/{plan_id}/attachments/{attachment_id}`): a
+/// 404 unless all are positive integers.
+#[derive(Clone, Copy, Debug)]
+pub struct Ids3(pub i64, pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ids3 {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) = axum::extract::Path::<Vec<String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::NotFound("resource"))?;
+        let ids: Vec<i64> = raw
+            .iter()
+            .filter_map(|r| r.parse::<i64>().ok().filter(|id| *id > 0))
+            .collect();
+        match ids[..] {
+            [a, b, c] if raw.len() == 3 => Ok(Ids3(a, b, c)),
+            _ => Err(Error::NotFound("resource")),
+        }
+    }
+}
+
 /// A required `If-Match` header: 428 when missing, 400 when it holds no ETag.
 #[derive(Clone, Debug)]
 pub struct IfMatch(pub Precondition);

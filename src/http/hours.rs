@@ -2,7 +2,6 @@
 //! as JSON or as CSV for Excel (UTF-8 with a byte-order mark, so Chinese text opens correctly).
 
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -168,46 +167,26 @@ fn round(hours: f64) -> f64 {
 
 /// The rows as CSV that Excel opens with Chinese text intact.
 fn csv_response(rows: &[HoursOut], by: GroupBy) -> Result<Response> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
     let header: &[&str] = match by {
         GroupBy::Volunteer => &["志愿者编号", "姓名", "所属组织编号", "服务场次", "服务时长（小时）"],
         GroupBy::Team => &["队伍编号", "队伍名称", "服务人数", "服务场次", "服务时长（小时）"],
     };
-    let to_internal = |e: csv::Error| Error::Internal(e.into());
-    writer.write_record(header).map_err(to_internal)?;
-    for row in rows {
+    let records = rows.iter().map(|row| {
         let middle = match by {
             GroupBy::Volunteer => row.organization_id.map(|o| o.to_string()).unwrap_or_default(),
             GroupBy::Team => row.volunteers.map(|v| v.to_string()).unwrap_or_default(),
         };
-        writer
-            .write_record([
-                row.id.to_string(),
-                row.name.clone(),
-                middle,
-                row.sessions.to_string(),
-                format!("{:.2}", row.hours),
-            ])
-            .map_err(to_internal)?;
-    }
-    let body = writer
-        .into_inner()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
-    let mut bytes = "\u{feff}".as_bytes().to_vec();
-    bytes.extend(body);
+        vec![
+            row.id.to_string(),
+            super::download::cell(&row.name),
+            middle,
+            row.sessions.to_string(),
+            format!("{:.2}", row.hours),
+        ]
+    });
     let filename = match by {
         GroupBy::Volunteer => "service-hours-volunteers.csv",
         GroupBy::Team => "service-hours-teams.csv",
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    super::download::csv_file(filename, header, records)
 }

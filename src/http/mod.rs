@@ -3,6 +3,7 @@
 
 mod activities;
 mod assignments;
+mod download;
 mod extract;
 mod feeds;
 mod health;
@@ -11,6 +12,7 @@ mod openapi;
 mod organizations;
 mod paging;
 mod patch;
+mod plans;
 mod programs;
 mod roles;
 mod scope;
@@ -144,7 +146,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(teams::router())
         .merge(volunteers::router())
         .merge(tokens::router())
-        .merge(webhooks::router());
+        .merge(webhooks::router())
+        .merge(plans::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)
         .routes(routes!(feeds::feed))

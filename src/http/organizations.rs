@@ -120,6 +120,10 @@ pub struct OrganizationIn {
     short_name: Option<String>,
     #[serde(default)]
     contact: ContactIn,
+    /// Expected to submit a preparation plan for the programs of the association above it
+    /// (set by admins; county associations always are).
+    #[serde(default)]
+    plan_expected: bool,
 }
 
 /// Changes to an organization.
@@ -136,6 +140,8 @@ pub struct OrganizationPatch {
     short_name: Patch<String>,
     #[serde(default)]
     contact: Patch<ContactPatch>,
+    #[serde(default)]
+    plan_expected: Change<bool>,
 }
 
 /// An organization.
@@ -148,6 +154,8 @@ pub struct OrganizationOut {
     name: String,
     short_name: Option<String>,
     contact: ContactOut,
+    /// Expected to submit a preparation plan (flagged by admins; county associations always are).
+    plan_expected: bool,
     /// Increases with every change; the ETag is this number in quotes.
     version: i32,
     created_at: DateTime<Utc>,
@@ -178,6 +186,7 @@ impl OrganizationOut {
             kind: model.kind,
             name: model.name,
             short_name: model.short_name,
+            plan_expected: model.plan_expected,
             version: model.version,
             created_at: model.created_at,
             updated_at: model.updated_at,
@@ -267,11 +276,15 @@ async fn create_organization(
         short_name = one(text::optional("short_name", input.short_name.as_deref(), 64)),
         contact = input.contact.parse("contact"),
     }
+    if input.plan_expected {
+        actor.require_admin()?;
+    }
     let fields = OrganizationFields {
         kind: input.kind,
         name,
         short_name,
         contact,
+        plan_expected: input.plan_expected,
     };
     let txn = state.db.begin().await?;
     let parent = match input.parent_id {
@@ -330,11 +343,16 @@ async fn update_organization(
         Some(None) => return Err(Error::Forbidden("only admins make an organization top-level".into())),
         Some(Some(parent)) => Some(Some(parent_for(&txn, parent, &actor).await?)),
     };
+    let plan_expected = patch.plan_expected.apply(old.plan_expected);
+    if plan_expected != old.plan_expected {
+        actor.require_admin()?;
+    }
     let fields = OrganizationFields {
         kind,
         name,
         short_name,
         contact,
+        plan_expected,
     };
     let model = store::update(
         &txn,

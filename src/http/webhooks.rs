@@ -23,7 +23,7 @@ use crate::auth::Actor;
 use crate::delivery::signing;
 use crate::domain::field::{FieldError, one};
 use crate::domain::key::Key;
-use crate::domain::notice::EVENT_TYPES;
+use crate::domain::notice::{DEFAULT_EVENTS, EVENT_TYPES};
 use crate::domain::reminder;
 use crate::domain::text;
 use crate::domain::webhook::{AddressPolicy, Platform as _, WebhookUrl};
@@ -73,7 +73,7 @@ pub struct WebhookIn {
     url: String,
     format: WebhookFormat,
     scope: ScopeIo,
-    /// Event types wanted; all of them when absent.
+    /// Event types wanted; when absent, every session and assignment event (plan events are asked for by name).
     events: Option<Vec<String>>,
     /// Reminder times before the start, as ISO 8601 durations; `["P1D", "PT1H"]` when absent.
     offsets: Option<Vec<String>>,
@@ -196,7 +196,7 @@ pub struct WebhookQuery {
 /// Event types: known ones, each once, at least one.
 fn events(field: &str, given: Option<Vec<String>>) -> std::result::Result<Vec<String>, FieldError> {
     let Some(given) = given else {
-        return Ok(EVENT_TYPES.iter().map(|e| (*e).to_owned()).collect());
+        return Ok(DEFAULT_EVENTS.iter().map(|e| (*e).to_owned()).collect());
     };
     if given.is_empty() {
         return Err(FieldError::new(field, "required", "name at least one event type"));

@@ -450,3 +450,80 @@ pub async fn personal_events(
         .collect::<Result<Vec<_>>>()?;
     Ok(Some((owner, events)))
 }
+
+/// A plan deadline an organization's feed shows: the programs of the associations above it
+/// that expect a plan from it, and those it hosts itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DeadlineRow {
+    /// The program.
+    pub program_id: i64,
+    /// The organization whose feed it is.
+    pub organization_id: i64,
+    /// Program name.
+    pub program: String,
+    /// The program's zone.
+    pub time_zone: String,
+    /// The deadline for this organization: the program's, or its extension's when later.
+    pub due: DateTime<Utc>,
+    /// Whether the organization hosts the program (and so collects the plans).
+    pub host: bool,
+    /// The latest change to the program or the extension.
+    pub changed: DateTime<Utc>,
+    /// Raised whenever the program or the extension changes.
+    pub sequence: i32,
+}
+
+/// The plan deadlines the feed of `organization` shows, by program. The feed is public, so it
+/// says when the organization's plan is due, never whether it came in (that list is admins').
+pub async fn plan_deadlines(
+    conn: &impl ConnectionTrait,
+    organization: &entity::organization::Model,
+) -> Result<Vec<DeadlineRow>> {
+    use entity::kinds::OrganizationKind;
+    use entity::prelude::{PlanExtension, Program};
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+
+    let chain: Vec<i64> = organization.path.split('/').filter_map(|id| id.parse().ok()).collect();
+    let expected = organization.kind == OrganizationKind::CountyAssociation || organization.plan_expected;
+    let programs = Program::find()
+        .filter(entity::program::Column::HostOrganizationId.is_in(chain))
+        .filter(entity::program::Column::PlanDeadline.is_not_null())
+        .order_by_asc(entity::program::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter(|p| p.host_organization_id == organization.id || expected)
+        .collect::<Vec<_>>();
+    if programs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let program_ids: Vec<i64> = programs.iter().map(|p| p.id).collect();
+    let extensions: std::collections::HashMap<i64, entity::plan_extension::Model> = PlanExtension::find()
+        .filter(entity::plan_extension::Column::OrganizationId.eq(organization.id))
+        .filter(entity::plan_extension::Column::ProgramId.is_in(program_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|e| (e.program_id, e))
+        .collect();
+    Ok(programs
+        .into_iter()
+        .filter_map(|program| {
+            let deadline = program.plan_deadline?;
+            let host = program.host_organization_id == organization.id;
+            let extension = extensions.get(&program.id).filter(|_| !host);
+            let due = extension.map_or(deadline, |e| e.until.max(deadline));
+            let changed = extension.map_or(program.updated_at, |e| e.updated_at.max(program.updated_at));
+            Some(DeadlineRow {
+                program_id: program.id,
+                organization_id: organization.id,
+                program: program.name,
+                time_zone: program.time_zone,
+                due,
+                host,
+                changed,
+                sequence: program.version + extension.map_or(0, |e| e.version),
+            })
+        })
+        .collect())
+}

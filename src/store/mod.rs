@@ -13,6 +13,8 @@ pub mod hours;
 mod judge;
 pub mod notices;
 pub mod organizations;
+pub mod plan_notices;
+pub mod plans;
 pub mod programs;
 pub mod reminders;
 pub mod roles;

@@ -29,6 +29,8 @@ pub struct OrganizationFields {
     pub short_name: Option<String>,
     /// Published contact.
     pub contact: Contact,
+    /// Expected to submit a preparation plan (county associations always are).
+    pub plan_expected: bool,
 }
 
 impl Fields<ActiveModel> for OrganizationFields {
@@ -44,6 +46,7 @@ impl Fields<ActiveModel> for OrganizationFields {
                 fax: model.contact_fax.clone(),
                 email: model.contact_email.clone(),
             },
+            plan_expected: model.plan_expected,
         }
     }
 
@@ -56,6 +59,7 @@ impl Fields<ActiveModel> for OrganizationFields {
         row.contact_mobile = Set(self.contact.mobile);
         row.contact_fax = Set(self.contact.fax);
         row.contact_email = Set(self.contact.email);
+        row.plan_expected = Set(self.plan_expected);
     }
 }
 
@@ -87,15 +91,33 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Mod
 
 /// The paths of `organizations`, for deciding who manages what they own.
 pub async fn paths(conn: &impl ConnectionTrait, organizations: &[i64]) -> Result<HashMap<i64, String>> {
-    let mut paths = HashMap::new();
+    Ok(by_ids(conn, organizations)
+        .await?
+        .into_iter()
+        .map(|(id, o)| (id, o.path))
+        .collect())
+}
+
+/// The names of `organizations`.
+pub async fn names(conn: &impl ConnectionTrait, organizations: &[i64]) -> Result<HashMap<i64, String>> {
+    Ok(by_ids(conn, organizations)
+        .await?
+        .into_iter()
+        .map(|(id, o)| (id, o.name))
+        .collect())
+}
+
+/// `organizations` by id (those that exist).
+pub async fn by_ids(conn: &impl ConnectionTrait, organizations: &[i64]) -> Result<HashMap<i64, Model>> {
+    let mut found = HashMap::new();
     for chunk in organizations.chunks(500) {
         let rows = Entity::find()
             .filter(Column::Id.is_in(chunk.iter().copied()))
             .all(conn)
             .await?;
-        paths.extend(rows.into_iter().map(|o| (o.id, o.path)));
+        found.extend(rows.into_iter().map(|o| (o.id, o)));
     }
-    Ok(paths)
+    Ok(found)
 }
 
 /// A page of organizations in id order.
@@ -164,12 +186,17 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
         .filter(entity::api_token::Column::OrganizationId.eq(model.id))
         .count(txn)
         .await?;
+    let plans = entity::prelude::Plan::find()
+        .filter(entity::plan::Column::OrganizationId.eq(model.id))
+        .count(txn)
+        .await?;
     let uses: Vec<String> = [
         (children, "sub-organizations"),
         (programs, "programs"),
         (activities, "activities"),
         (venues, "venues"),
         (tokens, "API tokens"),
+        (plans, "preparation plans"),
     ]
     .into_iter()
     .filter(|(n, _)| *n > 0)

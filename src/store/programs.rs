@@ -90,21 +90,41 @@ pub async fn insert(txn: &DatabaseTransaction, key: Key, fields: ProgramFields, 
         key: Set(key.as_str().to_owned()),
         ..Default::default()
     };
-    record::create(txn, key.as_str(), row, fields, now).await
+    let program = record::create(txn, key.as_str(), row, fields, now).await?;
+    if program.plan_deadline.is_some() {
+        super::plan_notices::deadline_changed(txn, &program, now).await?;
+    }
+    Ok(program)
 }
 
-/// Applies new fields; returns the row unchanged when nothing differs.
+/// Applies new fields; returns the row unchanged when nothing differs. A new plan deadline
+/// (or host) re-times the deadline's reminders.
 pub async fn update(
     txn: &DatabaseTransaction,
     current: Model,
     fields: ProgramFields,
     now: DateTime<Utc>,
 ) -> Result<Model> {
-    record::save(txn, current, fields, now).await
+    let before = (current.plan_deadline, current.host_organization_id);
+    let program = record::save(txn, current, fields, now).await?;
+    if (program.plan_deadline, program.host_organization_id) != before {
+        super::plan_notices::deadline_changed(txn, &program, now).await?;
+    }
+    Ok(program)
 }
 
-/// Deletes a program without activities.
+/// Deletes a program without activities or preparation plans.
 pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
+    let plans = entity::prelude::Plan::find()
+        .filter(entity::plan::Column::ProgramId.eq(model.id))
+        .count(txn)
+        .await?;
+    if plans > 0 {
+        return Err(Error::conflict(
+            "in_use",
+            format!("organizations submitted {plans} preparation plans for the program"),
+        ));
+    }
     let activities = Activity::find()
         .filter(entity::activity::Column::ProgramId.eq(model.id))
         .count(txn)

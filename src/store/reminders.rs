@@ -95,7 +95,7 @@ pub async fn covering(conn: &impl ConnectionTrait, session_id: i64) -> Result<Ve
 /// The event type of reminders.
 const REMINDER: &str = "session.reminder";
 
-fn wants(webhook: &Webhook, event: &str) -> bool {
+pub(super) fn wants(webhook: &Webhook, event: &str) -> bool {
     webhook
         .events
         .as_array()

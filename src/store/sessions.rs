@@ -258,6 +258,29 @@ pub async fn list(
     }))
 }
 
+/// A program's live sessions at remote main venues that follow no other: the slots (such as
+/// the Beijing main venue's) that local sub-venues link to, in id order.
+pub async fn remote_slots(conn: &impl ConnectionTrait, program_id: i64) -> Result<Vec<Model>> {
+    use entity::kinds::VenueKind;
+    Ok(Entity::find()
+        .filter(Column::ProgramId.eq(program_id))
+        .filter(Column::DeletedAt.is_null())
+        .filter(Column::LinkedSessionId.is_null())
+        .filter(Column::Status.eq(SessionStatus::Scheduled))
+        .filter(
+            Column::VenueId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(entity::venue::Column::Id)
+                    .from(entity::venue::Entity)
+                    .and_where(entity::venue::Column::Kind.eq(VenueKind::RemoteMainVenue))
+                    .to_owned(),
+            ),
+        )
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await?)
+}
+
 /// Creates a session of an activity.
 pub async fn insert(
     txn: &DatabaseTransaction,

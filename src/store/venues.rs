@@ -87,6 +87,19 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Mod
     record::find_by_key::<ActiveModel>(conn, key).await
 }
 
+/// `venues` by id (those that exist).
+pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<std::collections::HashMap<i64, Model>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows = Entity::find()
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        found.extend(rows.into_iter().map(|v| (v.id, v)));
+    }
+    Ok(found)
+}
+
 /// A page of venues in id order.
 pub async fn list(conn: &impl ConnectionTrait, filter: &VenueFilter, page: &PageRequest) -> Result<Page<Model>> {
     let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
@@ -132,6 +145,16 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
         return Err(Error::conflict(
             "in_use",
             format!("{sessions} sessions take place at this venue; move them first"),
+        ));
+    }
+    let plans = entity::prelude::Plan::find()
+        .filter(entity::plan::Column::VenueId.eq(model.id))
+        .count(txn)
+        .await?;
+    if plans > 0 {
+        return Err(Error::conflict(
+            "in_use",
+            format!("{plans} preparation plans name this venue as their platform"),
         ));
     }
     Entity::delete_by_id(model.id).exec(txn).await?;

@@ -142,6 +142,7 @@ pub async fn insert(
     };
     let webhook = record::create(txn, key.as_str(), row, fields, now).await?;
     reminders::subscribed(txn, &webhook, now).await?;
+    super::plan_notices::subscribed(txn, &webhook, now).await?;
     Ok(webhook)
 }
 
@@ -166,6 +167,7 @@ pub async fn update(
     // A new name, address or keyword owes nobody anything new.
     if wanted(&webhook) != wanted_before {
         reminders::subscribed(txn, &webhook, now).await?;
+        super::plan_notices::subscribed(txn, &webhook, now).await?;
     }
     Ok(webhook)
 }

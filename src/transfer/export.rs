@@ -69,6 +69,7 @@ pub async fn export(conn: &impl ConnectionTrait) -> Result<Document> {
                     fax: o.contact_fax.clone(),
                     email: o.contact_email.clone(),
                 },
+                plan_expected: o.plan_expected,
             })
             .collect(),
         venues: venues

@@ -52,6 +52,9 @@ pub struct OrganizationRecord {
     pub short_name: Option<String>,
     #[serde(default, skip_serializing_if = "ContactRecord::is_empty")]
     pub contact: ContactRecord,
+    /// Expected to submit a preparation plan (county associations always are).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plan_expected: bool,
 }
 
 /// A contact.

@@ -223,6 +223,7 @@ async fn organization(
         name,
         short_name,
         contact,
+        plan_expected: record.plan_expected,
     };
     match organizations::by_key(txn, key.as_str()).await? {
         None => {

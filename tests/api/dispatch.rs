@@ -20,17 +20,17 @@ fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
 
-fn loopback_policy() -> AddressPolicy {
+pub(crate) fn loopback_policy() -> AddressPolicy {
     AddressPolicy::allowing(vec!["127.0.0.0/8".parse().unwrap()])
 }
 
 /// The service lets webhooks reach the loopback receiver.
-fn loopback(config: &mut Config) {
+pub(crate) fn loopback(config: &mut Config) {
     config.webhook_addresses = loopback_policy();
 }
 
 /// A dispatcher on the app's database and clock; receivers get `timeout` to answer.
-fn dispatcher(app: &TestApp, timeout: Duration) -> Dispatcher {
+pub(crate) fn dispatcher(app: &TestApp, timeout: Duration) -> Dispatcher {
     let settings = Settings {
         timeout,
         ..Settings::default()
@@ -45,7 +45,7 @@ fn dispatcher(app: &TestApp, timeout: Duration) -> Dispatcher {
     .unwrap()
 }
 
-fn quick(app: &TestApp) -> Dispatcher {
+pub(crate) fn quick(app: &TestApp) -> Dispatcher {
     dispatcher(app, Duration::from_secs(5))
 }
 

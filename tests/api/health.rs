@@ -58,6 +58,19 @@ db_test! {
             "GET /api/v1/webhooks/{id}/deliveries/{delivery_id}",
             "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/resend",
             "POST /api/v1/webhooks/{id}/test",
+            "GET /api/v1/programs/{id}/plans",
+            "POST /api/v1/programs/{id}/plans",
+            "GET /api/v1/programs/{id}/plans/{plan_id}",
+            "PUT /api/v1/programs/{id}/plans/{plan_id}",
+            "GET /api/v1/programs/{id}/plans/{plan_id}/revisions",
+            "POST /api/v1/programs/{id}/plans/{plan_id}/review",
+            "POST /api/v1/programs/{id}/plans/{plan_id}/attachments",
+            "GET /api/v1/programs/{id}/plans/{plan_id}/attachments/{attachment_id}",
+            "GET /api/v1/programs/{id}/plans/missing",
+            "GET /api/v1/programs/{id}/plans/export",
+            "GET /api/v1/programs/{id}/plan-extensions",
+            "PUT /api/v1/programs/{id}/plan-extensions/{organization_id}",
+            "DELETE /api/v1/programs/{id}/plan-extensions/{organization_id}",
         ] {
             expected.insert(extra.to_owned());
         }

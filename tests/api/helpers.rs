@@ -154,17 +154,17 @@ impl TestApp {
 
     /// GET without a token.
     pub async fn get(&self, path: &str) -> Reply {
-        Reply::from(self.request(Method::GET, path).send().await.unwrap()).await
+        Reply::from_response(self.request(Method::GET, path).send().await.unwrap()).await
     }
 
     /// GET with a token.
     pub async fn get_as(&self, token: &str, path: &str) -> Reply {
-        Reply::from(self.request(Method::GET, path).bearer_auth(token).send().await.unwrap()).await
+        Reply::from_response(self.request(Method::GET, path).bearer_auth(token).send().await.unwrap()).await
     }
 
     /// POST JSON with a token.
     pub async fn post(&self, token: &str, path: &str, body: Value) -> Reply {
-        Reply::from(
+        Reply::from_response(
             self.request(Method::POST, path)
                 .bearer_auth(token)
                 .json(&body)
@@ -182,7 +182,7 @@ impl TestApp {
             .bearer_auth(token)
             .header("If-Match", if_match)
             .json(&body);
-        Reply::from(request.send().await.unwrap()).await
+        Reply::from_response(request.send().await.unwrap()).await
     }
 
     /// PATCH as admin at the resource's current version.
@@ -193,7 +193,7 @@ impl TestApp {
 
     /// DELETE with a token.
     pub async fn delete(&self, token: &str, path: &str) -> Reply {
-        Reply::from(
+        Reply::from_response(
             self.request(Method::DELETE, path)
                 .bearer_auth(token)
                 .send()
@@ -347,7 +347,8 @@ pub struct Reply {
 }
 
 impl Reply {
-    async fn from(response: reqwest::Response) -> Self {
+    /// Reads a response whole.
+    pub async fn from_response(response: reqwest::Response) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();

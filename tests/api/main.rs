@@ -16,6 +16,7 @@ mod health;
 mod http;
 mod organizations;
 mod outbox;
+mod plans;
 mod programs;
 mod receiver;
 mod sessions;

@@ -7,7 +7,7 @@ use crate::db_test;
 use crate::helpers::{Seed, TestApp, id};
 
 /// A Beijing main venue with its symposium slot, and `n` local sessions linked to it.
-async fn beijing_slot(app: &TestApp, seed: &Seed, n: usize) -> (Value, Vec<Value>) {
+pub(crate) async fn beijing_slot(app: &TestApp, seed: &Seed, n: usize) -> (Value, Vec<Value>) {
     let beijing = app
         .create(
             "/api/v1/venues",
