@@ -9,7 +9,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
 use entity::kinds::{AttachmentKind, OrganizationKind, PlanReview, SessionStatus, VenueKind};
-use entity::organization::Model as Organization;
 use entity::plan::Model as Plan;
 use entity::plan_extension::Model as Extension;
 use entity::program::Model as Program;
@@ -279,13 +278,28 @@ fn local(at: DateTime<Utc>, zone: Zone) -> DateTime<FixedOffset> {
     at.with_timezone(&zone.tz()).fixed_offset()
 }
 
-/// Fails unless the caller may read and change the organization's plan: admins, and
-/// organizers of the organization or one above it.
-async fn require_plan_access(conn: &impl ConnectionTrait, actor: &Actor, organization_id: i64) -> Result<Organization> {
+/// Whose plans the caller may read and change: every organization's (admins, `None`) or its
+/// own organization's only (organizers — not even those of the organizations below it, whose
+/// plans are theirs to submit).
+fn plan_scope(actor: &Actor) -> Result<Option<i64>> {
     actor.require_token()?;
-    let organization = organizations::get(conn, organization_id).await?;
-    actor.require_manages(&organization.path, "this plan")?;
-    Ok(organization)
+    match actor {
+        Actor::Admin { .. } => Ok(None),
+        Actor::Organizer { organization_id, .. } => Ok(Some(*organization_id)),
+        _ => Err(Error::Forbidden(
+            "only the submitting organization's organizers and admins see plans".to_owned(),
+        )),
+    }
+}
+
+/// Fails unless the caller may read and change the organization's plan.
+fn require_plan_access(actor: &Actor, organization_id: i64) -> Result<()> {
+    match plan_scope(actor)? {
+        Some(own) if own != organization_id => Err(Error::Forbidden(
+            "the plan belongs to another organization; only its own organizers and admins see it".to_owned(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses a submission, revision or upload after the deadline, unless the organization was
@@ -393,16 +407,16 @@ async fn list_plans(
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("organization_id", query.organization_id)]),
     }
-    let within = match actor.visibility() {
-        Visibility::All => None,
-        Visibility::PublicOrWithin(path) => Some(path),
-        Visibility::Public => return Err(Error::Forbidden("only organizers and admins read plans".to_owned())),
-    };
+    let own = plan_scope(&actor)?;
+    if let (Some(own), Some(asked)) = (own, query.organization_id)
+        && own != asked
+    {
+        require_plan_access(&actor, asked)?;
+    }
     let conn = state.db.reader();
     let program = programs::get(conn, program_id).await?;
     let filter = PlanFilter {
-        within,
-        organization_id: query.organization_id,
+        organization_id: own.or(query.organization_id),
         review: query.review,
     };
     let page = store::list(conn, program.id, &filter, &page).await?;
@@ -448,7 +462,7 @@ async fn submit_plan(
     let organization = organizations::get(&txn, organization_id)
         .await
         .map_err(as_field("organization_id"))?;
-    actor.require_manages(&organization.path, "the organization")?;
+    require_plan_access(&actor, organization.id)?;
     if !store::belongs_to_program(&txn, &program, &organization).await? {
         return Err(Error::field(
             "organization_id",
@@ -487,7 +501,7 @@ async fn get_plan(
     let conn = state.db.reader();
     let program = programs::get(conn, program_id).await?;
     let model = store::get(conn, program.id, plan_id).await?;
-    require_plan_access(conn, &actor, model.organization_id).await?;
+    require_plan_access(&actor, model.organization_id)?;
     let version = model.version;
     Ok(with_etag(version, plan_out(conn, &program, model).await?))
 }
@@ -519,7 +533,7 @@ async fn revise_plan(
     let txn = state.db.begin().await?;
     let program = programs::get(&txn, program_id).await?;
     let current = store::get_for_update(&txn, program.id, plan_id).await?;
-    require_plan_access(&txn, &actor, current.organization_id).await?;
+    require_plan_access(&actor, current.organization_id)?;
     check_version(&precondition, current.version)?;
     if input.organization_id.is_some_and(|id| id != current.organization_id) {
         return Err(Error::field(
@@ -577,7 +591,7 @@ async fn plan_revisions(
 ) -> Result<axum::Json<Vec<RevisionOut>>> {
     let conn = state.db.reader();
     let model = store::get(conn, program_id, plan_id).await?;
-    require_plan_access(conn, &actor, model.organization_id).await?;
+    require_plan_access(&actor, model.organization_id)?;
     let revisions = store::revisions(conn, model.id).await?;
     let out = revisions
         .into_iter()
@@ -807,7 +821,7 @@ async fn upload_attachment(
         let conn = state.db.reader();
         let program = programs::get(conn, program_id).await?;
         let plan = store::get(conn, program.id, plan_id).await?;
-        require_plan_access(conn, &actor, plan.organization_id).await?;
+        require_plan_access(&actor, plan.organization_id)?;
         require_open(conn, &program, plan.organization_id, now).await?;
     }
     let mut multipart = multipart.map_err(|rejection| {
@@ -914,7 +928,7 @@ async fn download_attachment(
 ) -> Result<Response> {
     let conn = state.db.reader();
     let plan = store::get(conn, program_id, plan_id).await?;
-    require_plan_access(conn, &actor, plan.organization_id).await?;
+    require_plan_access(&actor, plan.organization_id)?;
     let file = store::attachment(conn, plan.id, attachment_id).await?;
     let ascii = format!("plan-{}-{}.{}", plan.id, file.id, file.kind.extension());
     let disposition = HeaderValue::from_str(&download::disposition(&ascii, &file.file_name))

@@ -9,7 +9,6 @@ use entity::plan_attachment::{self, Entity as Attachment};
 use entity::plan_extension::{self, Entity as Extension};
 use entity::plan_revision::{self, Entity as Revision};
 use entity::program::Model as Program;
-use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -102,8 +101,6 @@ impl PlanFields {
 /// Filters of a program's plan list.
 #[derive(Clone, Debug, Default)]
 pub struct PlanFilter {
-    /// Plans of organizations under this path (an organizer's scope).
-    pub within: Option<String>,
     /// Of this organization.
     pub organization_id: Option<i64>,
     /// At this step of the review.
@@ -142,16 +139,6 @@ pub async fn of_organization(
         .await?)
 }
 
-fn within(path: &str) -> sea_orm::sea_query::SimpleExpr {
-    Column::OrganizationId.in_subquery(
-        Query::select()
-            .column(OrgColumn::Id)
-            .from(Organization)
-            .and_where(OrgColumn::Path.starts_with(path))
-            .to_owned(),
-    )
-}
-
 /// A page of a program's plans in id order.
 pub async fn list(
     conn: &impl ConnectionTrait,
@@ -163,9 +150,6 @@ pub async fn list(
         .filter(Column::ProgramId.eq(program_id))
         .order_by_asc(Column::Id)
         .limit(page.limit + 1);
-    if let Some(path) = &filter.within {
-        query = query.filter(within(path));
-    }
     if let Some(organization) = filter.organization_id {
         query = query.filter(Column::OrganizationId.eq(organization));
     }

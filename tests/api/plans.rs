@@ -264,9 +264,15 @@ db_test! {
         for_other.problem(StatusCode::FORBIDDEN, "forbidden");
         let changed = put(&app, &ganyu, &path, Some("*"), form(seed.venue, json!({}))).await;
         changed.problem(StatusCode::FORBIDDEN, "forbidden");
-        // The association's own (city-level) organizer oversees the plans below it.
+        // Not even an organizer of the association above: a plan is its organization's and the admins'.
         let city = app.organizer(seed.city).await;
-        assert_eq!(app.get_as(&city, &path).await.status, StatusCode::OK);
+        app.get_as(&city, &path).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        assert_eq!(app.get_as(&city, &plans(&seed)).await.ids(), Vec::<i64>::new());
+        let asked = app.get_as(&city, &format!("{}?organization_id={}", plans(&seed), seed.haizhou)).await;
+        asked.problem(StatusCode::FORBIDDEN, "forbidden");
+        submit(&app, &city, &seed, json!({"organization_id": seed.ganyu})).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        let download = format!("{path}/attachments/1");
+        app.get_as(&city, &download).await.problem(StatusCode::FORBIDDEN, "forbidden");
         // A plan of another program is not found under this one.
         let other = app
             .create("/api/v1/programs", json!({"name": "另一年", "time_zone": "Asia/Shanghai", "host_organization_id": seed.city}))

@@ -42,6 +42,8 @@ db_test! {
     async fn an_export_imports_into_a_fresh_database_as_the_same_data(app: TestApp) {
         transfer::import(&app.db, &sample(), app.policy(), &|| {}).await.unwrap();
         let exported = export(&app).await;
+        let flagged = exported.organizations.iter().filter(|o| o.plan_expected).count();
+        assert_eq!(flagged, 4, "the societies expected to submit a plan");
         let fresh = TestApp::spawn(app.backend).await.unwrap();
         let json = serde_json::to_string(&exported).unwrap();
         let reread: Document = serde_json::from_str(&json).unwrap();
@@ -62,6 +64,9 @@ db_test! {
         }
         let counties = app.get("/api/v1/organizations?kind=county_association").await;
         assert_eq!(counties.ids().len(), 6);
+        // Six county associations and four societies owe a preparation plan.
+        let missing = app.get_as(&app.admin, "/api/v1/programs/1/plans/missing").await;
+        assert_eq!(missing.body["expected"], 10, "{}", missing.body);
         let beijing = app.get("/api/v1/venues?kind=remote_main_venue").await;
         assert_eq!(beijing.body["data"][0]["name"], "科技会堂");
         let launch = app
