@@ -625,14 +625,9 @@ pub struct ReviewIn {
     linked_session_id: Option<i64>,
 }
 
-fn review_name(review: PlanReview) -> &'static str {
-    match review {
-        PlanReview::Submitted => "submitted",
-        PlanReview::Shortlisted => "shortlisted",
-        PlanReview::Forwarded => "forwarded",
-        PlanReview::Selected => "selected",
-        PlanReview::NotSelected => "not_selected",
-    }
+/// A review step as the API spells it (`not_selected`).
+fn review_name(review: PlanReview) -> String {
+    sea_orm::ActiveEnum::to_value(&review)
 }
 
 /// Moves a plan's review on (admins). An approval can make the organization's flag-ceremony
@@ -670,16 +665,10 @@ async fn review_plan(
         check_version(&precondition, current.version)?;
     }
     if !current.review.may_become(input.status) {
-        let next: Vec<&str> = [
-            PlanReview::Shortlisted,
-            PlanReview::Forwarded,
-            PlanReview::Selected,
-            PlanReview::NotSelected,
-        ]
-        .into_iter()
-        .filter(|to| current.review.may_become(*to))
-        .map(review_name)
-        .collect();
+        let next: Vec<String> = <PlanReview as sea_orm::Iterable>::iter()
+            .filter(|to| current.review.may_become(*to))
+            .map(review_name)
+            .collect();
         let detail = if next.is_empty() {
             format!("the review has ended ({})", review_name(current.review))
         } else {
@@ -693,7 +682,7 @@ async fn review_plan(
         return Err(Error::conflict("invalid_transition", detail));
     }
     let session = if input.create_session {
-        Some(flag_ceremony(&txn, &program, &current, &input, state.policy().now).await?)
+        Some(flag_ceremony(&txn, &program, &current, &input, now).await?)
     } else {
         None
     };
