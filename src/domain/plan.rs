@@ -43,6 +43,9 @@ pub fn plan_text(field: &str, value: &str) -> Result<String, FieldError> {
 /// Most bytes of one attachment: a scanned, stamped plan of a few pages fits with room to spare.
 pub const ATTACHMENT_MAX: usize = 20 * 1024 * 1024;
 
+/// Most uploads one plan keeps: room for every corrected scan, not for a plan used as storage.
+pub const ATTACHMENTS_PER_PLAN: u64 = 20;
+
 /// Why an upload is not a plan attachment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NotAttachment {

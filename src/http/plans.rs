@@ -27,7 +27,7 @@ use crate::auth::Actor;
 use crate::domain::field::{FieldError, one};
 use crate::domain::key::Key;
 use crate::domain::notice::instant_text;
-use crate::domain::plan::{self, ATTACHMENT_MAX};
+use crate::domain::plan::{self, ATTACHMENT_MAX, ATTACHMENTS_PER_PLAN};
 use crate::domain::text::{self, NAME_MAX};
 use crate::domain::time::{Schedule, TimeInput, TimeWindow, Timing};
 use crate::domain::zone::Zone;
@@ -824,6 +824,12 @@ async fn upload_attachment(
     let program = programs::get(&txn, program_id).await?;
     let plan = store::get_for_update(&txn, program.id, plan_id).await?;
     require_open(&txn, &program, plan.organization_id, now).await?;
+    if store::attachment_count(&txn, plan.id).await? >= ATTACHMENTS_PER_PLAN {
+        return Err(Error::conflict(
+            "too_many_attachments",
+            format!("a plan keeps at most {ATTACHMENTS_PER_PLAN} uploads; ask the association if more are needed"),
+        ));
+    }
     let info = store::attach(&txn, plan.id, kind, file_name, content, now).await?;
     txn.commit().await?;
     let url = format!(

@@ -373,6 +373,15 @@ pub async fn attachments(conn: &impl ConnectionTrait, plan_ids: &[i64]) -> Resul
         .collect())
 }
 
+/// How many files were uploaded for a plan.
+pub async fn attachment_count(conn: &impl ConnectionTrait, plan_id: i64) -> Result<u64> {
+    use sea_orm::PaginatorTrait as _;
+    Ok(Attachment::find()
+        .filter(plan_attachment::Column::PlanId.eq(plan_id))
+        .count(conn)
+        .await?)
+}
+
 /// One attachment of a plan, with its bytes.
 pub async fn attachment(conn: &impl ConnectionTrait, plan_id: i64, id: i64) -> Result<plan_attachment::Model> {
     let row = Attachment::find_by_id(id)

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::dispatch::{loopback, quick};
-use crate::helpers::{Reply, Seed, TestApp, id};
+use crate::helpers::{Reply, Seed, TestApp, id, join_all};
 use crate::receiver::Receiver;
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -202,6 +202,26 @@ db_test! {
 }
 
 db_test! {
+    async fn concurrent_submissions_of_one_organization_leave_one_plan(app: TestApp) {
+        let seed = app.seed().await;
+        let haizhou = app.organizer(seed.haizhou).await;
+        let body = form(seed.venue, json!({}));
+        let requests = (0..8).map(|_| {
+            let request = app.request(Method::POST, &plans(&seed)).bearer_auth(&haizhou).json(&body);
+            async move { Reply::from_response(request.send().await.unwrap()).await }
+        });
+        let replies = join_all(requests).await;
+        let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+        assert_eq!(created, 1, "{replies:?}");
+        for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+            assert_eq!(reply.problem(StatusCode::CONFLICT, "conflict")["code"], "already_submitted");
+        }
+        assert_eq!(app.count("plans").await, 1);
+        assert_eq!(app.count("plan_revisions").await, 1);
+    }
+}
+
+db_test! {
     async fn what_a_clerk_mistypes_is_refused_field_by_field_and_nothing_is_stored(app: TestApp) {
         let seed = app.seed().await;
         let haizhou = app.organizer(seed.haizhou).await;
@@ -387,6 +407,17 @@ db_test! {
         assert_eq!(attachments.len(), 2);
         assert!(attachments.iter().all(|a| a["current"] == true), "one of each kind");
         assert_eq!(attachments[0]["file_name"], "海州区科协筹备工作方案（盖章）.pdf");
+
+        // Uploads are kept, up to a limit per plan.
+        for _ in 2..sciday::domain::plan::ATTACHMENTS_PER_PLAN {
+            assert_eq!(upload(&app, &haizhou, &path, "再扫一次.pdf", &pdf).await.status, StatusCode::CREATED);
+        }
+        let one_more = upload(&app, &haizhou, &path, "再扫一次.pdf", &pdf).await;
+        assert_eq!(one_more.problem(StatusCode::CONFLICT, "conflict")["code"], "too_many_attachments");
+        let listed = app.get_as(&haizhou, &format!("{}/{}", plans(&seed), id(&plan))).await;
+        let current: Vec<&Value> = listed.body["attachments"].as_array().unwrap().iter().filter(|a| a["current"] == true).collect();
+        assert_eq!(current.len(), 2, "the latest of each kind");
+        assert_eq!(current[1]["file_name"], "再扫一次.pdf");
     }
 }
 
