@@ -228,6 +228,9 @@ struct ServeArgs {
     /// Serve the API without sending webhooks (another instance sends them).
     #[arg(long, env = "SCIDAY_NO_DISPATCHER")]
     no_dispatcher: bool,
+    /// Days the webhook delivery log keeps a message after it settled (31–3650).
+    #[arg(long, env = "SCIDAY_DELIVERY_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u16).range(31..=3650))]
+    delivery_retention_days: u16,
 }
 
 #[derive(Debug, Args)]
@@ -448,6 +451,7 @@ async fn serve(
         webhook_addresses: crate::domain::webhook::AddressPolicy::allowing(args.webhook_allow.clone()),
         dispatch: crate::delivery::dispatcher::Settings {
             timeout: std::time::Duration::from_millis(args.webhook_timeout_ms),
+            retention: chrono::TimeDelta::days(i64::from(args.delivery_retention_days)),
             ..Default::default()
         },
         run_dispatcher: !args.no_dispatcher,

@@ -23,6 +23,7 @@ mod m20261130_000017_create_delivery_attempts;
 mod m20261130_000018_add_sending_state_to_webhooks;
 mod m20261130_000019_add_plan_expected_to_organizations;
 mod m20261130_000020_create_plans;
+mod m20261130_000021_index_settled_deliveries;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000018_add_sending_state_to_webhooks::Migration),
             Box::new(m20261130_000019_add_plan_expected_to_organizations::Migration),
             Box::new(m20261130_000020_create_plans::Migration),
+            Box::new(m20261130_000021_index_settled_deliveries::Migration),
         ]
     }
 }

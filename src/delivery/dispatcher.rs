@@ -47,7 +47,22 @@ pub struct Settings {
     pub timeout: Duration,
     /// On PostgreSQL, how often to look for work when `LISTEN` is unavailable.
     pub poll: Duration,
+    /// How long the delivery log keeps a message after it settled (delivered, failed, expired
+    /// or withdrawn). At least [`MIN_RETENTION`], so no message it owed is enqueued again.
+    pub retention: TimeDelta,
 }
+
+/// The shortest retention: longer than the longest reminder offset (thirty days), so a pruned
+/// reminder's session has started and nothing brings the reminder back.
+pub const MIN_RETENTION: TimeDelta = TimeDelta::days(31);
+
+/// How often a running dispatcher prunes the log.
+const PRUNE_EVERY: TimeDelta = TimeDelta::hours(1);
+
+/// Rows pruned per statement, and statements per pruning: a long log is worked off over hours
+/// without holding locks for long.
+const PRUNE_BATCH: u64 = 1_000;
+const PRUNE_BATCHES: u32 = 50;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -56,6 +71,7 @@ impl Default for Settings {
             concurrency: 64,
             timeout: client::TIMEOUT,
             poll: Duration::from_secs(2),
+            retention: TimeDelta::days(90),
         }
     }
 }
@@ -539,12 +555,38 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Removes from the log what settled longer than the retention ago; returns how many.
+    pub async fn prune(&self) -> Result<u64> {
+        let before = self.clock.now() - self.settings.retention.max(MIN_RETENTION);
+        let mut pruned = 0;
+        for _ in 0..PRUNE_BATCHES {
+            let txn = self.db.begin().await?;
+            let removed = deliveries::prune(&txn, before, PRUNE_BATCH).await?;
+            txn.commit().await?;
+            pruned += removed;
+            if removed < PRUNE_BATCH {
+                break;
+            }
+        }
+        Ok(pruned)
+    }
+
     /// Repeats rounds until `stop` is cancelled: sleeps until the next delivery falls due,
     /// wakes when work is enqueued (on PostgreSQL, by any instance), finishes the round in
-    /// flight when told to stop, and then frees whatever it still holds.
+    /// flight when told to stop, and then frees whatever it still holds. Once an hour it
+    /// prunes the log.
     pub async fn run(&self, stop: CancellationToken) {
         let mut listener = self.listen().await;
+        let mut next_prune = self.clock.now();
         loop {
+            if self.clock.now() >= next_prune {
+                match self.prune().await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "pruned the webhook delivery log"),
+                    Err(error) => tracing::warn!(%error, "could not prune the webhook delivery log"),
+                }
+                next_prune = self.clock.now() + PRUNE_EVERY;
+            }
             let bell = deliveries::OUTBOX.notified();
             tokio::pin!(bell);
             bell.as_mut().enable();

@@ -306,6 +306,41 @@ pub async fn release(conn: &impl ConnectionTrait, worker: &str, now: DateTime<Ut
     Ok(result.rows_affected)
 }
 
+/// The statuses a delivery ends in; the log keeps them until retention removes them.
+const SETTLED: [DeliveryStatus; 4] = [
+    DeliveryStatus::Delivered,
+    DeliveryStatus::Failed,
+    DeliveryStatus::Expired,
+    DeliveryStatus::Withdrawn,
+];
+
+/// Removes up to `limit` deliveries that settled before `before`, with their attempts, oldest
+/// first; returns how many. Rows are locked first, so a resend racing with the pruning either
+/// comes before it (and keeps its row) or finds the row gone.
+pub async fn prune(txn: &DatabaseTransaction, before: DateTime<Utc>, limit: u64) -> Result<u64> {
+    use entity::delivery_attempt::{Column as AttemptColumn, Entity as Attempts};
+    let ids: Vec<i64> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Status.is_in(SETTLED))
+        .filter(Column::UpdatedAt.lt(before))
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .lock_exclusive()
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Attempts::delete_many()
+        .filter(AttemptColumn::DeliveryId.is_in(ids.iter().copied()))
+        .exec(txn)
+        .await?;
+    let result = Entity::delete_many().filter(Column::Id.is_in(ids)).exec(txn).await?;
+    Ok(result.rows_affected)
+}
+
 /// Which of these deliveries still exist.
 pub async fn existing(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
     let mut found = std::collections::HashSet::with_capacity(ids.len());

@@ -78,6 +78,30 @@ fn a_bad_file_fails_with_the_record_named() {
     assert!(stderr.contains("venues[0].time_zone"), "{stderr}");
 }
 
+#[test]
+fn a_delivery_log_retention_shorter_than_a_month_is_refused_before_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sciday"))
+        .args([
+            "--database-url",
+            &format!("sqlite://{}", dir.path().join("x.db").display()),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--delivery-retention-days",
+            "7",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--delivery-retention-days") && stderr.contains("31..=3650"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("x.db").exists(), "nothing was created");
+}
+
 db_test! {
     async fn serve_demo_loads_the_sample_prints_a_token_and_stops_on_sigterm(app: TestApp) {
         use std::io::BufRead as _;

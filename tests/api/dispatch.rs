@@ -106,6 +106,47 @@ async fn webhook(app: &TestApp, id: i64) -> Value {
 }
 
 db_test! {
+    async fn the_log_forgets_settled_messages_after_the_retention_and_keeps_the_rest(app: TestApp) with loopback; {
+        let receiver = Receiver::start().await;
+        let seed = app.seed().await;
+        session(&app, &seed).await;
+        let created = subscribe(&app, &seed, &receiver, "/standard/in", json!({"events": ["session.reminder"]})).await;
+        let dispatcher = quick(&app);
+        // The day-before reminder goes; the hour-before one stays pending.
+        app.clock.set(at("2019-05-27T01:00:00Z"));
+        assert_eq!(dispatcher.dispatch_due().await.unwrap().delivered, 1);
+        assert_eq!((app.count("deliveries").await, app.count("delivery_attempts").await), (2, 1));
+        // Kept for the retention (ninety days by default) …
+        app.clock.set(at("2019-05-27T01:00:00Z") + TimeDelta::days(89));
+        assert_eq!(dispatcher.prune().await.unwrap(), 0);
+        assert_eq!(log(&app, id(&created)).await.len(), 2);
+        // … and then removed with its attempts; what has not settled is never pruned.
+        app.clock.set(at("2019-05-27T01:00:00Z") + TimeDelta::days(91));
+        assert_eq!(dispatcher.prune().await.unwrap(), 1);
+        assert_eq!((app.count("deliveries").await, app.count("delivery_attempts").await), (1, 0));
+        let left = log(&app, id(&created)).await;
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0]["status"], "pending");
+        // A retention shorter than the longest reminder offset is not honoured.
+        let hasty = Dispatcher::new(
+            app.db.clone(),
+            app.clock.clone(),
+            loopback_policy(),
+            Settings {
+                retention: TimeDelta::days(1),
+                ..Settings::default()
+            },
+            "https://sciday.example.cn",
+        )
+        .unwrap();
+        app.clock.set(at("2019-05-28T00:00:00Z"));
+        assert_eq!(hasty.dispatch_due().await.unwrap().delivered, 1, "the hour-before reminder");
+        app.clock.set(at("2019-05-28T00:00:00Z") + TimeDelta::days(2));
+        assert_eq!(hasty.prune().await.unwrap(), 0);
+    }
+}
+
+db_test! {
     async fn a_reminder_goes_out_when_due_signed_once_and_is_logged(app: TestApp) with loopback; {
         let receiver = Receiver::start().await;
         let seed = app.seed().await;
