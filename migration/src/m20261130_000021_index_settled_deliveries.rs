@@ -2,6 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::indexes::create_indexes;
 use crate::m20261130_000016_create_deliveries::Deliveries;
 
 #[derive(DeriveMigrationName)]
@@ -12,16 +13,12 @@ const NAME: &str = "idx_deliveries_status_updated";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name(NAME)
-                    .table(Deliveries::Table)
-                    .col(Deliveries::Status)
-                    .col(Deliveries::UpdatedAt)
-                    .to_owned(),
-            )
-            .await
+        create_indexes(
+            manager,
+            Deliveries::Table,
+            vec![(NAME, vec![Deliveries::Status, Deliveries::UpdatedAt], false)],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
