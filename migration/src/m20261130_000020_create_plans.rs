@@ -12,12 +12,21 @@ use crate::m20261129_000005_create_sessions::Sessions;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn restrict(from: (Plans, Plans), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+/// A foreign key from `from` to `to`, doing `on_delete` when the referenced row goes.
+fn reference(
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(from.0, from.1)
         .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Restrict)
+        .on_delete(on_delete)
         .to_owned()
+}
+
+fn restrict(from: (Plans, Plans), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+    reference(from, to, ForeignKeyAction::Restrict)
 }
 
 #[async_trait::async_trait]
@@ -93,12 +102,11 @@ impl MigrationTrait for Migration {
                     .col(integer(PlanRevisions::Revision))
                     .col(json(PlanRevisions::Content))
                     .col(timestamp_with_time_zone(PlanRevisions::SubmittedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(PlanRevisions::Table, PlanRevisions::PlanId)
-                            .to(Plans::Table, Plans::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut reference(
+                        (PlanRevisions::Table, PlanRevisions::PlanId),
+                        (Plans::Table, Plans::Id),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -125,12 +133,11 @@ impl MigrationTrait for Migration {
                     .col(string_len(PlanAttachments::Sha256, 64))
                     .col(blob(PlanAttachments::Content))
                     .col(timestamp_with_time_zone(PlanAttachments::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(PlanAttachments::Table, PlanAttachments::PlanId)
-                            .to(Plans::Table, Plans::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut reference(
+                        (PlanAttachments::Table, PlanAttachments::PlanId),
+                        (Plans::Table, Plans::Id),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -157,18 +164,16 @@ impl MigrationTrait for Migration {
                     .col(integer(PlanExtensions::Version))
                     .col(timestamp_with_time_zone(PlanExtensions::CreatedAt))
                     .col(timestamp_with_time_zone(PlanExtensions::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(PlanExtensions::Table, PlanExtensions::ProgramId)
-                            .to(Programs::Table, Programs::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(PlanExtensions::Table, PlanExtensions::OrganizationId)
-                            .to(Organizations::Table, Organizations::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut reference(
+                        (PlanExtensions::Table, PlanExtensions::ProgramId),
+                        (Programs::Table, Programs::Id),
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut reference(
+                        (PlanExtensions::Table, PlanExtensions::OrganizationId),
+                        (Organizations::Table, Organizations::Id),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;

@@ -109,8 +109,21 @@ fn form_urlencoded_parse(query: &str) -> url::form_urlencoded::Parse<'_> {
     url::form_urlencoded::parse(query.as_bytes())
 }
 
-/// The `{id}` of a resource path: 404 when it is not a positive integer, since no such
-/// resource can exist.
+/// The ids of a resource path, each a positive integer, exactly `N` of them: a 404 otherwise,
+/// since no such resource can exist.
+async fn path_ids<const N: usize, S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<[i64; N], Error> {
+    let axum::extract::Path(raw) = axum::extract::Path::<Vec<String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| Error::NotFound("resource"))?;
+    let ids: Vec<i64> = raw
+        .iter()
+        .map(|r| r.parse::<i64>().ok().filter(|id| *id > 0))
+        .collect::<Option<_>>()
+        .ok_or(Error::NotFound("resource"))?;
+    ids.try_into().map_err(|_| Error::NotFound("resource"))
+}
+
+/// The `{id}` of a resource path.
 #[derive(Clone, Copy, Debug)]
 pub struct Id(pub i64);
 
@@ -118,18 +131,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| Error::NotFound("resource"))?;
-        match raw.parse::<i64>() {
-            Ok(id) if id > 0 => Ok(Id(id)),
-            _ => Err(Error::NotFound("resource")),
-        }
+        let [id] = path_ids(parts, state).await?;
+        Ok(Id(id))
     }
 }
 
-/// Two ids in the path (`/webhooks/{id}/deliveries/{delivery_id}`): a 404 unless both are
-/// positive integers.
+/// Two ids in the path (`/webhooks/{id}/deliveries/{delivery_id}`).
 #[derive(Clone, Copy, Debug)]
 pub struct Ids(pub i64, pub i64);
 
@@ -137,19 +144,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Ids {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path((first, second)) =
-            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| Error::NotFound("resource"))?;
-        match (first.parse::<i64>(), second.parse::<i64>()) {
-            (Ok(a), Ok(b)) if a > 0 && b > 0 => Ok(Ids(a, b)),
-            _ => Err(Error::NotFound("resource")),
-        }
+        let [a, b] = path_ids(parts, state).await?;
+        Ok(Ids(a, b))
     }
 }
 
-/// Three ids in the path (`/programs/{id}/plans/{plan_id}/attachments/{attachment_id}`): a
-/// 404 unless all are positive integers.
+/// Three ids in the path (`/programs/{id}/plans/{plan_id}/attachments/{attachment_id}`).
 #[derive(Clone, Copy, Debug)]
 pub struct Ids3(pub i64, pub i64, pub i64);
 
@@ -157,17 +157,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Ids3 {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) = axum::extract::Path::<Vec<String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| Error::NotFound("resource"))?;
-        let ids: Vec<i64> = raw
-            .iter()
-            .filter_map(|r| r.parse::<i64>().ok().filter(|id| *id > 0))
-            .collect();
-        match ids[..] {
-            [a, b, c] if raw.len() == 3 => Ok(Ids3(a, b, c)),
-            _ => Err(Error::NotFound("resource")),
-        }
+        let [a, b, c] = path_ids(parts, state).await?;
+        Ok(Ids3(a, b, c))
     }
 }
 

@@ -208,7 +208,7 @@ impl<'a> Context<'a> {
         Ok(Self {
             program,
             organization_names: organizations::names(conn, &organization_ids).await?,
-            extensions: store::extensions(conn, program.id)
+            extensions: store::extensions_of(conn, program.id, Some(&organization_ids))
                 .await?
                 .into_iter()
                 .map(|e| (e.organization_id, e.until))
@@ -985,8 +985,10 @@ async fn missing_plans(
     let conn = state.db.reader();
     let program = programs::get(conn, program_id).await?;
     let zone = Zone::from_stored(&program.time_zone);
-    let expected = store::expected(conn, &program).await?.len();
-    let missing = store::missing(conn, &program).await?;
+    let mut missing = store::expected(conn, &program).await?;
+    let expected = missing.len();
+    let submitted = store::submitters(conn, program.id).await?;
+    missing.retain(|o| !submitted.contains(&o.id));
     let extensions: HashMap<i64, Extension> = store::extensions(conn, program.id)
         .await?
         .into_iter()

@@ -109,15 +109,7 @@ pub async fn names(conn: &impl ConnectionTrait, organizations: &[i64]) -> Result
 
 /// `organizations` by id (those that exist).
 pub async fn by_ids(conn: &impl ConnectionTrait, organizations: &[i64]) -> Result<HashMap<i64, Model>> {
-    let mut found = HashMap::new();
-    for chunk in organizations.chunks(500) {
-        let rows = Entity::find()
-            .filter(Column::Id.is_in(chunk.iter().copied()))
-            .all(conn)
-            .await?;
-        found.extend(rows.into_iter().map(|o| (o.id, o)));
-    }
-    Ok(found)
+    record::by_ids::<ActiveModel>(conn, organizations, |o| o.id).await
 }
 
 /// A page of organizations in id order.

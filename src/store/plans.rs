@@ -406,11 +406,22 @@ pub async fn extension(
 
 /// Every extension of a program, by organization.
 pub async fn extensions(conn: &impl ConnectionTrait, program_id: i64) -> Result<Vec<plan_extension::Model>> {
-    Ok(Extension::find()
+    extensions_of(conn, program_id, None).await
+}
+
+/// The extensions of a program, of these organizations only when given.
+pub async fn extensions_of(
+    conn: &impl ConnectionTrait,
+    program_id: i64,
+    organizations: Option<&[i64]>,
+) -> Result<Vec<plan_extension::Model>> {
+    let mut query = Extension::find()
         .filter(plan_extension::Column::ProgramId.eq(program_id))
-        .order_by_asc(plan_extension::Column::OrganizationId)
-        .all(conn)
-        .await?)
+        .order_by_asc(plan_extension::Column::OrganizationId);
+    if let Some(organizations) = organizations {
+        query = query.filter(plan_extension::Column::OrganizationId.is_in(organizations.iter().copied()));
+    }
+    Ok(query.all(conn).await?)
 }
 
 /// Grants (or changes) an organization's extension; says whether it is new.
@@ -479,22 +490,25 @@ pub async fn expected(conn: &impl ConnectionTrait, program: &Program) -> Result<
         .await?)
 }
 
-/// The organizations expected to submit that have not, in id order.
-pub async fn missing(conn: &impl ConnectionTrait, program: &Program) -> Result<Vec<OrganizationModel>> {
-    let submitted: std::collections::HashSet<i64> = Entity::find()
+/// The organizations that submitted a plan for a program.
+pub async fn submitters(conn: &impl ConnectionTrait, program_id: i64) -> Result<std::collections::HashSet<i64>> {
+    Ok(Entity::find()
         .select_only()
         .column(Column::OrganizationId)
-        .filter(Column::ProgramId.eq(program.id))
+        .filter(Column::ProgramId.eq(program_id))
         .into_tuple::<i64>()
         .all(conn)
         .await?
         .into_iter()
-        .collect();
-    Ok(expected(conn, program)
-        .await?
-        .into_iter()
-        .filter(|o| !submitted.contains(&o.id))
         .collect())
+}
+
+/// The organizations expected to submit that have not, in id order.
+pub async fn missing(conn: &impl ConnectionTrait, program: &Program) -> Result<Vec<OrganizationModel>> {
+    let submitted = submitters(conn, program.id).await?;
+    let mut expected = expected(conn, program).await?;
+    expected.retain(|o| !submitted.contains(&o.id));
+    Ok(expected)
 }
 
 /// Whether an organization lies within the program's host association (and so may submit).

@@ -89,15 +89,7 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Mod
 
 /// `venues` by id (those that exist).
 pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<std::collections::HashMap<i64, Model>> {
-    let mut found = std::collections::HashMap::new();
-    for chunk in ids.chunks(500) {
-        let rows = Entity::find()
-            .filter(Column::Id.is_in(chunk.iter().copied()))
-            .all(conn)
-            .await?;
-        found.extend(rows.into_iter().map(|v| (v.id, v)));
-    }
-    Ok(found)
+    record::by_ids::<ActiveModel>(conn, ids, |v| v.id).await
 }
 
 /// A page of venues in id order.
