@@ -53,6 +53,7 @@ impl App {
             clock,
             feeds,
             dispatcher: Arc::new(dispatcher),
+            recent_tokens: http::recent_tokens(),
             config: Arc::new(HttpConfig {
                 body_limit: config.body_limit,
                 travel_buffer: config.travel_buffer,

@@ -88,6 +88,16 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The id of the token presented, if any.
+    pub fn token_id(&self) -> Option<i64> {
+        match self {
+            Self::Anonymous => None,
+            Self::Admin { token_id } | Self::Organizer { token_id, .. } | Self::Volunteer { token_id, .. } => {
+                Some(*token_id)
+            }
+        }
+    }
+
     /// Whether this is an admin.
     pub fn is_admin(&self) -> bool {
         matches!(self, Self::Admin { .. })

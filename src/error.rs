@@ -41,6 +41,10 @@ pub enum Error {
         /// What conflicts, for people.
         detail: String,
     },
+    /// 409: the record is still referred to by others (named in the message), so it cannot
+    /// be deleted.
+    #[error("{0}")]
+    InUse(String),
     /// 409: the assignment breaks staffing rules; every broken rule is listed.
     #[error("the assignment breaks {} staffing rule(s)", .0.len())]
     Refused(Vec<Violation>),
@@ -100,7 +104,7 @@ impl Error {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } | Self::Refused(_) => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::InUse(_) | Self::Refused(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -120,6 +124,7 @@ impl Error {
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict { .. } => "conflict",
+            Self::InUse(_) => "in-use",
             Self::Refused(_) => "assignment-refused",
             Self::PreconditionFailed { .. } => "stale-version",
             Self::PayloadTooLarge { .. } => "payload-too-large",
@@ -139,6 +144,7 @@ impl Error {
             Self::NotFound(_) => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict { .. } => "Conflict",
+            Self::InUse(_) => "Still in use",
             Self::Refused(_) => "Assignment refused",
             Self::PreconditionFailed { .. } => "Stale version",
             Self::PayloadTooLarge { .. } => "Request body too large",
@@ -158,7 +164,7 @@ impl From<DbErr> for Error {
             return Self::conflict("duplicate_key", "a record with the same key already exists");
         }
         if let Some(SqlErr::ForeignKeyConstraintViolation(_)) = err.sql_err() {
-            return Self::conflict("in_use", "the record is referenced by, or refers to, another record");
+            return Self::InUse("the record is referenced by, or refers to, another record".to_owned());
         }
         Self::Internal(err.into())
     }
@@ -215,6 +221,7 @@ impl Error {
         };
         let code = match &self {
             Self::Conflict { code, .. } => Some((*code).to_owned()),
+            Self::InUse(_) => Some("in_use".to_owned()),
             _ => None,
         };
         let problem = Problem {

@@ -84,7 +84,8 @@ const ROLE_NAMES: &[&str] = &[
     "礼仪",
 ];
 
-/// Generates into an empty or existing database, in one transaction per table group.
+/// Generates into an empty or existing database in one transaction, so a run that is killed or
+/// fails leaves nothing behind. `progress` hears each step as it is written, before the commit.
 pub async fn generate(
     db: &Db,
     sizes: &Sizes,
@@ -196,6 +197,7 @@ pub async fn generate(
             longitude: Set(Some(119.0 + rng.random_range(0.0..0.4))),
             time_zone: Set("Asia/Shanghai".to_owned()),
             organization_id: Set(Some(organizations[i % organizations.len()])),
+            shared: Set(false),
             illustrative: Set(true),
             version: Set(1),
             created_at: Set(now),
@@ -242,12 +244,10 @@ pub async fn generate(
         .collect();
     insert_all::<Activity, _>(&txn, activities).await?;
     let activity_ids = ids_by_key_prefix::<Activity>(&txn, &format!("gen{run}.activity.")).await?;
-    txn.commit().await?;
     progress("organizations, venues and activities");
 
     // Sessions: each on one day, in working hours, so a volunteer with one session a day can
     // never clash.
-    let txn = db.begin().await?;
     let days = sizes.days.max(1);
     let mut session_days = Vec::with_capacity(sizes.sessions);
     let mut rows = Vec::with_capacity(sizes.sessions);
@@ -310,10 +310,8 @@ pub async fn generate(
         .collect();
     insert_all::<SessionRole, _>(&txn, roles).await?;
     let role_ids = ids_by_key_prefix::<SessionRole>(&txn, &format!("gen{run}.role.")).await?;
-    txn.commit().await?;
     progress("sessions and roles");
 
-    let txn = db.begin().await?;
     let mut rows = Vec::with_capacity(sizes.volunteers);
     for i in 0..sizes.volunteers {
         let name = format!(
@@ -349,12 +347,10 @@ pub async fn generate(
         })
         .collect();
     insert_all::<TeamMembership, _>(&txn, memberships).await?;
-    txn.commit().await?;
     progress("volunteers");
 
     // Assignments: walk volunteers round-robin over days, one session per volunteer per day,
     // filling roles up to their seats minus one (so every role keeps an open seat).
-    let txn = db.begin().await?;
     let mut sessions_by_day: Vec<Vec<usize>> = vec![Vec::new(); usize::try_from(days).unwrap_or(1)];
     for (index, day) in session_days.iter().enumerate() {
         sessions_by_day[usize::try_from(*day).unwrap_or(0)].push(index);
@@ -414,8 +410,9 @@ pub async fn generate(
         }
     }
     insert_all::<Assignment, _>(&txn, rows).await?;
-    txn.commit().await?;
     progress("assignments");
+    // All or nothing: a run killed before this line leaves the database as it was.
+    txn.commit().await?;
     Ok(Generated {
         program_id: program.id,
         root_organization_id: root.id,

@@ -17,4 +17,26 @@ pub fn init(quiet: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+    std::panic::set_hook(Box::new(log_panic));
+}
+
+/// Longest panic message logged: a message may quote what a client sent.
+const PANIC_MESSAGE_MAX: usize = 200;
+
+/// A panic becomes one error line in the log, inside the span of the request that caused it
+/// (the server answers 500 and goes on), instead of a backtrace that anyone could make the
+/// service write again and again.
+fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    let message: String = message.chars().take(PANIC_MESSAGE_MAX).collect();
+    let location = info
+        .location()
+        .map(|l| format!("{}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    tracing::error!(%location, "panic: {message}");
 }

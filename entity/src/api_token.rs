@@ -23,6 +23,10 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     /// For volunteer tokens: whose assignments they see.
     pub volunteer_id: Option<i64>,
+    /// When the token stops working, if ever.
+    pub expires_at: Option<DateTimeUtc>,
+    /// When it was last presented (to the minute: uses are recorded at most once a minute).
+    pub last_used_at: Option<DateTimeUtc>,
     #[sea_orm(belongs_to, from = "organization_id", to = "id")]
     pub organization: BelongsTo<Option<super::organization::Entity>>,
 }

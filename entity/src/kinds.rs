@@ -192,6 +192,20 @@ pub enum WebhookScope {
     Volunteer,
 }
 
+impl WebhookScope {
+    /// The kind of record, as error messages name it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Program => "program",
+            Self::Activity => "activity",
+            Self::Team => "team",
+            Self::Venue => "venue",
+            Self::Organization => "organization",
+            Self::Volunteer => "volunteer",
+        }
+    }
+}
+
 /// Where a delivery stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

@@ -22,6 +22,8 @@ pub struct Model {
     pub organization_id: Option<i64>,
     /// Invented for sample data rather than taken from a published source.
     pub illustrative: bool,
+    /// The owning organization lets the other organizations of its programs schedule here.
+    pub shared: bool,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -24,6 +24,8 @@ mod m20261130_000018_add_sending_state_to_webhooks;
 mod m20261130_000019_add_plan_expected_to_organizations;
 mod m20261130_000020_create_plans;
 mod m20261130_000021_index_settled_deliveries;
+mod m20261202_000022_add_expiry_to_api_tokens;
+mod m20261202_000023_add_shared_to_venues;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -53,6 +55,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000019_add_plan_expected_to_organizations::Migration),
             Box::new(m20261130_000020_create_plans::Migration),
             Box::new(m20261130_000021_index_settled_deliveries::Migration),
+            Box::new(m20261202_000022_add_expiry_to_api_tokens::Migration),
+            Box::new(m20261202_000023_add_shared_to_venues::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ pub mod key;
 pub mod link;
 pub mod notice;
 pub mod plan;
+pub mod program_rules;
 pub mod reminder;
 pub mod staffing;
 pub mod text;

@@ -30,6 +30,18 @@ pub fn optional_multiline(field: &str, value: Option<&str>, max: usize) -> Resul
     Ok((!text.is_empty()).then_some(text))
 }
 
+/// Whether `c` changes the direction in which the text around it is shown: with these, a
+/// venue or volunteer name can read backwards in chat groups and calendars (Trojan Source).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters no text field keeps: C0 and C1 controls, bidirectional controls, and the
+/// Unicode line and paragraph separators (a line break some clients honour and others hide).
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 fn clean(field: &str, value: &str, max: usize, multiline: bool) -> Result<String, FieldError> {
     let normalized = if multiline {
         value.replace("\r\n", "\n").replace('\r', "\n")
@@ -39,12 +51,17 @@ fn clean(field: &str, value: &str, max: usize, multiline: bool) -> Result<String
     let text = normalized.trim();
     let bad = text
         .chars()
-        .find(|c| c.is_control() && !(multiline && (*c == '\n' || *c == '\t')));
+        .find(|c| is_unsafe(*c) && !(multiline && (*c == '\n' || *c == '\t')));
     if let Some(c) = bad {
+        let what = if is_bidi_control(c) {
+            "the bidirectional control"
+        } else {
+            "the control character"
+        };
         return Err(FieldError::new(
             field,
             "control_character",
-            format!("must not contain the control character U+{:04X}", u32::from(c)),
+            format!("must not contain {what} U+{:04X}", u32::from(c)),
         ));
     }
     let length = text.chars().count();
@@ -80,6 +97,25 @@ mod tests {
     fn control_characters_are_refused_on_single_lines() {
         assert_eq!(required("name", "a\nb", 10).unwrap_err().code, "control_character");
         assert_eq!(required("name", "a\u{0}b", 10).unwrap_err().code, "control_character");
+    }
+
+    #[test]
+    fn bidirectional_controls_are_refused_everywhere() {
+        for c in [
+            '\u{202E}', '\u{202D}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{061C}', '\u{2028}',
+        ] {
+            let name = format!("科技馆{c}库书图");
+            let err = required("name", &name, 50).unwrap_err();
+            assert_eq!((err.field.as_str(), err.code), ("name", "control_character"), "{c:?}");
+            assert!(
+                err.message.contains(&format!("U+{:04X}", u32::from(c))),
+                "{}",
+                err.message
+            );
+            assert!(optional_multiline("d", Some(&name), 50).is_err(), "{c:?}");
+        }
+        // Joiners that emoji and some scripts need are kept.
+        assert!(required("name", "科普👩\u{200D}🔬志愿者", 50).is_ok());
     }
 
     #[test]

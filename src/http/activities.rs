@@ -15,6 +15,7 @@ use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
+use super::scope::require_activity_placement;
 use super::{AppState, as_field, created, with_etag};
 use super::{Feeds, Target, feed_links};
 use crate::auth::Actor;
@@ -223,7 +224,7 @@ async fn create_activity(
     let organizer = organizations::get(&txn, input.organization_id)
         .await
         .map_err(as_field("organization_id"))?;
-    actor.require_manages(&organizer.path, "the organizing organization")?;
+    require_activity_placement(&txn, &actor, &program, &organizer).await?;
     let fields = ActivityFields {
         kind: input.kind,
         display_order: input.display_order,
@@ -282,7 +283,8 @@ async fn update_activity(
         let new_organizer = organizations::get(&txn, organization_id)
             .await
             .map_err(as_field("organization_id"))?;
-        actor.require_manages(&new_organizer.path, "the new organizing organization")?;
+        let program = programs::get(&txn, current.program_id).await?;
+        require_activity_placement(&txn, &actor, &program, &new_organizer).await?;
     }
     let fields = ActivityFields {
         kind,

@@ -210,8 +210,8 @@ async fn present_one(conn: &impl ConnectionTrait, actor: &Actor, model: Model) -
     Ok(out.remove(0))
 }
 
-/// Whose assignments the caller may see.
-fn reach(actor: &Actor) -> Result<Reach> {
+/// Whose assignments (and which volunteers) the caller may see.
+pub(super) fn reach(actor: &Actor) -> Result<Reach> {
     match actor {
         Actor::Anonymous => Err(Error::Unauthenticated("assignments need a bearer token")),
         Actor::Admin { .. } => Ok(Reach::All),

@@ -11,7 +11,7 @@ use super::AppState;
 use crate::auth::Actor;
 use crate::domain::field::FieldError;
 use crate::error::Error;
-use crate::store::{self, Precondition};
+use crate::store::Precondition;
 
 /// A JSON request body: 415 unless it is JSON, 413 past the size limit, 400 when it is not
 /// UTF-8 or not JSON at all, 422 (naming the field) when it does not fit the schema.
@@ -246,19 +246,12 @@ impl FromRequestParts<AppState> for Authenticated {
 impl FromRequestParts<AppState> for Actor {
     type Rejection = Error;
 
+    /// The caller the gate identified (every routed request passes it); identified here for a
+    /// request that did not.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(Actor::Anonymous);
-        };
-        let text = value
-            .to_str()
-            .map_err(|_| Error::Unauthenticated("the Authorization header is not readable text"))?;
-        let token = match text.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-            _ => return Err(Error::Unauthenticated("use Authorization: Bearer <token>")),
-        };
-        store::tokens::authenticate(state.db.reader(), token)
-            .await?
-            .ok_or(Error::Unauthenticated("the token is not valid or has been revoked"))
+        match parts.extensions.get::<Actor>() {
+            Some(actor) => Ok(actor.clone()),
+            None => super::gate::identify(state, &parts.headers).await,
+        }
     }
 }

@@ -216,7 +216,9 @@ fn alarms(text: &str) -> std::result::Result<Vec<TimeDelta>, FieldError> {
     }
     let mut alarms = Vec::new();
     for part in text.split(',') {
-        let (number, unit) = part.split_at(part.len().saturating_sub(1));
+        // The unit is the last character, which need not be ASCII in what a client sends.
+        let split = part.char_indices().next_back().map_or(0, |(at, _)| at);
+        let (number, unit) = part.split_at(split);
         if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) || number.len() > 6 {
             return Err(problem());
         }
@@ -357,6 +359,9 @@ mod tests {
             "1h,",
             "1m,2m,3m,4m,5m,6m",
             "1.5h",
+            "aaaaaaaaaaaaaaaaaaaaa\u{ec}",
+            "1\u{65e5}",
+            "\u{5929}",
         ] {
             assert!(alarms(bad).is_err(), "{bad:?}");
         }

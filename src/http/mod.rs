@@ -6,6 +6,7 @@ mod assignments;
 mod download;
 mod extract;
 mod feeds;
+mod gate;
 mod health;
 mod hours;
 mod openapi;
@@ -69,7 +70,11 @@ pub struct AppState {
     pub feeds: Arc<crate::feeds::service::Feeds>,
     /// Sends webhook messages (test messages from the API; the outbox in the background).
     pub dispatcher: Arc<crate::delivery::dispatcher::Dispatcher>,
+    /// Tokens whose use this instance recorded a moment ago.
+    pub recent_tokens: gate::RecentTokens,
 }
+
+pub use gate::recent_tokens;
 
 impl AppState {
     /// The clock and staffing settings for a decision made now.
@@ -86,10 +91,12 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let routes: Router<AppState> = api().into();
     routes
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), gate::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), note_writes))
         .fallback(|| async { Error::NotFound("resource") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(gate::close_if_unread))
         .layer(CatchPanicLayer::custom(|_| {
             Error::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
@@ -156,15 +163,21 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::openapi_document))
 }
 
-/// The OpenAPI document as JSON, built once.
-pub fn openapi_json() -> &'static str {
-    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// The OpenAPI document, built once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
     DOCUMENT.get_or_init(|| {
         let mut document = api().into_openapi();
         // Applied last, once every handler has added its schemas and parameters.
         utoipa::Modify::modify(&openapi::InputRules, &mut document);
-        document.to_pretty_json().unwrap_or_default()
+        document
     })
+}
+
+/// The OpenAPI document as JSON, built once.
+pub fn openapi_json() -> &'static str {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    JSON.get_or_init(|| document().to_pretty_json().unwrap_or_default())
 }
 
 /// A record's feed link and its `webcal://` twin, as API outputs carry them.

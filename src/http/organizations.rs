@@ -390,7 +390,7 @@ async fn delete_organization(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
-    store::delete(&txn, current).await?;
+    store::delete(&txn, current, state.clock.now()).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -893,7 +893,7 @@ fn clean_file_name(given: &str) -> String {
     let last = given.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
+        .filter(|c| !c.is_control() && !crate::domain::text::is_bidi_control(*c) && *c != '"')
         .take(200)
         .collect();
     let cleaned = cleaned.trim();
@@ -1250,6 +1250,7 @@ mod tests {
         assert_eq!(clean_file_name("C:\\Users\\科协\\筹备工作方案.pdf"), "筹备工作方案.pdf");
         assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_file_name("方案\r\n\".docx"), "方案.docx");
+        assert_eq!(clean_file_name("方案\u{202E}xcod.exe"), "方案xcod.exe");
         assert_eq!(clean_file_name(".."), "attachment");
         assert_eq!(clean_file_name(""), "attachment");
         assert_eq!(clean_file_name(&"长".repeat(300)).chars().count(), 200);

@@ -16,7 +16,7 @@ use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
 use super::patch::{Change, Patch};
-use super::scope::require_session_manager;
+use super::scope::{require_session_manager, require_venue_use};
 use super::{AppState, as_field, created, with_etag};
 use crate::auth::Actor;
 use crate::domain::field::{Checked, FieldError, one};
@@ -297,6 +297,7 @@ async fn create_session(State(state): State<AppState>, actor: Actor, Json(input)
     let organizer = organizations::get(&txn, activity.organization_id).await?;
     actor.require_manages(&organizer.path, "the activity")?;
     let venue = venues::get(&txn, input.venue_id).await.map_err(as_field("venue_id"))?;
+    require_venue_use(&txn, &actor, &venue).await?;
     validate! {
         schedule = Schedule::create(times, Zone::from_stored(&venue.time_zone)),
     }
@@ -364,7 +365,8 @@ async fn update_session(
         schedule = if times.is_empty() { Ok(old.schedule) } else { old.schedule.update(times) },
     }
     if venue_id != old.venue_id {
-        venues::get(&txn, venue_id).await.map_err(as_field("venue_id"))?;
+        let venue = venues::get(&txn, venue_id).await.map_err(as_field("venue_id"))?;
+        require_venue_use(&txn, &actor, &venue).await?;
     }
     let fields = SessionFields {
         venue_id,

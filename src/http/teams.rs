@@ -74,8 +74,9 @@ pub struct TeamOut {
     parent_id: Option<i64>,
     name: String,
     description: Option<String>,
-    /// Volunteers who lead the team.
-    leader_ids: Vec<i64>,
+    /// Volunteers who lead the team; shown to those who manage the team's organization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader_ids: Option<Vec<i64>>,
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -86,7 +87,7 @@ pub struct TeamOut {
 }
 
 impl TeamOut {
-    fn new(model: Model, leader_ids: Vec<i64>, feeds: &Feeds) -> Self {
+    fn new(model: Model, leader_ids: Option<Vec<i64>>, feeds: &Feeds) -> Self {
         let (feed_url, webcal_url) = feed_links(feeds, Target::Team(model.id));
         Self {
             feed_url,
@@ -104,25 +105,29 @@ impl TeamOut {
         }
     }
 
-    async fn load_one(conn: &impl ConnectionTrait, model: Model, feeds: &Feeds) -> Result<Self> {
-        let leaders = store::leaders(conn, &[model.id]).await?;
-        Ok(Self::new(
-            model,
-            leaders.into_iter().map(|(_, volunteer)| volunteer).collect(),
-            feeds,
-        ))
+    async fn load_one(conn: &impl ConnectionTrait, actor: &Actor, model: Model, feeds: &Feeds) -> Result<Self> {
+        let mut out = Self::load(conn, actor, vec![model], feeds).await?;
+        Ok(out.remove(0))
     }
 
-    async fn load(conn: &impl ConnectionTrait, models: Vec<Model>, feeds: &Feeds) -> Result<Vec<Self>> {
-        let ids: Vec<i64> = models.iter().map(|t| t.id).collect();
-        let mut leaders: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (team, volunteer) in store::leaders(conn, &ids).await? {
+    /// The teams as `actor` may see them: who leads a team is personal data of volunteers, for
+    /// those who manage the team's organization.
+    async fn load(conn: &impl ConnectionTrait, actor: &Actor, models: Vec<Model>, feeds: &Feeds) -> Result<Vec<Self>> {
+        let owners: Vec<i64> = models.iter().map(|t| t.organization_id).collect();
+        let paths = organizations::paths(conn, &owners).await?;
+        let managed: Vec<i64> = models
+            .iter()
+            .filter(|t| paths.get(&t.organization_id).is_some_and(|path| actor.manages(path)))
+            .map(|t| t.id)
+            .collect();
+        let mut leaders: HashMap<i64, Vec<i64>> = managed.iter().map(|id| (*id, Vec::new())).collect();
+        for (team, volunteer) in store::leaders(conn, &managed).await? {
             leaders.entry(team).or_default().push(volunteer);
         }
         Ok(models
             .into_iter()
             .map(|t| {
-                let ids = leaders.remove(&t.id).unwrap_or_default();
+                let ids = leaders.remove(&t.id);
                 Self::new(t, ids, feeds)
             })
             .collect())
@@ -156,6 +161,7 @@ pub struct TeamQuery {
 )]
 async fn list_teams(
     State(state): State<AppState>,
+    actor: Actor,
     Query(query): Query<TeamQuery>,
 ) -> Result<axum::Json<PageOut<TeamOut>>> {
     validate! {
@@ -175,7 +181,7 @@ async fn list_teams(
     let page = store::list(conn, &filter, &page).await.map_err(as_field("team_id"))?;
     Ok(axum::Json(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
-        data: TeamOut::load(conn, page.items, &state.feeds).await?,
+        data: TeamOut::load(conn, &actor, page.items, &state.feeds).await?,
     }))
 }
 
@@ -187,11 +193,14 @@ async fn list_teams(
     params(("id" = i64, Path)),
     responses((status = OK, body = TeamOut, headers(("ETag" = String))), ReadErrors)
 )]
-async fn get_team(State(state): State<AppState>, Id(id): Id) -> Result<Response> {
+async fn get_team(State(state): State<AppState>, actor: Actor, Id(id): Id) -> Result<Response> {
     let conn = state.db.reader();
     let model = store::get(conn, id).await?;
     let version = model.version;
-    Ok(with_etag(version, TeamOut::load_one(conn, model, &state.feeds).await?))
+    Ok(with_etag(
+        version,
+        TeamOut::load_one(conn, &actor, model, &state.feeds).await?,
+    ))
 }
 
 /// Creates a team owned by an organization the caller manages.
@@ -226,7 +235,7 @@ async fn create_team(
     };
     let model = store::insert(&txn, key, parent.as_ref(), fields, state.clock.now()).await?;
     let (id, version) = (model.id, model.version);
-    let out = TeamOut::load_one(&txn, model, &state.feeds).await?;
+    let out = TeamOut::load_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
     Ok(created(format!("/api/v1/teams/{id}"), version, out))
 }
@@ -284,7 +293,7 @@ async fn update_team(
     )
     .await?;
     let version = model.version;
-    let out = TeamOut::load_one(&txn, model, &state.feeds).await?;
+    let out = TeamOut::load_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
     Ok(with_etag(version, out))
 }

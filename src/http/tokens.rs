@@ -39,6 +39,8 @@ pub struct TokenIn {
     organization_id: Option<i64>,
     /// Required for volunteers: whose assignments the token sees and answers.
     volunteer_id: Option<i64>,
+    /// When the token stops working (RFC 3339 with offset, in the future); never when absent.
+    expires_at: Option<DateTime<Utc>>,
 }
 
 /// A token as listed; the secret is never shown again.
@@ -53,11 +55,20 @@ pub struct TokenOut {
     prefix: String,
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    /// When it stops working, if ever.
+    expires_at: Option<DateTime<Utc>>,
+    /// When it was last presented, to the minute.
+    last_used_at: Option<DateTime<Utc>>,
+    /// `active`, `revoked` or `expired`.
+    state: String,
 }
 
-impl From<Model> for TokenOut {
-    fn from(model: Model) -> Self {
+impl TokenOut {
+    fn new(model: Model, now: DateTime<Utc>) -> Self {
         Self {
+            state: store::state(&model, now).to_owned(),
+            expires_at: model.expires_at,
+            last_used_at: model.last_used_at,
             id: model.id,
             name: model.name,
             role: model.role,
@@ -107,7 +118,8 @@ async fn list_tokens(
     actor.require_admin()?;
     let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
     let page = store::list(state.db.reader(), &page).await?;
-    Ok(axum::Json(page.map(TokenOut::from).into()))
+    let now = state.clock.now();
+    Ok(axum::Json(page.map(|t| TokenOut::new(t, now)).into()))
 }
 
 /// Creates a token; the answer holds the secret, once. Admins create any token; organizers
@@ -144,6 +156,7 @@ async fn create_token(
         role: input.role,
         organization_id: input.organization_id,
         volunteer_id: input.volunteer_id,
+        expires_at: input.expires_at,
     };
     let (model, secret) = store::create(&txn, grant, state.clock.now()).await?;
     txn.commit().await?;
@@ -152,7 +165,7 @@ async fn create_token(
         format!("/api/v1/tokens/{}", model.id),
         1,
         TokenCreatedOut {
-            token: model.into(),
+            token: TokenOut::new(model, state.clock.now()),
             secret,
         },
     ))

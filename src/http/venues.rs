@@ -56,8 +56,12 @@ pub struct VenueIn {
     longitude: Option<f64>,
     /// IANA zone of local times, e.g. Asia/Shanghai.
     time_zone: String,
-    /// Managing organization; venues without one are managed by admins.
+    /// Managing organization; venues without one are managed by admins (and open to every
+    /// organizer's sessions).
     organization_id: Option<i64>,
+    /// Lets the other organizations of the owner's programs schedule sessions here; default false.
+    #[serde(default)]
+    shared: bool,
     /// Invented for sample data.
     #[serde(default)]
     illustrative: bool,
@@ -82,6 +86,8 @@ pub struct VenuePatch {
     #[serde(default)]
     organization_id: Patch<i64>,
     #[serde(default)]
+    shared: Change<bool>,
+    #[serde(default)]
     illustrative: Change<bool>,
 }
 
@@ -97,6 +103,8 @@ pub struct VenueOut {
     longitude: Option<f64>,
     time_zone: String,
     organization_id: Option<i64>,
+    /// Other organizations of the owner's programs may schedule sessions here.
+    shared: bool,
     illustrative: bool,
     version: i32,
     created_at: DateTime<Utc>,
@@ -122,6 +130,7 @@ impl VenueOut {
             longitude: model.longitude,
             time_zone: model.time_zone,
             organization_id: model.organization_id,
+            shared: model.shared,
             illustrative: model.illustrative,
             version: model.version,
             created_at: model.created_at,
@@ -207,6 +216,7 @@ async fn create_venue(State(state): State<AppState>, actor: Actor, Json(input): 
         position,
         zone,
         organization_id: input.organization_id,
+        shared: input.shared,
         illustrative: input.illustrative,
     };
     let model = store::insert(&txn, key, fields, state.clock.now()).await?;
@@ -262,6 +272,7 @@ async fn update_venue(
         position,
         zone,
         organization_id,
+        shared: patch.shared.apply(old.shared),
         illustrative,
     };
     let model = store::update(&txn, current, fields, state.clock.now()).await?;

@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::assignments::reach;
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, SecretErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
@@ -266,17 +267,19 @@ pub struct VolunteerQuery {
     limit: Option<u64>,
 }
 
-/// Lists volunteers in id order.
+/// Lists, in id order, the volunteers the caller may see: admins all; organizers their
+/// organizations' volunteers and those assigned to sessions they manage; a volunteer themself.
 #[utoipa::path(
     get,
     path = "/volunteers",
     tag = "volunteers",
     params(VolunteerQuery),
+    security(("bearer" = [])),
     responses((status = OK, body = PageOut<VolunteerOut>), ListErrors)
 )]
 async fn list_volunteers(
     State(state): State<AppState>,
-    actor: Actor,
+    Authenticated(actor): Authenticated,
     Query(query): Query<VolunteerQuery>,
 ) -> Result<axum::Json<PageOut<VolunteerOut>>> {
     validate! {
@@ -302,24 +305,29 @@ async fn list_volunteers(
         team_path,
         tag: query.tag,
     };
-    let page = store::list(conn, &filter, &page).await?;
+    let page = store::list(conn, &filter, &reach(&actor)?, &page).await?;
     Ok(axum::Json(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
         data: present(conn, &actor, page.items, &state.feeds).await?,
     }))
 }
 
-/// Reads one volunteer.
+/// Reads one volunteer the caller may see (404 for any other).
 #[utoipa::path(
     get,
     path = "/volunteers/{id}",
     tag = "volunteers",
     params(("id" = i64, Path)),
+    security(("bearer" = [])),
     responses((status = OK, body = VolunteerOut, headers(("ETag" = String))), ReadErrors)
 )]
-async fn get_volunteer(State(state): State<AppState>, actor: Actor, Id(id): Id) -> Result<Response> {
+async fn get_volunteer(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Id(id): Id,
+) -> Result<Response> {
     let conn = state.db.reader();
-    let model = store::get(conn, id).await?;
+    let model = store::get_visible(conn, id, &reach(&actor)?).await?;
     let version = model.version;
     Ok(with_etag(
         version,
@@ -481,7 +489,7 @@ async fn delete_volunteer(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
-    store::delete(&txn, current).await?;
+    store::delete(&txn, current, state.clock.now()).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,7 +18,7 @@ use super::openapi::{ActionErrors, CreateErrors, DeleteErrors, ListErrors, ReadE
 use super::paging::{PageOut, page_request};
 use super::patch::{Change, Patch};
 use super::scope::require_organization;
-use super::{AppState, as_field, created, with_etag};
+use super::{AppState, created, with_etag};
 use crate::auth::Actor;
 use crate::delivery::signing;
 use crate::domain::field::{FieldError, one};
@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::store::Fields as _;
 use crate::store::deliveries;
 use crate::store::webhooks::{self as store, Scope, WebhookFields};
-use crate::store::{Cursor, Visibility, activities, check_version, organizations, programs, teams, venues, volunteers};
+use crate::store::{Cursor, Visibility, check_version, organizations};
 use crate::validate;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -264,24 +264,23 @@ fn secret(format: WebhookFormat, given: Option<&str>) -> std::result::Result<Opt
     }
 }
 
-/// The scope's record exists (a 422 on `scope.id` otherwise); a volunteer's scope needs a
-/// caller who manages the volunteer, since messages then name them.
+/// A subscription's messages tell everything about the sessions in its scope, volunteers'
+/// names included, so a caller may subscribe only to a scope it may read in full: one whose
+/// owning organization it manages (a venue without one: admins only). A scope that does not
+/// exist and one the caller may not read answer the same 404, so creating a subscription
+/// cannot tell whether a hidden activity exists.
 async fn check_scope(conn: &impl ConnectionTrait, actor: &Actor, scope: Scope) -> Result<()> {
-    let field = as_field("scope.id");
-    match scope.kind {
-        WebhookScope::Program => programs::get(conn, scope.id).await.map(drop).map_err(field),
-        WebhookScope::Activity => activities::get(conn, scope.id, &Visibility::All)
-            .await
-            .map(drop)
-            .map_err(field),
-        WebhookScope::Team => teams::get(conn, scope.id).await.map(drop).map_err(field),
-        WebhookScope::Venue => venues::get(conn, scope.id).await.map(drop).map_err(field),
-        WebhookScope::Organization => organizations::get(conn, scope.id).await.map(drop).map_err(field),
-        WebhookScope::Volunteer => {
-            let volunteer = volunteers::get(conn, scope.id).await.map_err(field)?;
-            require_organization(conn, actor, volunteer.organization_id, "scope.id", "the volunteer").await
-        }
-    }
+    let not_found = Error::NotFound(scope.kind.noun());
+    let owner = match store::scope_owner(conn, scope).await? {
+        None => return Err(not_found),
+        Some(owner) => owner,
+    };
+    let readable = match owner {
+        _ if actor.is_admin() => true,
+        Some(path) => actor.manages(&path),
+        None => false,
+    };
+    if readable { Ok(()) } else { Err(not_found) }
 }
 
 /// Fails unless the caller manages the subscription's organization.

@@ -3,18 +3,20 @@
 use chrono::{DateTime, Utc};
 use entity::activity::{ActiveModel, Column, Entity, Model};
 use entity::kinds::ActivityKind;
-use entity::prelude::{Organization, Session};
+use entity::prelude::Organization;
 use sea_orm::sea_query::ExprTrait as _;
 use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 
+use super::purge::DeletedSessionsOf;
 use super::record::{self, Fields};
+use super::uses::Referenced;
 use super::{Cursor, Page, PageRequest, Visibility, found};
 use crate::domain::key::Key;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The validated, writable fields of an activity (its program never changes).
 #[derive(Clone, Debug, PartialEq)]
@@ -154,22 +156,8 @@ pub async fn update(
 
 /// Deletes an activity without live sessions, together with its deleted sessions' rows.
 pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
-    use entity::session::Column as S;
-    let live = Session::find()
-        .filter(S::ActivityId.eq(model.id))
-        .filter(S::DeletedAt.is_null())
-        .count(txn)
-        .await?;
-    if live > 0 {
-        return Err(Error::conflict(
-            "in_use",
-            format!("the activity still has {live} sessions; delete or cancel them first"),
-        ));
-    }
-    Session::delete_many()
-        .filter(S::ActivityId.eq(model.id))
-        .exec(txn)
-        .await?;
+    super::purge::deleted_sessions(txn, DeletedSessionsOf::Activity(model.id)).await?;
+    super::uses::refuse_if_used(txn, Referenced::Activity, model.id, "activity").await?;
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }

@@ -145,25 +145,40 @@ pub async fn reaches(conn: &impl ConnectionTrait, reach: &Reach, id: i64) -> Res
         .is_some())
 }
 
-fn reachable(reach: &Reach) -> Condition {
+/// `SELECT id FROM sessions WHERE activity_id IN (activities organized within path)`: the
+/// sessions an organizer of `path` manages.
+pub(crate) fn sessions_within(path: &str) -> sea_orm::sea_query::SelectStatement {
     use entity::activity::{Column as A, Entity as Activities};
     use entity::session::Column as S;
+    let activities = Query::select()
+        .column(A::Id)
+        .from(Activities)
+        .and_where(A::OrganizationId.in_subquery(super::activities::organizations_within(path)))
+        .to_owned();
+    Query::select()
+        .column(S::Id)
+        .from(Session)
+        .and_where(S::ActivityId.in_subquery(activities))
+        .to_owned()
+}
+
+/// `SELECT volunteer_id FROM assignments WHERE session_id IN (sessions managed within path)`.
+pub(crate) fn volunteers_serving_within(path: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(Column::VolunteerId)
+        .from(Entity)
+        .and_where(Column::SessionId.in_subquery(sessions_within(path)))
+        .to_owned()
+}
+
+fn reachable(reach: &Reach) -> Condition {
     use entity::volunteer::{Column as V, Entity as Volunteers};
     match reach {
         Reach::All => Condition::all(),
         Reach::Volunteer(id) => Condition::all().add(Column::VolunteerId.eq(*id)),
         Reach::Within(path) => {
             let organizations = super::activities::organizations_within(path);
-            let activities = Query::select()
-                .column(A::Id)
-                .from(Activities)
-                .and_where(A::OrganizationId.in_subquery(organizations.clone()))
-                .to_owned();
-            let sessions = Query::select()
-                .column(S::Id)
-                .from(Session)
-                .and_where(S::ActivityId.in_subquery(activities))
-                .to_owned();
+            let sessions = sessions_within(path);
             let volunteers = Query::select()
                 .column(V::Id)
                 .from(Volunteers)

@@ -16,11 +16,13 @@ pub mod organizations;
 pub mod plan_notices;
 pub mod plans;
 pub mod programs;
+pub mod purge;
 pub mod reminders;
 pub mod roles;
 pub mod sessions;
 pub mod teams;
 pub mod tokens;
+pub mod uses;
 pub mod venues;
 pub mod volunteers;
 pub mod webhooks;
@@ -78,6 +80,17 @@ pub enum Precondition {
 /// The strong ETag of a resource at `version`.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
+}
+
+/// Whether the database holds any organization, venue, program or volunteer (tokens alone do
+/// not count: a deployment's first admin token comes before its data).
+pub async fn holds_data(conn: &impl sea_orm::ConnectionTrait) -> Result<bool> {
+    use entity::prelude::{Organization, Program, Venue, Volunteer};
+    use sea_orm::{EntityTrait as _, PaginatorTrait as _};
+    Ok(Organization::find().count(conn).await? > 0
+        || Venue::find().count(conn).await? > 0
+        || Program::find().count(conn).await? > 0
+        || Volunteer::find().count(conn).await? > 0)
 }
 
 /// Turns "no row" into a 404 naming the resource.

@@ -5,18 +5,17 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::kinds::OrganizationKind;
 use entity::organization::{ActiveModel, Column, Entity, Model};
-use entity::prelude::{Activity, ApiToken, Program, Venue};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::record::{self, Fields};
 use super::tree;
+use super::uses::Referenced;
 use super::{Cursor, Page, PageRequest};
 use crate::domain::contact::Contact;
 use crate::domain::key::Key;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The validated, writable fields of an organization.
 #[derive(Clone, Debug, PartialEq)]
@@ -159,47 +158,11 @@ pub async fn update(
     tree::update(txn, current, new_parent, fields, now).await
 }
 
-/// Deletes an organization that nothing refers to any more.
-pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
-    let children = Entity::find().filter(Column::ParentId.eq(model.id)).count(txn).await?;
-    let programs = Program::find()
-        .filter(entity::program::Column::HostOrganizationId.eq(model.id))
-        .count(txn)
-        .await?;
-    let activities = Activity::find()
-        .filter(entity::activity::Column::OrganizationId.eq(model.id))
-        .count(txn)
-        .await?;
-    let venues = Venue::find()
-        .filter(entity::venue::Column::OrganizationId.eq(model.id))
-        .count(txn)
-        .await?;
-    let tokens = ApiToken::find()
-        .filter(entity::api_token::Column::OrganizationId.eq(model.id))
-        .count(txn)
-        .await?;
-    let plans = entity::prelude::Plan::find()
-        .filter(entity::plan::Column::OrganizationId.eq(model.id))
-        .count(txn)
-        .await?;
-    let uses: Vec<String> = [
-        (children, "sub-organizations"),
-        (programs, "programs"),
-        (activities, "activities"),
-        (venues, "venues"),
-        (tokens, "API tokens"),
-        (plans, "preparation plans"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
-    .collect();
-    if !uses.is_empty() {
-        return Err(Error::conflict(
-            "in_use",
-            format!("the organization still has {}", uses.join(", ")),
-        ));
-    }
+/// Deletes an organization that nothing refers to any more (revoked and expired tokens let go
+/// of it first: they are history, not users).
+pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>) -> Result<()> {
+    super::tokens::release_dead(txn, model.id, now).await?;
+    super::uses::refuse_if_used(txn, Referenced::Organization, model.id, "organization").await?;
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }

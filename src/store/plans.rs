@@ -473,21 +473,38 @@ pub async fn revoke(txn: &DatabaseTransaction, program_id: i64, organization_id:
     Ok(())
 }
 
-/// Who is expected to submit a plan for a program: the county associations below its host
-/// and the organizations flagged as expected, in id order.
-pub async fn expected(conn: &impl ConnectionTrait, program: &Program) -> Result<Vec<OrganizationModel>> {
-    let host = super::organizations::get(conn, program.host_organization_id).await?;
-    Ok(Organization::find()
-        .filter(OrgColumn::Path.starts_with(host.path))
-        .filter(OrgColumn::Id.ne(host.id))
-        .filter(
+/// The organizations that take part in a program hosted by `host`: the county associations
+/// below it and the organizations below it flagged as expected to submit a plan.
+fn participants(host: &OrganizationModel) -> Condition {
+    Condition::all()
+        .add(OrgColumn::Path.starts_with(&host.path))
+        .add(OrgColumn::Id.ne(host.id))
+        .add(
             Condition::any()
                 .add(OrgColumn::Kind.eq(OrganizationKind::CountyAssociation))
                 .add(OrgColumn::PlanExpected.eq(true)),
         )
+}
+
+/// Who is expected to submit a plan for a program (its participants), in id order.
+pub async fn expected(conn: &impl ConnectionTrait, program: &Program) -> Result<Vec<OrganizationModel>> {
+    let host = super::organizations::get(conn, program.host_organization_id).await?;
+    Ok(Organization::find()
+        .filter(participants(&host))
         .order_by_asc(OrgColumn::Id)
         .all(conn)
         .await?)
+}
+
+/// Whether an organization takes part in a program (is expected to submit a plan for it).
+pub async fn participates(conn: &impl ConnectionTrait, program: &Program, organization_id: i64) -> Result<bool> {
+    let host = super::organizations::get(conn, program.host_organization_id).await?;
+    Ok(Organization::find()
+        .filter(participants(&host))
+        .filter(OrgColumn::Id.eq(organization_id))
+        .one(conn)
+        .await?
+        .is_some())
 }
 
 /// The organizations that submitted a plan for a program.

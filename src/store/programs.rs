@@ -1,18 +1,17 @@
 //! Queries on `programs`.
 
 use chrono::{DateTime, Utc};
-use entity::prelude::Activity;
 use entity::program::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::record::{self, Fields};
+use super::uses::Referenced;
 use super::{Cursor, Page, PageRequest};
 use crate::domain::key::Key;
 use crate::domain::zone::Zone;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The validated, writable fields of a program.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,26 +114,7 @@ pub async fn update(
 
 /// Deletes a program without activities or preparation plans.
 pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
-    let plans = entity::prelude::Plan::find()
-        .filter(entity::plan::Column::ProgramId.eq(model.id))
-        .count(txn)
-        .await?;
-    if plans > 0 {
-        return Err(Error::conflict(
-            "in_use",
-            format!("organizations submitted {plans} preparation plans for the program"),
-        ));
-    }
-    let activities = Activity::find()
-        .filter(entity::activity::Column::ProgramId.eq(model.id))
-        .count(txn)
-        .await?;
-    if activities > 0 {
-        return Err(Error::conflict(
-            "in_use",
-            format!("the program still has {activities} activities; delete them first"),
-        ));
-    }
+    super::uses::refuse_if_used(txn, Referenced::Program, model.id, "program").await?;
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }

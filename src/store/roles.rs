@@ -8,11 +8,12 @@ use entity::prelude::Assignment;
 use entity::session_role::{ActiveModel, Column, Entity, Model, Relation};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, Select, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait, Select, Set,
 };
 
 use super::record::{self, Fields};
+use super::uses::Referenced;
 use super::{Cursor, Page, PageRequest, Visibility};
 use crate::domain::key::Key;
 use crate::error::{Error, Result};
@@ -172,16 +173,7 @@ pub async fn update(
 
 /// Deletes a role nobody was ever assigned to (assignments are history and stay).
 pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
-    let assignments = Assignment::find()
-        .filter(entity::assignment::Column::RoleId.eq(model.id))
-        .count(txn)
-        .await?;
-    if assignments > 0 {
-        return Err(Error::conflict(
-            "in_use",
-            format!("the role has {assignments} assignments, which are kept as history"),
-        ));
-    }
+    super::uses::refuse_if_used(txn, Referenced::SessionRole, model.id, "role").await?;
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }

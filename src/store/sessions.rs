@@ -503,10 +503,9 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
         .count(txn)
         .await?;
     if followers > 0 {
-        return Err(Error::conflict(
-            "in_use",
-            format!("{followers} sessions are linked to this one; unlink or cancel them first"),
-        ));
+        return Err(Error::InUse(format!(
+            "{followers} sessions are linked to this one; unlink or cancel them first"
+        )));
     }
     let version = model.version + 1;
     let sequence = model.sequence + 1;

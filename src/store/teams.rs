@@ -1,18 +1,18 @@
 //! Queries on `teams`: volunteer teams as a tree owned by organizations.
 
 use chrono::{DateTime, Utc};
-use entity::prelude::{SessionRole, TeamMembership};
+use entity::prelude::TeamMembership;
 use entity::team::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::record::{self, Fields};
+use super::uses::Referenced;
 use super::{Cursor, Page, PageRequest, tree};
 use crate::domain::key::Key;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The validated, writable fields of a team.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,31 +115,7 @@ pub async fn update(
 
 /// Deletes a team without sub-teams, members or roles that require it.
 pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
-    use entity::{session_role, team_membership};
-    let children = Entity::find().filter(Column::ParentId.eq(model.id)).count(txn).await?;
-    let members = TeamMembership::find()
-        .filter(team_membership::Column::TeamId.eq(model.id))
-        .count(txn)
-        .await?;
-    let roles = SessionRole::find()
-        .filter(session_role::Column::TeamId.eq(model.id))
-        .count(txn)
-        .await?;
-    let uses: Vec<String> = [
-        (children, "sub-teams"),
-        (members, "members"),
-        (roles, "session roles requiring it"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
-    .collect();
-    if !uses.is_empty() {
-        return Err(Error::conflict(
-            "in_use",
-            format!("the team still has {}", uses.join(", ")),
-        ));
-    }
+    super::uses::refuse_if_used(txn, Referenced::Team, model.id, "team").await?;
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }

@@ -20,7 +20,17 @@ pub async fn create(txn: &DatabaseTransaction, grant: Grant, now: DateTime<Utc>)
         role,
         organization_id,
         volunteer_id,
+        expires_at,
     } = grant;
+    if let Some(at) = expires_at
+        && at <= now
+    {
+        return Err(Error::field(
+            "expires_at",
+            "in_the_past",
+            "a token must expire in the future",
+        ));
+    }
     let refuse = |field: &str, code: &'static str, message: &str| Err(Error::field(field, code, message));
     match (role, organization_id, volunteer_id) {
         (Role::Organizer, None, _) => {
@@ -71,6 +81,8 @@ pub async fn create(txn: &DatabaseTransaction, grant: Grant, now: DateTime<Utc>)
         prefix: Set(prefix),
         created_at: Set(now),
         revoked_at: Set(None),
+        expires_at: Set(expires_at),
+        last_used_at: Set(None),
         ..Default::default()
     }
     .insert(txn)
@@ -88,13 +100,20 @@ pub struct Grant {
     pub organization_id: Option<i64>,
     /// For volunteers.
     pub volunteer_id: Option<i64>,
+    /// When it stops working; never when absent.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// The caller a presented token stands for, or `None` when it is unknown or revoked.
-pub async fn authenticate(conn: &impl ConnectionTrait, token: &str) -> Result<Option<Actor>> {
+/// The caller a presented token stands for, or `None` when it is unknown, revoked or expired.
+pub async fn authenticate(conn: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) -> Result<Option<Actor>> {
     let row = Entity::find()
         .filter(Column::SecretHash.eq(auth::digest(token)))
         .filter(Column::RevokedAt.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::ExpiresAt.is_null())
+                .add(Column::ExpiresAt.gt(now)),
+        )
         .find_also_related(Organization)
         .one(conn)
         .await?;
@@ -120,6 +139,57 @@ pub async fn list(conn: &impl ConnectionTrait, page: &PageRequest) -> Result<Pag
     }
     let rows = query.all(conn).await?;
     Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
+}
+
+/// Whether a token works at `now`: `active`, `revoked` or `expired`.
+pub fn state(token: &Model, now: DateTime<Utc>) -> &'static str {
+    if token.revoked_at.is_some() {
+        "revoked"
+    } else if token.expires_at.is_some_and(|at| at <= now) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+/// Records that a token was presented at `now`.
+pub async fn mark_used(conn: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -> Result<()> {
+    Entity::update_many()
+        .col_expr(Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Lets revoked and expired tokens of an organization go of it, so that history does not keep
+/// the organization from being deleted (a live token still does).
+pub async fn release_dead(txn: &DatabaseTransaction, organization_id: i64, now: DateTime<Utc>) -> Result<()> {
+    Entity::update_many()
+        .col_expr(
+            Column::OrganizationId,
+            sea_orm::sea_query::Expr::value(Option::<i64>::None),
+        )
+        .filter(Column::OrganizationId.eq(organization_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::RevokedAt.is_not_null())
+                .add(Column::ExpiresAt.lte(now)),
+        )
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Revokes every live token of a volunteer.
+pub async fn revoke_for_volunteer(txn: &DatabaseTransaction, volunteer_id: i64, now: DateTime<Utc>) -> Result<()> {
+    Entity::update_many()
+        .col_expr(Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(Column::VolunteerId.eq(volunteer_id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Revokes a token; revoking twice is harmless.

@@ -2,19 +2,19 @@
 
 use chrono::{DateTime, Utc};
 use entity::kinds::VenueKind;
-use entity::prelude::Session;
 use entity::venue::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use super::purge::DeletedSessionsOf;
 use super::record::{self, Fields};
+use super::uses::Referenced;
 use super::{Cursor, Page, PageRequest};
 use crate::domain::geo::Position;
 use crate::domain::key::Key;
 use crate::domain::zone::Zone;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The validated, writable fields of a venue.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +31,8 @@ pub struct VenueFields {
     pub zone: Zone,
     /// Managing organization; venues without one are managed by admins.
     pub organization_id: Option<i64>,
+    /// Whether other organizations of the owner's programs may schedule sessions here.
+    pub shared: bool,
     /// Invented for sample data.
     pub illustrative: bool,
 }
@@ -47,6 +49,7 @@ impl Fields<ActiveModel> for VenueFields {
                 .map(|(latitude, longitude)| Position { latitude, longitude }),
             zone: Zone::from_stored(&model.time_zone),
             organization_id: model.organization_id,
+            shared: model.shared,
             illustrative: model.illustrative,
         }
     }
@@ -59,6 +62,7 @@ impl Fields<ActiveModel> for VenueFields {
         row.longitude = Set(self.position.map(|p| p.longitude));
         row.time_zone = Set(self.zone.name().to_owned());
         row.organization_id = Set(self.organization_id);
+        row.shared = Set(self.shared);
         row.illustrative = Set(self.illustrative);
     }
 }
@@ -127,28 +131,10 @@ pub async fn update(
     record::save(txn, current, fields, now).await
 }
 
-/// Deletes a venue that no session uses (deleted sessions included: they stay in feeds).
+/// Deletes a venue that no live session or plan uses; its deleted sessions go with it.
 pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
-    let sessions = Session::find()
-        .filter(entity::session::Column::VenueId.eq(model.id))
-        .count(txn)
-        .await?;
-    if sessions > 0 {
-        return Err(Error::conflict(
-            "in_use",
-            format!("{sessions} sessions take place at this venue; move them first"),
-        ));
-    }
-    let plans = entity::prelude::Plan::find()
-        .filter(entity::plan::Column::VenueId.eq(model.id))
-        .count(txn)
-        .await?;
-    if plans > 0 {
-        return Err(Error::conflict(
-            "in_use",
-            format!("{plans} preparation plans name this venue as their platform"),
-        ));
-    }
+    super::purge::deleted_sessions(txn, DeletedSessionsOf::Venue(model.id)).await?;
+    super::uses::refuse_if_used(txn, Referenced::Venue, model.id, "venue").await?;
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }

@@ -5,15 +5,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::prelude::{Assignment, Qualification, TeamMembership, Unavailability};
+use entity::prelude::{Qualification, TeamMembership, Unavailability};
 use entity::volunteer::{ActiveModel, Column, Entity, Model};
 use entity::{qualification, team_membership, unavailability};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
+use super::assignments::{Reach, volunteers_serving_within};
 use super::record::{self, Fields, Versioned};
+use super::uses::Referenced;
 use super::{Cursor, Page, PageRequest, teams};
 use crate::domain::field::{Checked, FieldError, one};
 use crate::domain::key::Key;
@@ -164,6 +166,27 @@ pub struct VolunteerFilter {
     pub tag: Option<String>,
 }
 
+/// The volunteers a caller may see: admins all; organizers their organizations' volunteers
+/// and those assigned to sessions they manage; a volunteer only themself.
+fn visible(reach: &Reach) -> sea_orm::Condition {
+    match reach {
+        Reach::All => sea_orm::Condition::all(),
+        Reach::Volunteer(id) => sea_orm::Condition::all().add(Column::Id.eq(*id)),
+        Reach::Within(path) => sea_orm::Condition::any()
+            .add(Column::OrganizationId.in_subquery(super::activities::organizations_within(path)))
+            .add(Column::Id.in_subquery(volunteers_serving_within(path))),
+    }
+}
+
+/// One volunteer by id, if the caller may see them (a 404 otherwise, as for one that does not
+/// exist).
+pub async fn get_visible(conn: &impl ConnectionTrait, id: i64, reach: &Reach) -> Result<Model> {
+    super::found(
+        Entity::find_by_id(id).filter(visible(reach)).one(conn).await?,
+        "volunteer",
+    )
+}
+
 /// One volunteer by id.
 pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
     record::find::<ActiveModel>(conn, id).await
@@ -230,8 +253,16 @@ pub async fn lock(txn: &DatabaseTransaction, ids: &[i64]) -> Result<()> {
 }
 
 /// A page of volunteers in id order.
-pub async fn list(conn: &impl ConnectionTrait, filter: &VolunteerFilter, page: &PageRequest) -> Result<Page<Model>> {
-    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &VolunteerFilter,
+    reach: &Reach,
+    page: &PageRequest,
+) -> Result<Page<Model>> {
+    let mut query = Entity::find()
+        .filter(visible(reach))
+        .order_by_asc(Column::Id)
+        .limit(page.limit + 1);
     if let Some(path) = &filter.organization_path {
         query = query.filter(Column::OrganizationId.in_subquery(super::activities::organizations_within(path)));
     }
@@ -395,17 +426,10 @@ async fn write_details(txn: &DatabaseTransaction, volunteer_id: i64, details: De
 }
 
 /// Deletes a volunteer who was never assigned (assignments are history and stay).
-pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
-    let assignments = Assignment::find()
-        .filter(entity::assignment::Column::VolunteerId.eq(model.id))
-        .count(txn)
-        .await?;
-    if assignments > 0 {
-        return Err(Error::conflict(
-            "in_use",
-            format!("the volunteer has {assignments} assignments, which are kept as history"),
-        ));
-    }
+pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>) -> Result<()> {
+    super::uses::refuse_if_used(txn, Referenced::Volunteer, model.id, "volunteer").await?;
+    // A volunteer's tokens end with them: no later record may inherit what they allowed.
+    super::tokens::revoke_for_volunteer(txn, model.id, now).await?;
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use super::reminders;
 use super::{Cursor, Page, PageRequest};
 use crate::domain::key::Key;
 use crate::domain::webhook::WebhookUrl;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What a subscription listens to: a kind of record and its id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,41 @@ pub struct Scope {
     pub kind: WebhookScope,
     /// The record's id.
     pub id: i64,
+}
+
+/// Whose a scope is: `None` when its record does not exist, `Some(None)` for a venue that no
+/// organization owns, otherwise the owning organization's path (a program's host, the
+/// organizer of an activity, the owner of a team or venue, the organization itself, a
+/// volunteer's organization).
+pub async fn scope_owner(conn: &impl ConnectionTrait, scope: Scope) -> Result<Option<Option<String>>> {
+    use super::{Visibility, activities, organizations, programs, teams, venues, volunteers};
+    let missing = |error: Error| match error {
+        Error::NotFound(_) => Ok(None),
+        other => Err(other),
+    };
+    let organization = match scope.kind {
+        WebhookScope::Program => programs::get(conn, scope.id)
+            .await
+            .map(|p| Some(p.host_organization_id)),
+        WebhookScope::Activity => activities::get(conn, scope.id, &Visibility::All)
+            .await
+            .map(|a| Some(a.organization_id)),
+        WebhookScope::Team => teams::get(conn, scope.id).await.map(|t| Some(t.organization_id)),
+        WebhookScope::Venue => venues::get(conn, scope.id).await.map(|v| v.organization_id),
+        WebhookScope::Organization => Ok(Some(scope.id)),
+        WebhookScope::Volunteer => volunteers::get(conn, scope.id).await.map(|v| Some(v.organization_id)),
+    };
+    let organization = match organization {
+        Ok(organization) => organization,
+        Err(error) => return missing(error),
+    };
+    match organization {
+        None => Ok(Some(None)),
+        Some(id) => match organizations::get(conn, id).await {
+            Ok(organization) => Ok(Some(Some(organization.path))),
+            Err(error) => missing(error),
+        },
+    }
 }
 
 /// The validated, writable fields of a subscription. The format and scope are fixed at

@@ -83,6 +83,7 @@ pub async fn export(conn: &impl ConnectionTrait) -> Result<Document> {
                 longitude: v.longitude,
                 time_zone: v.time_zone.clone(),
                 organization: v.organization_id.map(|id| key(&org_keys, id)),
+                shared: v.shared,
                 illustrative: v.illustrative,
             })
             .collect(),

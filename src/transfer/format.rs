@@ -95,6 +95,9 @@ pub struct VenueRecord {
     pub time_zone: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<String>,
+    /// Other organizations of the owner's programs may schedule here.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub shared: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub illustrative: bool,
 }

@@ -276,6 +276,7 @@ async fn venue(
         position,
         zone,
         organization_id,
+        shared: record.shared,
         illustrative: record.illustrative,
     };
     Ok(match venues::by_key(txn, key.as_str()).await? {

@@ -139,7 +139,7 @@ db_test! {
         let seed = app.seed().await;
         let session = app.session(seed.activity, seed.venue, "2019-05-20T09:00+08:00", "2019-05-20T11:00+08:00").await;
         let path = format!("/api/v1/activities/{}", seed.activity);
-        assert_eq!(app.delete(&app.admin, &path).await.problem(StatusCode::CONFLICT, "conflict")["code"], "in_use");
+        assert_eq!(app.delete(&app.admin, &path).await.problem(StatusCode::CONFLICT, "in-use")["code"], "in_use");
         assert_eq!(app.delete(&app.admin, &format!("/api/v1/sessions/{}", id(&session))).await.status, StatusCode::NO_CONTENT);
         assert_eq!(app.delete(&app.admin, &path).await.status, StatusCode::NO_CONTENT);
         assert_eq!(app.count("sessions").await, 0);

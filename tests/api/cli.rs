@@ -140,3 +140,83 @@ db_test! {
         assert!(status.success(), "a SIGTERM ends the service cleanly: {status:?}");
     }
 }
+
+/// Runs `sciday` and returns its output whatever its exit status.
+fn sciday_unchecked(app: &TestApp, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sciday"))
+        .args(args)
+        .env("SCIDAY_DATABASE_URL", app.database_url())
+        .env("SCIDAY_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+db_test! {
+    async fn tokens_are_listed_and_revoked_on_the_command_line(app: TestApp) {
+        let seed = app.seed().await;
+        let created = sciday(&app, &["token", "create", "--role", "organizer", "--organization", "org.haizhou", "--name", "海州区", "--expires-in-days", "30"]);
+        let token = String::from_utf8(created.stdout).unwrap().trim().lines().last().unwrap().to_owned();
+        let path = format!("/api/v1/activities/{}", seed.activity);
+        assert_eq!(app.patch(&token, &path, "*", json!({"display_order": 3})).await.status, StatusCode::OK);
+        let list = String::from_utf8(sciday(&app, &["token", "list"]).stdout).unwrap();
+        let row = list.lines().find(|l| l.contains("海州区")).unwrap_or_else(|| panic!("{list}")).to_owned();
+        assert!(row.contains("连云港市海州区科学技术协会") && row.contains("active"), "{row}");
+        assert!(!list.contains(&token), "the secret is never listed");
+        let token_id = row.split('\t').next().unwrap().to_owned();
+        sciday(&app, &["token", "revoke", &token_id]);
+        app.patch(&token, &path, "*", json!({"display_order": 4})).await.problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        let active = String::from_utf8(sciday(&app, &["token", "list"]).stdout).unwrap();
+        assert!(!active.contains("海州区\t"), "revoked tokens are listed only with --all: {active}");
+        let all = String::from_utf8(sciday(&app, &["token", "list", "--all"]).stdout).unwrap();
+        assert!(all.lines().any(|l| l.starts_with(&format!("{token_id}\t")) && l.ends_with("revoked")), "{all}");
+        let unknown = sciday_unchecked(&app, &["token", "revoke", "999999"]);
+        assert!(!unknown.status.success());
+    }
+}
+
+db_test! {
+    async fn generate_refuses_a_database_that_holds_data_unless_forced(app: TestApp) {
+        app.seed().await;
+        let programs = app.count("programs").await;
+        let small = ["generate", "--organizations", "2", "--venues", "3", "--sessions", "5", "--volunteers", "20", "--assignments", "10"];
+        let refused = sciday_unchecked(&app, &small);
+        assert!(!refused.status.success());
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains("--force"), "{stderr}");
+        assert_eq!(app.count("programs").await, programs);
+        let mut forced = small.to_vec();
+        forced.push("--force");
+        sciday(&app, &forced);
+        assert_eq!(app.count("programs").await, programs + 1);
+    }
+}
+
+db_test! {
+    async fn a_generate_killed_midway_leaves_nothing_behind(app: TestApp) {
+        use std::io::BufRead as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sciday"))
+            .args(["generate", "--sessions", "20000", "--volunteers", "200000", "--assignments", "400000"])
+            .env("SCIDAY_DATABASE_URL", app.database_url())
+            .env("SCIDAY_LOG", "warn")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        // The first step is written (not committed) when it is reported: kill it there.
+        let first = tokio::task::spawn_blocking(move || {
+            std::io::BufReader::new(stderr).lines().next().map(Result::unwrap)
+        })
+        .await
+        .unwrap();
+        assert_eq!(first.as_deref(), Some("generated organizations, venues and activities"));
+        child.kill().unwrap();
+        let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+        assert!(!status.success());
+        for table in ["organizations", "venues", "programs", "activities", "sessions", "volunteers"] {
+            assert_eq!(app.count(table).await, 0, "{table}");
+        }
+        // A rerun starts from an empty database and needs no --force.
+        sciday(&app, &["generate", "--organizations", "2", "--venues", "3", "--sessions", "5", "--volunteers", "20", "--assignments", "10"]);
+        assert_eq!(app.count("programs").await, 1);
+    }
+}

@@ -109,6 +109,7 @@ impl TestApp {
             role: Role::Admin,
             organization_id: None,
             volunteer_id: None,
+            expires_at: None,
         };
         let (_, admin) = sciday::store::tokens::create(&txn, grant, clock.now_utc())
             .await
@@ -235,6 +236,17 @@ impl TestApp {
             .create(
                 "/api/v1/tokens",
                 json!({"name": format!("organizer of {organization_id}"), "role": "organizer", "organization_id": organization_id}),
+            )
+            .await;
+        reply["secret"].as_str().unwrap().to_owned()
+    }
+
+    /// A token for a volunteer.
+    pub async fn volunteer_token(&self, volunteer_id: i64) -> String {
+        let reply = self
+            .create(
+                "/api/v1/tokens",
+                json!({"name": format!("volunteer {volunteer_id}"), "role": "volunteer", "volunteer_id": volunteer_id}),
             )
             .await;
         reply["secret"].as_str().unwrap().to_owned()

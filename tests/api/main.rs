@@ -6,6 +6,7 @@
 mod helpers;
 mod ical;
 
+mod access;
 mod activities;
 mod auth;
 mod cli;
@@ -19,6 +20,7 @@ mod outbox;
 mod plans;
 mod programs;
 mod receiver;
+mod robustness;
 mod sessions;
 mod staffing;
 mod teams;

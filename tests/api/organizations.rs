@@ -194,7 +194,7 @@ db_test! {
     async fn an_organization_in_use_cannot_be_deleted(app: TestApp) {
         let seed = app.seed().await;
         let reply = app.delete(&app.admin, &format!("/api/v1/organizations/{}", seed.city)).await;
-        assert_eq!(reply.problem(StatusCode::CONFLICT, "conflict")["code"], "in_use");
+        assert_eq!(reply.problem(StatusCode::CONFLICT, "in-use")["code"], "in_use");
         let spare = app.create("/api/v1/organizations", json!({"parent_id": seed.city, "kind": "society", "name": "连云港市数学学会"})).await;
         let path = format!("/api/v1/organizations/{}", id(&spare));
         let stale = app

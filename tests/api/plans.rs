@@ -196,7 +196,7 @@ db_test! {
         assert_eq!(revisions[1]["contact"]["office_phone"], "0518-85803554");
         // What a plan names stays until the plan goes.
         let venue = app.delete(&app.admin, &format!("/api/v1/venues/{}", seed.venue)).await;
-        assert_eq!(venue.problem(StatusCode::CONFLICT, "conflict")["code"], "in_use");
+        assert_eq!(venue.problem(StatusCode::CONFLICT, "in-use")["code"], "in_use");
         assert!(venue.body["detail"].as_str().unwrap().contains("preparation plans"), "{}", venue.body);
     }
 }

@@ -70,7 +70,7 @@ db_test! {
         let seed = app.seed().await;
         let path = format!("/api/v1/programs/{}", seed.program);
         let reply = app.delete(&app.admin, &path).await;
-        assert_eq!(reply.problem(StatusCode::CONFLICT, "conflict")["code"], "in_use");
+        assert_eq!(reply.problem(StatusCode::CONFLICT, "in-use")["code"], "in_use");
         assert_eq!(app.delete(&app.admin, &format!("/api/v1/activities/{}", seed.activity)).await.status, StatusCode::NO_CONTENT);
         assert_eq!(app.delete(&app.admin, &path).await.status, StatusCode::NO_CONTENT);
     }

@@ -290,7 +290,7 @@ db_test! {
         let seed = app.seed().await;
         let (slot, linked) = beijing_slot(&app, &seed, 1).await;
         let slot_path = format!("/api/v1/sessions/{}", id(&slot));
-        assert_eq!(app.delete(&app.admin, &slot_path).await.problem(StatusCode::CONFLICT, "conflict")["code"], "in_use");
+        assert_eq!(app.delete(&app.admin, &slot_path).await.problem(StatusCode::CONFLICT, "in-use")["code"], "in_use");
         let follower = format!("/api/v1/sessions/{}", id(&linked[0]));
         assert_eq!(app.delete(&app.admin, &follower).await.status, StatusCode::NO_CONTENT);
         app.get(&follower).await.problem(StatusCode::NOT_FOUND, "not-found");

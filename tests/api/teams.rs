@@ -21,12 +21,12 @@ db_test! {
                 "name": "王建国", "organization_id": seed.city, "teams": [{"team_id": id(&caravan), "leader": true}]
             }))
             .await;
-        let team = app.get(&format!("/api/v1/teams/{}", id(&caravan))).await;
+        let team = app.get_as(&app.admin, &format!("/api/v1/teams/{}", id(&caravan))).await;
         assert_eq!(team.body["leader_ids"], json!([id(&leader)]));
         let tree = app.get(&format!("/api/v1/teams?team_id={}", id(&detachment))).await;
         assert_eq!(tree.ids(), [id(&detachment), id(&caravan)]);
         let in_use = app.delete(&app.admin, &format!("/api/v1/teams/{}", id(&detachment))).await;
-        assert_eq!(in_use.problem(StatusCode::CONFLICT, "conflict")["code"], "in_use");
+        assert_eq!(in_use.problem(StatusCode::CONFLICT, "in-use")["code"], "in_use");
         let circle = app
             .patch(&app.admin, &format!("/api/v1/teams/{}", id(&detachment)), "*", json!({"parent_id": id(&caravan)}))
             .await;

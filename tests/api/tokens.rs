@@ -54,3 +54,39 @@ db_test! {
         app.get_as(&city, "/api/v1/tokens").await.problem(StatusCode::FORBIDDEN, "forbidden");
     }
 }
+
+db_test! {
+    async fn a_token_stops_working_the_moment_it_expires_and_shows_when_it_was_last_used(app: TestApp) {
+        let seed = app.seed().await;
+        let in_the_past = app
+            .post(&app.admin, "/api/v1/tokens", json!({"name": "x", "role": "admin", "expires_at": "2019-05-09T00:00:00Z"}))
+            .await;
+        assert_eq!(in_the_past.invalid_fields(), ["expires_at"]);
+        let created = app
+            .create("/api/v1/tokens", json!({"name": "海州区科协（活动周）", "role": "organizer", "organization_id": seed.haizhou,
+                                             "expires_at": "2019-05-10T12:00:00+08:00"}))
+            .await;
+        assert_eq!(created["expires_at"], "2019-05-10T04:00:00Z");
+        assert_eq!((created["state"].as_str(), created["last_used_at"].is_null()), (Some("active"), true));
+        let secret = created["secret"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/activities/{}", seed.activity);
+        assert_eq!(app.patch(&secret, &path, "*", json!({"display_order": 6})).await.status, StatusCode::OK);
+        assert_eq!(listed(&app, id(&created)).await["last_used_at"], "2019-05-10T00:00:00Z");
+        app.clock.set("2019-05-10T04:00:00Z".parse().unwrap());
+        app.patch(&secret, &path, "*", json!({"display_order": 7})).await.problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        app.get_as(&secret, "/api/v1/programs").await.problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        assert_eq!(listed(&app, id(&created)).await["state"], "expired");
+    }
+}
+
+/// A token as the admin's list shows it.
+async fn listed(app: &crate::helpers::TestApp, token: i64) -> serde_json::Value {
+    let list = app.get_as(&app.admin, "/api/v1/tokens").await;
+    list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| id(t) == token)
+        .unwrap()
+        .clone()
+}

@@ -82,6 +82,6 @@ db_test! {
         let seed = app.seed().await;
         app.session(seed.activity, seed.venue, "2019-05-20T09:00+08:00", "2019-05-20T11:00+08:00").await;
         let reply = app.delete(&app.admin, &format!("/api/v1/venues/{}", seed.venue)).await;
-        assert_eq!(reply.problem(StatusCode::CONFLICT, "conflict")["code"], "in_use");
+        assert_eq!(reply.problem(StatusCode::CONFLICT, "in-use")["code"], "in_use");
     }
 }

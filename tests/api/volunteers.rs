@@ -58,12 +58,23 @@ db_test! {
             assert_eq!(seen.body["email"], "zhaomin@example.org");
             assert_eq!(seen.body["unavailable"][0]["reason"], "住院");
         }
-        for seen in [app.get_as(&other, &path).await, app.get(&path).await] {
-            assert_eq!(seen.body["mobile"], "139****0002");
-            assert!(seen.body.get("email").is_none());
-            assert!(seen.body.get("unavailable").is_none());
-        }
-        let listed = app.get_as(&other, "/api/v1/volunteers").await.body.to_string();
+        // Another organization's organizer sees the volunteer only once she serves at one of its
+        // sessions, and then without her contact details.
+        app.get_as(&other, &path).await.problem(StatusCode::NOT_FOUND, "not-found");
+        app.get(&path).await.problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        let ganyu_session = app
+            .create("/api/v1/activities", json!({"program_id": seed.program, "title": "赣榆区科普讲座", "organization_id": seed.ganyu}))
+            .await;
+        let session = app.session(id(&ganyu_session), seed.venue, "2019-05-21T09:00+08:00", "2019-05-21T11:00+08:00").await;
+        let role = app.create("/api/v1/session-roles", json!({"session_id": id(&session), "name": "讲解员", "needed": 1})).await;
+        app.create("/api/v1/assignments", json!({"role_id": id(&role), "volunteer_id": id(&volunteer)})).await;
+        let seen = app.get_as(&other, &path).await;
+        assert_eq!(seen.body["mobile"], "139****0002");
+        assert!(seen.body.get("email").is_none());
+        assert!(seen.body.get("unavailable").is_none());
+        let listed = app.get_as(&other, "/api/v1/volunteers").await;
+        assert_eq!(listed.ids(), [id(&volunteer)]);
+        let listed = listed.body.to_string();
         assert!(!listed.contains("13900000002") && !listed.contains("zhaomin@"));
     }
 }

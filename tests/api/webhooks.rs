@@ -77,7 +77,6 @@ db_test! {
             (json!({"mention": true}), "mention", "not_supported"),
             (json!({"keyword": "科协"}), "keyword", "not_supported"),
             (json!({"secret": "whsec_mine"}), "secret", "generated"),
-            (json!({"scope": {"kind": "team", "id": 999}}), "scope.id", "not_found"),
         ];
         for (change, field, code) in cases {
             let mut body = standard(&seed);
@@ -86,6 +85,9 @@ db_test! {
             assert_eq!(reply.invalid_fields(), [field], "{change}");
             assert_eq!(reply.body["errors"][0]["code"], code, "{change}");
         }
+        let mut missing = standard(&seed);
+        missing["scope"] = json!({"kind": "team", "id": 999});
+        app.post(&app.admin, "/api/v1/webhooks", missing).await.problem(StatusCode::NOT_FOUND, "not-found");
         let mut unknown = standard(&seed);
         unknown["format"] = json!("telegram");
         assert_eq!(app.post(&app.admin, "/api/v1/webhooks", unknown).await.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -98,9 +100,12 @@ db_test! {
         let seed = app.seed().await;
         let haizhou = app.organizer(seed.haizhou).await;
         let ganyu = app.organizer(seed.ganyu).await;
-        assert_eq!(app.post(&haizhou, "/api/v1/webhooks", standard(&seed)).await.status, StatusCode::CREATED);
+        let mut ours = standard(&seed);
+        ours["scope"] = json!({"kind": "organization", "id": seed.haizhou});
+        assert_eq!(app.post(&haizhou, "/api/v1/webhooks", ours).await.status, StatusCode::CREATED);
         let mut theirs = standard(&seed);
         theirs["organization_id"] = json!(seed.ganyu);
+        theirs["scope"] = json!({"kind": "organization", "id": seed.ganyu});
         let reply = app.post(&haizhou, "/api/v1/webhooks", theirs.clone()).await;
         reply.problem(StatusCode::FORBIDDEN, "forbidden");
         let other = app.post(&ganyu, "/api/v1/webhooks", theirs).await;

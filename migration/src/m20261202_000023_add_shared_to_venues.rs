@@ -1,0 +1,39 @@
+//! `venues.shared`: the owning organization lets the other organizations of its programs
+//! schedule sessions at the venue (a city science museum that county associations use).
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::m20261129_000002_create_venues::Venues;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Venues::Table)
+                    .add_column(boolean(Shared::Shared).default(false))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Venues::Table)
+                    .drop_column(Shared::Shared)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Shared {
+    Shared,
+}

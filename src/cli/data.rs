@@ -1,0 +1,164 @@
+//! `sciday import`, `export` and `generate`: whole programs in and out of the database.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{describe, open};
+use crate::db::{DatabaseUrl, Db};
+use crate::generate;
+use crate::store::{self, Policy};
+use crate::transfer::{self, Document, Report};
+
+/// `sciday import FILE`.
+pub(super) async fn import(url: &DatabaseUrl, max_connections: u32, policy: Policy, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let document: Document = crate::http::parse_json(&text).map_err(|e| describe(&e))?;
+    let db = open(url, max_connections).await?;
+    let report = import_with_progress(&db, &document, policy).await?;
+    print_report(&file.display().to_string(), &report);
+    db.close().await?;
+    Ok(())
+}
+
+/// `sciday export [--output FILE]`.
+pub(super) async fn export(url: &DatabaseUrl, max_connections: u32, output: Option<&Path>) -> anyhow::Result<()> {
+    let db = open(url, max_connections).await?;
+    let document = transfer::export(db.reader()).await.map_err(|e| describe(&e))?;
+    let mut json = serde_json::to_string_pretty(&document)?;
+    json.push('\n');
+    match output {
+        Some(path) => std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().write_all(json.as_bytes())?,
+    }
+    db.close().await?;
+    Ok(())
+}
+
+/// What `sciday generate` makes, and whether it may add to existing data.
+#[derive(Debug, Args)]
+pub(super) struct GenerateArgs {
+    #[command(flatten)]
+    sizes: SizeArgs,
+    /// Add the program even though the database already holds data.
+    #[arg(long, env = "SCIDAY_GENERATE_FORCE")]
+    force: bool,
+}
+
+/// `sciday generate`: one transaction, so a run that is killed leaves the database as it was.
+pub(super) async fn generate(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    policy: Policy,
+    args: &GenerateArgs,
+) -> anyhow::Result<()> {
+    let db = open(url, max_connections).await?;
+    if !args.force && store::holds_data(db.reader()).await.map_err(|e| describe(&e))? {
+        db.close().await?;
+        bail!(
+            "{url} already holds organizations, venues, programs or volunteers; \
+             give --force to add a synthetic program to them"
+        );
+    }
+    let started = Instant::now();
+    let generated = generate::generate(&db, &args.sizes.sizes(), policy.now, &|step| {
+        eprintln!("generated {step}")
+    })
+    .await
+    .map_err(|e| describe(&e))?;
+    eprintln!(
+        "program {}: {} sessions, {} volunteers, {} assignments in {:.1} s",
+        generated.program_id,
+        generated.sessions,
+        generated.volunteers,
+        generated.assignments,
+        started.elapsed().as_secs_f64()
+    );
+    db.close().await?;
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub(super) struct SizeArgs {
+    /// Organizations under the synthetic city association.
+    #[arg(long, env = "SCIDAY_GENERATE_ORGANIZATIONS", default_value_t = 50)]
+    organizations: usize,
+    /// Venues.
+    #[arg(long, env = "SCIDAY_GENERATE_VENUES", default_value_t = 500)]
+    venues: usize,
+    /// Sessions (each with one role).
+    #[arg(long, env = "SCIDAY_GENERATE_SESSIONS", default_value_t = 20_000)]
+    sessions: usize,
+    /// Volunteers.
+    #[arg(long, env = "SCIDAY_GENERATE_VOLUNTEERS", default_value_t = 100_000)]
+    volunteers: usize,
+    /// Assignments, valid by construction.
+    #[arg(long, env = "SCIDAY_GENERATE_ASSIGNMENTS", default_value_t = 300_000)]
+    assignments: usize,
+    /// Seats in each role.
+    #[arg(long, env = "SCIDAY_GENERATE_SEATS", default_value_t = 20)]
+    seats: usize,
+    /// Days the program spans.
+    #[arg(long, env = "SCIDAY_GENERATE_DAYS", default_value_t = 30)]
+    days: u32,
+    /// The program's first day (default: 30 days from today, so every session lies ahead).
+    #[arg(long, env = "SCIDAY_GENERATE_FIRST_DAY")]
+    first_day: Option<chrono::NaiveDate>,
+    /// Seed of the random choices; the same seed gives the same program.
+    #[arg(long, env = "SCIDAY_GENERATE_SEED", default_value_t = 2019)]
+    seed: u64,
+}
+
+impl SizeArgs {
+    /// The sizes to generate.
+    pub(super) fn sizes(&self) -> generate::Sizes {
+        generate::Sizes {
+            organizations: self.organizations,
+            venues: self.venues,
+            sessions: self.sessions,
+            volunteers: self.volunteers,
+            assignments: self.assignments,
+            seats_per_session: self.seats,
+            days: self.days,
+            first_day: self
+                .first_day
+                .unwrap_or_else(|| chrono::Utc::now().date_naive() + chrono::Days::new(30)),
+            seed: self.seed,
+        }
+    }
+}
+
+/// Imports a document, with a progress bar on a terminal.
+pub(super) async fn import_with_progress(db: &Db, document: &Document, policy: Policy) -> anyhow::Result<Report> {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(document.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("importing {bar:40} {pos}/{len} records ({eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let report = transfer::import(db, document, policy, &|| bar.inc(1)).await;
+    bar.finish_and_clear();
+    report.map_err(|e| describe(&e))
+}
+
+/// What an import created or updated, on standard error.
+pub(super) fn print_report(source: &str, report: &Report) {
+    eprintln!("imported {source}:");
+    eprintln!("  organizations: {}", report.organizations);
+    eprintln!("  venues:        {}", report.venues);
+    eprintln!("  programs:      {}", report.programs);
+    eprintln!("  activities:    {}", report.activities);
+    eprintln!("  sessions:      {}", report.sessions);
+    eprintln!("  teams:         {}", report.teams);
+    eprintln!("  volunteers:    {}", report.volunteers);
+    eprintln!("  session roles: {}", report.session_roles);
+    eprintln!("  assignments:   {}", report.assignments);
+}

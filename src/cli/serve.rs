@@ -1,0 +1,165 @@
+//! `sciday serve`: the HTTP API, with the sample program on `--demo`.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::TimeDelta;
+use clap::Args;
+use entity::kinds::Role;
+
+use super::data::print_report;
+use super::{DEMO_TOKEN_NAME, SAMPLE_PROGRAM, describe};
+use crate::app::{self, App};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, Config};
+use crate::db::DatabaseUrl;
+use crate::feeds::service::FeedSettings;
+use crate::store::Policy;
+use crate::store::tokens::{self, Grant};
+use crate::transfer::{self, Document};
+
+#[derive(Debug, Args)]
+pub(super) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCIDAY_LISTEN", default_value = config::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Largest request body in bytes.
+    #[arg(long, env = "SCIDAY_BODY_LIMIT", default_value_t = config::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+    /// Loads the sample Lianyungang 2019 program and prints a fresh admin token.
+    #[arg(long, env = "SCIDAY_DEMO")]
+    demo: bool,
+    #[command(flatten)]
+    feeds: FeedArgs,
+    /// Address ranges (CIDR, comma-separated) webhooks may reach besides public addresses:
+    /// an on-premise receiver, say. Loopback, private and link-local addresses are refused
+    /// unless listed here.
+    #[arg(long, env = "SCIDAY_WEBHOOK_ALLOW", value_delimiter = ',')]
+    webhook_allow: Vec<ipnet::IpNet>,
+    /// Milliseconds a webhook receiver has to answer.
+    #[arg(long, env = "SCIDAY_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    webhook_timeout_ms: u64,
+    /// Serve the API without sending webhooks (another instance sends them).
+    #[arg(long, env = "SCIDAY_NO_DISPATCHER")]
+    no_dispatcher: bool,
+    /// Days the webhook delivery log keeps a message after it settled (31–3650).
+    #[arg(long, env = "SCIDAY_DELIVERY_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u16).range(31..=3650))]
+    delivery_retention_days: u16,
+}
+
+#[derive(Debug, Args)]
+struct FeedArgs {
+    /// The URL clients reach the service at (feed links are built on it and event UIDs carry
+    /// its host); by default the listening address.
+    #[arg(long, env = "SCIDAY_PUBLIC_URL", value_parser = public_url)]
+    public_url: Option<String>,
+    /// Days before today that a feed starts at, unless the request says otherwise.
+    #[arg(long, env = "SCIDAY_FEED_PAST_DAYS", default_value_t = 30)]
+    feed_past_days: u32,
+    /// Days after its end that a cancelled session stays in feeds, marked cancelled.
+    #[arg(long, env = "SCIDAY_FEED_CANCELLED_DAYS", default_value_t = 30)]
+    feed_cancelled_days: u32,
+    /// Memory for rendered feeds, in MiB.
+    #[arg(long, env = "SCIDAY_FEED_CACHE_MIB", default_value_t = 64)]
+    feed_cache_mib: u64,
+    /// Milliseconds a feed's ETag is trusted before the database is asked again (writes
+    /// through this instance count at once; this bounds how late other instances' do).
+    #[arg(long, env = "SCIDAY_FEED_RECHECK_MS", default_value_t = 1000)]
+    feed_recheck_ms: u32,
+}
+
+impl FeedArgs {
+    fn settings(&self) -> FeedSettings {
+        FeedSettings {
+            public_url: self.public_url.clone(),
+            past_days: self.feed_past_days,
+            cancelled_days: self.feed_cancelled_days,
+            cache_bytes: self.feed_cache_mib.saturating_mul(1024 * 1024),
+            recheck: TimeDelta::milliseconds(i64::from(self.feed_recheck_ms)),
+        }
+    }
+}
+
+/// An absolute http(s) URL with a host and no query, without its trailing slash.
+fn public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("{text:?} must be an http or https URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{text:?} must not have a query or fragment"));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// Runs the service until SIGTERM or Ctrl-C.
+pub(super) async fn serve(
+    url: DatabaseUrl,
+    max_connections: u32,
+    travel_buffer: TimeDelta,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let config = Config {
+        listen: args.listen,
+        database_url: url,
+        max_connections,
+        body_limit: args.body_limit,
+        travel_buffer,
+        feeds: args.feeds.settings(),
+        webhook_addresses: crate::domain::webhook::AddressPolicy::allowing(args.webhook_allow.clone()),
+        dispatch: crate::delivery::dispatcher::Settings {
+            timeout: std::time::Duration::from_millis(args.webhook_timeout_ms),
+            retention: chrono::TimeDelta::days(i64::from(args.delivery_retention_days)),
+            ..Default::default()
+        },
+        run_dispatcher: !args.no_dispatcher,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = App::build(&config, Arc::clone(&clock)).await?;
+    let demo_token = if args.demo {
+        let document: Document = crate::http::parse_json(SAMPLE_PROGRAM.as_bytes()).map_err(|e| describe(&e))?;
+        let policy = Policy {
+            now: clock.now(),
+            travel_buffer,
+        };
+        let report = transfer::import(app.db(), &document, policy, &|| {})
+            .await
+            .map_err(|e| describe(&e))?;
+        print_report("the sample program", &report);
+        let txn = app.db().begin().await?;
+        tokens::revoke_named(&txn, DEMO_TOKEN_NAME, clock.now()).await?;
+        let grant = Grant {
+            name: DEMO_TOKEN_NAME.to_owned(),
+            role: Role::Admin,
+            organization_id: None,
+            volunteer_id: None,
+            expires_at: None,
+        };
+        let (_, secret) = tokens::create(&txn, grant, clock.now()).await?;
+        txn.commit().await?;
+        Some(secret)
+    } else {
+        None
+    };
+    let address = app.local_addr();
+    tracing::info!(%address, database = %config.database_url, ready_in_ms = started.elapsed().as_millis(), "sciday is ready");
+    let mut banner = format!(
+        "sciday listens on http://{address} (database {})\n",
+        config.database_url
+    );
+    if let Some(secret) = demo_token {
+        banner.push_str(&format!(
+            "admin token (replaced at every --demo start): {secret}\n\
+             try: curl http://{address}/api/v1/programs\n     \
+             curl 'http://{address}/api/v1/sessions?program_id=1&limit=5'\n     \
+             curl 'http://{address}/feeds/programs/1.ics?from=2019-05-01'\n"
+        ));
+    }
+    // Nobody may be reading (a closed pipe); the service runs on regardless.
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+    app.run_until(app::shutdown_signal()).await
+}
