@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::delivery::dispatcher::Dispatcher;
 use crate::feeds::service::Feeds;
+use crate::http::server::{self, ConnectionLimits};
 use crate::http::{self, AppState, HttpConfig};
 
 /// A service ready to serve.
@@ -24,6 +25,7 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     run_dispatcher: bool,
+    connections: ConnectionLimits,
 }
 
 impl App {
@@ -64,6 +66,7 @@ impl App {
             listener,
             state,
             run_dispatcher: config.run_dispatcher,
+            connections: config.connections.within_open_file_limit(),
         })
     }
 
@@ -103,18 +106,17 @@ impl App {
         let router = http::router(self.state);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let stop = stop_dispatching.clone();
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+        let server = server::run(self.listener, router, self.connections, async move {
             shutdown.await;
             stop.cancel();
             let _ = stopping_tx.send(());
         });
-        let server = tokio::spawn(server.into_future());
+        let server = tokio::spawn(server);
         // Once shutdown begins, give in-flight requests a bounded time to finish.
         let finished = async {
-            match server.await {
-                Ok(result) => result.context("serving HTTP"),
-                Err(join) => Err(anyhow::anyhow!("the server task failed: {join}")),
-            }
+            server
+                .await
+                .map_err(|join| anyhow::anyhow!("the server task failed: {join}"))
         };
         tokio::pin!(finished);
         tokio::select! {

@@ -37,6 +37,8 @@ pub struct Config {
     /// Whether this instance sends the outbox (off for an API-only instance, and in tests that
     /// dispatch step by step).
     pub run_dispatcher: bool,
+    /// How long connections may idle or take to send a header, and how many there may be.
+    pub connections: crate::http::server::ConnectionLimits,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             webhook_addresses: crate::domain::webhook::AddressPolicy::default(),
             dispatch: crate::delivery::dispatcher::Settings::default(),
             run_dispatcher: true,
+            connections: crate::http::server::ConnectionLimits::default(),
         }
     }
 }

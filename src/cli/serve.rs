@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use clap::Args;
@@ -16,6 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::db::DatabaseUrl;
 use crate::feeds::service::FeedSettings;
+use crate::http::server::ConnectionLimits;
 use crate::store::Policy;
 use crate::store::tokens::{self, Grant};
 use crate::transfer::{self, Document};
@@ -44,6 +45,16 @@ pub(super) struct ServeArgs {
     /// Serve the API without sending webhooks (another instance sends them).
     #[arg(long, env = "SCIDAY_NO_DISPATCHER")]
     no_dispatcher: bool,
+    /// Seconds a client has, from a request's first byte, to send its whole header.
+    #[arg(long, env = "SCIDAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    header_read_timeout_secs: u64,
+    /// Seconds a connection may wait between requests before it is closed.
+    #[arg(long, env = "SCIDAY_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    idle_timeout_secs: u64,
+    /// Client connections open at once (more wait to be accepted); lowered to fit the
+    /// process's open-file limit.
+    #[arg(long, env = "SCIDAY_CONNECTION_LIMIT", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    connection_limit: u64,
     /// Days the webhook delivery log keeps a message after it settled (31–3650).
     #[arg(long, env = "SCIDAY_DELIVERY_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u16).range(31..=3650))]
     delivery_retention_days: u16,
@@ -116,6 +127,11 @@ pub(super) async fn serve(
             ..Default::default()
         },
         run_dispatcher: !args.no_dispatcher,
+        connections: ConnectionLimits {
+            header_read: Duration::from_secs(args.header_read_timeout_secs),
+            idle: Duration::from_secs(args.idle_timeout_secs),
+            max_connections: usize::try_from(args.connection_limit).unwrap_or(usize::MAX),
+        },
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App::build(&config, Arc::clone(&clock)).await?;

@@ -17,6 +17,7 @@ mod plans;
 mod programs;
 mod roles;
 mod scope;
+pub mod server;
 mod sessions;
 mod teams;
 mod tokens;

@@ -10,6 +10,7 @@ mod access;
 mod activities;
 mod auth;
 mod cli;
+mod connections;
 mod dispatch;
 mod feeds;
 mod generate;

@@ -100,3 +100,47 @@ db_test! {
         assert_eq!(renamed.invalid_fields(), vec!["name".to_owned()]);
     }
 }
+
+db_test! {
+    async fn every_foreign_key_that_restricts_a_delete_is_named_by_the_in_use_check(app: TestApp) {
+        use sciday::store::uses::Referenced;
+        use sea_orm::{ConnectionTrait, Statement};
+        let sql = match app.backend {
+            crate::helpers::Backend::Sqlite => {
+                "SELECT m.name AS referring, p.\"from\" AS col, p.\"table\" AS target, p.on_delete AS on_delete \
+                 FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) p WHERE m.type = 'table'"
+            }
+            crate::helpers::Backend::Postgres => {
+                "SELECT kcu.table_name AS referring, kcu.column_name AS col, ccu.table_name AS target, rc.delete_rule AS on_delete \
+                 FROM information_schema.referential_constraints rc \
+                 JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = rc.constraint_name \
+                 JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = rc.constraint_name"
+            }
+        };
+        let backend = app.db.backend();
+        let rows = app.db.reader().query_all_raw(Statement::from_string(backend, sql.to_owned())).await.unwrap();
+        let kinds = [
+            Referenced::Organization, Referenced::Venue, Referenced::Program, Referenced::Activity,
+            Referenced::Team, Referenced::Volunteer, Referenced::SessionRole,
+        ];
+        let mut checked = 0;
+        for row in rows {
+            let (referring, column, target, on_delete): (String, String, String, String) = (
+                row.try_get("", "referring").unwrap(),
+                row.try_get("", "col").unwrap(),
+                row.try_get("", "target").unwrap(),
+                row.try_get("", "on_delete").unwrap(),
+            );
+            if matches!(on_delete.to_uppercase().as_str(), "CASCADE" | "SET NULL") {
+                continue;
+            }
+            let Some(kind) = kinds.iter().find(|k| k.table() == target) else { continue };
+            assert!(
+                kind.references().iter().any(|r| r.table == referring && r.column == column),
+                "{referring}.{column} refers to {target} ({on_delete}) but deleting a {target} row does not check it"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 20, "the schema's foreign keys were read ({checked})");
+    }
+}
