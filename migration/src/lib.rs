@@ -2,6 +2,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
 mod indexes;
 mod m20261129_000001_create_organizations;
 mod m20261129_000002_create_venues;

@@ -3,6 +3,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::columns;
 use crate::m20261129_000006_create_api_tokens::ApiTokens;
 
 #[derive(DeriveMigrationName)]
@@ -11,25 +12,15 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement: SQLite alters one thing at a time.
         for column in [Token::ExpiresAt, Token::LastUsedAt] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(ApiTokens::Table)
-                        .add_column(timestamp_with_time_zone_null(column))
-                        .to_owned(),
-                )
-                .await?;
+            columns::add(manager, ApiTokens::Table, timestamp_with_time_zone_null(column)).await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for column in [Token::LastUsedAt, Token::ExpiresAt] {
-            manager
-                .alter_table(Table::alter().table(ApiTokens::Table).drop_column(column).to_owned())
-                .await?;
+            columns::drop(manager, ApiTokens::Table, column).await?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::columns;
 use crate::m20261129_000002_create_venues::Venues;
 
 #[derive(DeriveMigrationName)]
@@ -11,25 +12,16 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Venues::Table)
-                    .add_column(boolean(Shared::Shared).default(false))
-                    .to_owned(),
-            )
-            .await
+        columns::add(
+            manager,
+            Venues::Table,
+            boolean(Shared::Shared).default(false).to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Venues::Table)
-                    .drop_column(Shared::Shared)
-                    .to_owned(),
-            )
-            .await
+        columns::drop(manager, Venues::Table, Shared::Shared).await
     }
 }
 

@@ -336,6 +336,11 @@ async fn create_assignments(
     Authenticated(actor): Authenticated,
     Json(input): Json<AssignmentBatchIn>,
 ) -> Result<axum::Json<BatchOut>> {
+    if matches!(actor, Actor::Volunteer { .. }) {
+        return Err(Error::Forbidden(
+            "volunteer tokens answer assignments; they do not make them".to_owned(),
+        ));
+    }
     if input.items.is_empty() || input.items.len() > BATCH_MAX {
         return Err(Error::field(
             "items",

@@ -53,8 +53,10 @@ pub struct HoursQuery {
     /// Volunteers in this team or one below it.
     team_id: Option<i64>,
     /// `volunteer` (default) or `team`.
+    #[param(inline)]
     by: Option<GroupBy>,
     /// `json` (default) or `csv`.
+    #[param(inline)]
     format: Option<Format>,
 }
 
@@ -85,7 +87,10 @@ pub struct HoursOut {
     params(HoursQuery),
     security(("bearer" = [])),
     responses(
-        (status = OK, body = Vec<HoursOut>, description = "JSON, or text/csv with format=csv"),
+        (status = OK, description = "JSON, or CSV with format=csv", content(
+            (Vec<HoursOut> = "application/json"),
+            (String = "text/csv"),
+        )),
         ListErrors
     )
 )]

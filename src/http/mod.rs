@@ -171,6 +171,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         let mut document = api().into_openapi();
         // Applied last, once every handler has added its schemas and parameters.
         utoipa::Modify::modify(&openapi::InputRules, &mut document);
+        utoipa::Modify::modify(&openapi::UniformAnswers, &mut document);
         document
     })
 }

@@ -121,6 +121,69 @@ error_set!(
     ReadyErrors: SERVICE_UNAVAILABLE
 );
 
+/// Every operation of a path, for modifiers that treat them all alike.
+fn operations_mut(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.post.as_mut(),
+        item.patch.as_mut(),
+        item.delete.as_mut(),
+        item.put.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// States in the document the answers every operation of a kind can give, whichever handler
+/// it is: the gate's 401 where a token is needed, the path extractor's 404 where the path
+/// names a record, the query extractor's 422 where there are query parameters, and the body
+/// extractor's 400, 413, 415 and 422 where there is a body. Header parameters are text or
+/// absent, never `null`.
+pub struct UniformAnswers;
+
+impl Modify for UniformAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations_mut(item) {
+                let parameters = operation.parameters.as_deref().unwrap_or_default();
+                let mut statuses = Vec::new();
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    statuses.push(StatusCode::UNAUTHORIZED);
+                }
+                if parameters.iter().any(|p| matches!(p.parameter_in, ParameterIn::Path)) {
+                    statuses.push(StatusCode::NOT_FOUND);
+                }
+                if parameters.iter().any(|p| matches!(p.parameter_in, ParameterIn::Query)) {
+                    statuses.push(StatusCode::UNPROCESSABLE_ENTITY);
+                }
+                if operation.request_body.is_some() {
+                    statuses.extend([
+                        StatusCode::BAD_REQUEST,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    ]);
+                }
+                for (code, response) in responses(&statuses) {
+                    operation.responses.responses.entry(code).or_insert(response);
+                }
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if matches!(parameter.parameter_in, ParameterIn::Header)
+                        && let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(object))) =
+                            parameter.schema.as_mut()
+                    {
+                        object.schema_type =
+                            utoipa::openapi::schema::SchemaType::Type(utoipa::openapi::schema::Type::String);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Patterns that state in the document what validation accepts.
 pub mod pattern {
     /// A record key.
@@ -138,10 +201,12 @@ pub mod pattern {
     pub const MOBILE: &str = "^(\\s*|1[3-9][0-9]{9})$";
     /// An e-mail address, or blank.
     pub const EMAIL: &str = "^(\\s*|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,15}){0,2}@[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?){1,3})$";
-    /// An instant with offset, or a local wall time (read in the record's zone).
-    pub const TIME: &str = "^(19[0-9]{2}|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?$";
-    /// An instant with offset.
-    pub const INSTANT: &str = "^(19[0-9]{2}|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])$";
+    /// An instant with offset, or a local wall time (read in the record's zone). Every month
+    /// has its 28 days, all but February its 29th and 30th, the long months their 31st;
+    /// 29 February is allowed here and refused by the service outside leap years.
+    pub const TIME: &str = "^(19[0-9]{2}|2[01][0-9]{2})-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?$";
+    /// An instant with offset (the days as in [`TIME`]).
+    pub const INSTANT: &str = "^(19[0-9]{2}|2[01][0-9]{2})-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])$";
     /// One or more ETags of this API, or `*`.
     pub const IF_MATCH: &str = "^(\\*|(W/)?\"[0-9]{1,9}\"( *, *(W/)?\"[0-9]{1,9}\")*)$";
     /// An http or https address.
@@ -337,14 +402,7 @@ impl Modify for InputRules {
             }
         }
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.patch.as_mut(),
-                item.delete.as_mut(),
-                item.put.as_mut(),
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations_mut(item) {
                 for parameter in operation.parameters.iter_mut().flatten() {
                     let in_query = matches!(
                         parameter.parameter_in,

@@ -912,7 +912,10 @@ fn clean_file_name(given: &str) -> String {
     params(("id" = i64, Path), ("plan_id" = i64, Path), ("attachment_id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = OK, description = "The file", content_type = "application/octet-stream"),
+        (status = OK, description = "The file, as the kind its content is", content(
+            (Vec<u8> = "application/pdf"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        )),
         ReadErrors
     )
 )]

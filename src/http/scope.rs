@@ -53,15 +53,10 @@ pub(super) async fn require_activity_placement(
     program: &Program,
     organizer: &Organization,
 ) -> Result<()> {
-    let caller = match actor {
-        Actor::Admin { .. } => return Ok(()),
-        Actor::Organizer {
-            organization_id, path, ..
-        } => Organizer {
-            id: *organization_id,
-            path,
-        },
-        Actor::Anonymous | Actor::Volunteer { .. } => return actor.require_manages(&organizer.path, "the activity"),
+    let caller = match (actor, organizer_of(actor)) {
+        (Actor::Admin { .. }, _) => return Ok(()),
+        (_, Some(caller)) => caller,
+        (_, None) => return actor.require_manages(&organizer.path, "the activity"),
     };
     let host = organizations::get(conn, program.host_organization_id).await?;
     let participates = !caller.manages(&host.path) && plans::participates(conn, program, caller.id).await?;
@@ -71,17 +66,12 @@ pub(super) async fn require_activity_placement(
 /// Fails unless the caller may schedule sessions at `venue`: admins anywhere; organizers at
 /// their own organization's venues, venues nobody owns, and shared venues.
 pub(super) async fn require_venue_use(conn: &impl ConnectionTrait, actor: &Actor, venue: &Venue) -> Result<()> {
-    let caller = match actor {
-        Actor::Admin { .. } => return Ok(()),
-        Actor::Organizer {
-            organization_id, path, ..
-        } => Organizer {
-            id: *organization_id,
-            path,
-        },
-        Actor::Anonymous | Actor::Volunteer { .. } => {
+    let caller = match (actor, organizer_of(actor)) {
+        (Actor::Admin { .. }, _) => return Ok(()),
+        (_, Some(caller)) => caller,
+        (_, None) => {
             actor.require_token()?;
-            return Err(Error::Forbidden(Refusal::VenueNotShared.rule().to_owned()));
+            return Err(refused(Refusal::VenueNotShared));
         }
     };
     let owner = match venue.organization_id {
@@ -89,6 +79,19 @@ pub(super) async fn require_venue_use(conn: &impl ConnectionTrait, actor: &Actor
         None => None,
     };
     program_rules::may_use_venue(caller, owner.as_deref(), venue.shared).map_err(refused)
+}
+
+/// An organizer token's organization, as the program rules see it.
+fn organizer_of(actor: &Actor) -> Option<Organizer<'_>> {
+    match actor {
+        Actor::Organizer {
+            organization_id, path, ..
+        } => Some(Organizer {
+            id: *organization_id,
+            path,
+        }),
+        _ => None,
+    }
 }
 
 /// A refusal as the 403 that names its rule.

@@ -103,3 +103,58 @@ db_test! {
         assert!(client.get(format!("{address}/healthz")).send().await.is_err());
     }
 }
+
+db_test! {
+    async fn the_openapi_document_is_whole_and_its_time_patterns_take_every_real_day(app: TestApp) {
+        let doc = app.get("/api/v1/openapi.json").await.body;
+        let schemas = doc["components"]["schemas"].as_object().unwrap().clone();
+        let mut references = Vec::new();
+        collect_references(&doc, &mut references);
+        assert!(!references.is_empty());
+        for reference in references {
+            let name = reference.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{reference}"));
+            assert!(schemas.contains_key(name), "{reference} does not exist");
+        }
+        // Every instant pattern takes the last day of every month, 30 May above all.
+        let session = &schemas["SessionIn"]["properties"]["starts_at"];
+        let pattern = regex::Regex::new(session["pattern"].as_str().unwrap()).unwrap();
+        for day in ["2019-05-30T09:00:00+08:00", "2019-05-31T09:00", "2019-01-31T09:00", "2019-04-30T09:00", "2020-02-29T09:00"] {
+            assert!(pattern.is_match(day), "{day}");
+        }
+        for not_a_day in ["2019-04-31T09:00", "2019-02-30T09:00", "2019-05-32T09:00", "2019-05-00T09:00"] {
+            assert!(!pattern.is_match(not_a_day), "{not_a_day}");
+        }
+        // Every operation states the answers every handler of its kind can give.
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let answers = operation["responses"].as_object().unwrap();
+                if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                    assert!(answers.contains_key("401"), "{method} {path}");
+                }
+                if path.contains('{') {
+                    assert!(answers.contains_key("404"), "{method} {path}");
+                }
+                if operation.get("requestBody").is_some() {
+                    for status in ["400", "413", "415", "422"] {
+                        assert!(answers.contains_key(status), "{method} {path} {status}");
+                    }
+                }
+            }
+        }
+        let hours = &doc["paths"]["/api/v1/service-hours"]["get"]["responses"]["200"]["content"];
+        assert!(hours.get("text/csv").is_some(), "{hours}");
+    }
+}
+
+fn collect_references(value: &serde_json::Value, into: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(reference)) = map.get("$ref") {
+                into.push(reference.clone());
+            }
+            map.values().for_each(|v| collect_references(v, into));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_references(v, into)),
+        _ => {}
+    }
+}

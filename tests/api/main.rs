@@ -16,6 +16,7 @@ mod feeds;
 mod generate;
 mod health;
 mod http;
+mod matrix;
 mod organizations;
 mod outbox;
 mod plans;

@@ -19,7 +19,7 @@ const PLAN_TEXT: &str = "以“礼赞共和国、追梦新时代”为主题，�
 5月30日在党群服务中心举行授旗仪式并与北京主会场视频连线，随后开展义诊、农技咨询和科普讲座，预计200人参加。";
 
 /// The form as a clerk fills it in, with `extra` over it.
-fn form(venue: i64, extra: Value) -> Value {
+pub(crate) fn form(venue: i64, extra: Value) -> Value {
     let mut body = json!({
         "activity_name": "科技志愿服务在行动",
         "organizing_unit": "海州区科技志愿者支队",
@@ -50,7 +50,7 @@ async fn put(app: &TestApp, token: &str, path: &str, if_match: Option<&str>, bod
 }
 
 /// Uploads `content` as the multipart part `file` named `file_name`.
-async fn upload(app: &TestApp, token: &str, path: &str, file_name: &str, content: &[u8]) -> Reply {
+pub(crate) async fn upload(app: &TestApp, token: &str, path: &str, file_name: &str, content: &[u8]) -> Reply {
     let boundary = "sciday-test-boundary-7e3f";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
