@@ -340,7 +340,12 @@ async fn get_webhook(
     tag = "webhooks",
     request_body = WebhookIn,
     security(("bearer" = [])),
-    responses((status = CREATED, body = WebhookCreatedOut, headers(("ETag" = String), ("Location" = String))), CreateErrors)
+    responses(
+        (status = CREATED, body = WebhookCreatedOut, headers(("ETag" = String), ("Location" = String))),
+        CreateErrors,
+        (status = NOT_FOUND, description = "The scope does not exist, or the caller may not read it in full",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 async fn create_webhook(
     State(state): State<AppState>,

@@ -269,15 +269,26 @@ pub async fn list(
     if let Some(path) = &filter.team_path {
         query = query.filter(Column::Id.in_subquery(teams::members_within(path)));
     }
+    if let Some(tag) = &filter.tag {
+        query = query.filter(has_tag(conn.get_database_backend(), tag));
+    }
     if let Some(Cursor::Id(after)) = page.after {
         query = query.filter(Column::Id.gt(after));
     }
-    let mut rows = query.all(conn).await?;
-    if let Some(tag) = &filter.tag {
-        // Tags are a short JSON list; filtering them here keeps the query portable.
-        rows.retain(|row| tags(row).iter().any(|t| t == tag));
-    }
+    let rows = query.all(conn).await?;
     Ok(Page::from_rows(rows, page.limit, |row| Cursor::Id(row.id)))
+}
+
+/// Volunteers whose tags (a JSON list) hold `tag`, in each database's JSON functions: the
+/// filter belongs in the query, before the page's limit, or pages come back short.
+fn has_tag(backend: sea_orm::DatabaseBackend, tag: &str) -> sea_orm::sea_query::Expr {
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            "EXISTS (SELECT 1 FROM json_array_elements_text(volunteers.tags) AS tag(value) WHERE tag.value = $1)"
+        }
+        _ => "EXISTS (SELECT 1 FROM json_each(volunteers.tags) WHERE json_each.value = ?)",
+    };
+    sea_orm::sea_query::Expr::cust_with_values(sql, [tag.to_owned()])
 }
 
 /// The details of each of `volunteers`.

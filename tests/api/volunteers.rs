@@ -147,3 +147,30 @@ db_test! {
         assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
     }
 }
+
+db_test! {
+    async fn a_tag_filter_pages_through_every_match(app: TestApp) {
+        let seed = app.seed().await;
+        let mut doctors = Vec::new();
+        for i in 0..7 {
+            let tags = if i % 2 == 0 { json!(["医生"]) } else { json!(["科学普及"]) };
+            let created = app.create("/api/v1/volunteers", json!({"name": format!("志愿者{i}"), "organization_id": seed.haizhou, "tags": tags})).await;
+            if i % 2 == 0 {
+                doctors.push(id(&created));
+            }
+        }
+        let mut seen = Vec::new();
+        let mut path = "/api/v1/volunteers?tag=%E5%8C%BB%E7%94%9F&limit=2".to_owned();
+        loop {
+            let page = app.get_as(&app.admin, &path).await;
+            let ids = page.ids();
+            assert!(ids.len() == 2 || page.body.get("next_cursor").is_none(), "a full page until the last: {}", page.body);
+            seen.extend(ids);
+            match page.body["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/api/v1/volunteers?tag=%E5%8C%BB%E7%94%9F&limit=2&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, doctors);
+    }
+}
