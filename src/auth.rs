@@ -9,7 +9,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::store::Visibility;
+use crate::store::{Reach, Visibility};
 
 /// Every token starts with this, so leaked tokens are easy to recognize and scan for.
 pub const TOKEN_PREFIX: &str = "sciday_";
@@ -140,6 +140,16 @@ impl Actor {
             Err(Error::Forbidden(format!(
                 "{what} belongs to an organization outside your token's scope"
             )))
+        }
+    }
+
+    /// Whose assignments and which volunteers the caller may see (401 for anonymous callers).
+    pub fn reach(&self) -> Result<Reach> {
+        match self {
+            Self::Anonymous => Err(Error::Unauthenticated("this needs a bearer token")),
+            Self::Admin { .. } => Ok(Reach::All),
+            Self::Organizer { path, .. } => Ok(Reach::Within(path.clone())),
+            Self::Volunteer { volunteer_id, .. } => Ok(Reach::Volunteer(*volunteer_id)),
         }
     }
 

@@ -31,7 +31,7 @@ use crate::domain::key::Key;
 use crate::domain::staffing::{Rule, Violation};
 use crate::domain::text;
 use crate::error::{Error, Problem, Result};
-use crate::store::assignments::{self as store, Action, AssignmentFilter, Override, Reach, Request};
+use crate::store::assignments::{self as store, Action, AssignmentFilter, Override, Request};
 use crate::store::{Cursor, Visibility, candidates, organizations, roles, sessions, volunteers};
 use crate::validate;
 
@@ -210,16 +210,6 @@ async fn present_one(conn: &impl ConnectionTrait, actor: &Actor, model: Model) -
     Ok(out.remove(0))
 }
 
-/// Whose assignments (and which volunteers) the caller may see.
-pub(super) fn reach(actor: &Actor) -> Result<Reach> {
-    match actor {
-        Actor::Anonymous => Err(Error::Unauthenticated("assignments need a bearer token")),
-        Actor::Admin { .. } => Ok(Reach::All),
-        Actor::Organizer { path, .. } => Ok(Reach::Within(path.clone())),
-        Actor::Volunteer { volunteer_id, .. } => Ok(Reach::Volunteer(*volunteer_id)),
-    }
-}
-
 /// Filters of the assignment list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -270,7 +260,7 @@ async fn list_assignments(
         flagged: query.flagged,
     };
     let conn = state.db.reader();
-    let page = store::list(conn, &filter, &reach(&actor)?, &page).await?;
+    let page = store::list(conn, &filter, &actor.reach()?, &page).await?;
     Ok(axum::Json(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
         data: present(conn, &actor, page.items).await?,
@@ -292,7 +282,7 @@ async fn get_assignment(
     Id(id): Id,
 ) -> Result<Response> {
     let conn = state.db.reader();
-    if !store::reaches(conn, &reach(&actor)?, id).await? {
+    if !store::reaches(conn, &actor.reach()?, id).await? {
         return Err(Error::NotFound("assignment"));
     }
     let model = store::get(conn, id).await?;
@@ -466,7 +456,7 @@ enum Who {
 
 async fn act(state: &AppState, actor: &Actor, id: i64, action: Action, who: Who) -> Result<Response> {
     let txn = state.db.begin().await?;
-    if !store::reaches(&txn, &reach(actor)?, id).await? {
+    if !store::reaches(&txn, &actor.reach()?, id).await? {
         return Err(Error::NotFound("assignment"));
     }
     let current = store::get_for_update(&txn, id).await?;

@@ -16,7 +16,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::assignments::reach;
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, SecretErrors, UpdateErrors};
 use super::paging::{PageOut, page_request, positive_ids};
@@ -305,7 +304,7 @@ async fn list_volunteers(
         team_path,
         tag: query.tag,
     };
-    let page = store::list(conn, &filter, &reach(&actor)?, &page).await?;
+    let page = store::list(conn, &filter, &actor.reach()?, &page).await?;
     Ok(axum::Json(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
         data: present(conn, &actor, page.items, &state.feeds).await?,
@@ -327,7 +326,7 @@ async fn get_volunteer(
     Id(id): Id,
 ) -> Result<Response> {
     let conn = state.db.reader();
-    let model = store::get_visible(conn, id, &reach(&actor)?).await?;
+    let model = store::get_visible(conn, id, &actor.reach()?).await?;
     let version = model.version;
     Ok(with_etag(
         version,

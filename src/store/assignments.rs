@@ -16,15 +16,15 @@ use entity::kinds::AssignmentStatus;
 use entity::prelude::{Session, Unavailability};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, SelectTwo, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, SelectTwo, Set, Statement,
 };
 
 use super::judge;
 use super::record::{self, Versioned};
 use super::reminders;
 use super::sessions::slot_of;
-use super::{Cursor, Page, PageRequest, Policy, volunteers};
+use super::{Cursor, Page, PageRequest, Policy, Reach, volunteers};
 use crate::domain::key::Key;
 use crate::domain::staffing::{self, Commitment, Rule, Slot, Violation};
 use crate::domain::time::TimeWindow;
@@ -52,18 +52,6 @@ pub struct Request {
     /// `proposed` or `confirmed`.
     pub status: AssignmentStatus,
     pub override_rules: Option<Override>,
-}
-
-/// Whose assignments a reader may see.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reach {
-    /// Every assignment (admins).
-    All,
-    /// Assignments to sessions organized within this path, or of volunteers of organizations
-    /// within it (organizers).
-    Within(String),
-    /// One volunteer's own (volunteer tokens).
-    Volunteer(i64),
 }
 
 /// Filters of the assignment list.
@@ -101,7 +89,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Model>> {
     let mut query = Entity::find()
-        .filter(reachable(reach))
+        .filter(super::reach::assignments(reach))
         .order_by_asc(Column::Id)
         .limit(page.limit + 1);
     if let Some(session) = filter.session_id {
@@ -139,56 +127,10 @@ pub async fn list(
 /// Whether `reach` covers the assignment.
 pub async fn reaches(conn: &impl ConnectionTrait, reach: &Reach, id: i64) -> Result<bool> {
     Ok(Entity::find_by_id(id)
-        .filter(reachable(reach))
+        .filter(super::reach::assignments(reach))
         .one(conn)
         .await?
         .is_some())
-}
-
-/// `SELECT id FROM sessions WHERE activity_id IN (activities organized within path)`: the
-/// sessions an organizer of `path` manages.
-pub(crate) fn sessions_within(path: &str) -> sea_orm::sea_query::SelectStatement {
-    use entity::activity::{Column as A, Entity as Activities};
-    use entity::session::Column as S;
-    let activities = Query::select()
-        .column(A::Id)
-        .from(Activities)
-        .and_where(A::OrganizationId.in_subquery(super::activities::organizations_within(path)))
-        .to_owned();
-    Query::select()
-        .column(S::Id)
-        .from(Session)
-        .and_where(S::ActivityId.in_subquery(activities))
-        .to_owned()
-}
-
-/// `SELECT volunteer_id FROM assignments WHERE session_id IN (sessions managed within path)`.
-pub(crate) fn volunteers_serving_within(path: &str) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(Column::VolunteerId)
-        .from(Entity)
-        .and_where(Column::SessionId.in_subquery(sessions_within(path)))
-        .to_owned()
-}
-
-fn reachable(reach: &Reach) -> Condition {
-    use entity::volunteer::{Column as V, Entity as Volunteers};
-    match reach {
-        Reach::All => Condition::all(),
-        Reach::Volunteer(id) => Condition::all().add(Column::VolunteerId.eq(*id)),
-        Reach::Within(path) => {
-            let organizations = super::activities::organizations_within(path);
-            let sessions = sessions_within(path);
-            let volunteers = Query::select()
-                .column(V::Id)
-                .from(Volunteers)
-                .and_where(V::OrganizationId.in_subquery(organizations))
-                .to_owned();
-            Condition::any()
-                .add(Column::SessionId.in_subquery(sessions))
-                .add(Column::VolunteerId.in_subquery(volunteers))
-        }
-    }
 }
 
 /// Puts a volunteer in a role if every rule allows it (or an admin set the broken ones

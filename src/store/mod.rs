@@ -17,6 +17,7 @@ pub mod plan_notices;
 pub mod plans;
 pub mod programs;
 pub mod purge;
+mod reach;
 pub mod reminders;
 pub mod roles;
 pub mod sessions;
@@ -32,6 +33,7 @@ mod record;
 pub(crate) mod tree;
 
 pub use page::{Cursor, Page, PageRequest};
+pub use reach::Reach;
 pub use record::{Fields, Versioned};
 
 use crate::error::{Error, Result};

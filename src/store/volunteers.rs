@@ -13,7 +13,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::assignments::{Reach, volunteers_serving_within};
+use super::reach::{self, Reach};
 use super::record::{self, Fields, Versioned};
 use super::uses::Referenced;
 use super::{Cursor, Page, PageRequest, teams};
@@ -166,23 +166,14 @@ pub struct VolunteerFilter {
     pub tag: Option<String>,
 }
 
-/// The volunteers a caller may see: admins all; organizers their organizations' volunteers
-/// and those assigned to sessions they manage; a volunteer only themself.
-fn visible(reach: &Reach) -> sea_orm::Condition {
-    match reach {
-        Reach::All => sea_orm::Condition::all(),
-        Reach::Volunteer(id) => sea_orm::Condition::all().add(Column::Id.eq(*id)),
-        Reach::Within(path) => sea_orm::Condition::any()
-            .add(Column::OrganizationId.in_subquery(super::activities::organizations_within(path)))
-            .add(Column::Id.in_subquery(volunteers_serving_within(path))),
-    }
-}
-
 /// One volunteer by id, if the caller may see them (a 404 otherwise, as for one that does not
 /// exist).
 pub async fn get_visible(conn: &impl ConnectionTrait, id: i64, reach: &Reach) -> Result<Model> {
     super::found(
-        Entity::find_by_id(id).filter(visible(reach)).one(conn).await?,
+        Entity::find_by_id(id)
+            .filter(reach::volunteers(reach))
+            .one(conn)
+            .await?,
         "volunteer",
     )
 }
@@ -260,7 +251,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Model>> {
     let mut query = Entity::find()
-        .filter(visible(reach))
+        .filter(reach::volunteers(reach))
         .order_by_asc(Column::Id)
         .limit(page.limit + 1);
     if let Some(path) = &filter.organization_path {
