@@ -18,7 +18,7 @@ use crate::db::Db;
 use crate::delivery::dispatcher::Dispatcher;
 use crate::feeds::service::Feeds;
 use crate::http::server::{self, ConnectionLimits};
-use crate::http::{self, AppState, HttpConfig};
+use crate::http::{self, AppState, HttpConfig, Shared};
 
 /// A service ready to serve.
 pub struct App {
@@ -50,7 +50,7 @@ impl App {
             feeds.public_url(),
         )
         .context("building the webhook client")?;
-        let state = AppState {
+        let state = AppState::new(Shared {
             db,
             clock,
             feeds,
@@ -61,7 +61,7 @@ impl App {
                 travel_buffer: config.travel_buffer,
                 webhook_addresses: config.webhook_addresses.clone(),
             }),
-        };
+        });
         Ok(Self {
             listener,
             state,

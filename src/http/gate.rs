@@ -1,22 +1,23 @@
-//! What every request passes before its handler runs: the caller is identified once from the
-//! bearer token; a request that needs a token and has none is refused before its body is read
-//! or any rule is checked; and a response that leaves a request body unread says
-//! `Connection: close`, so the client does not send its next request down a connection the
-//! server is about to drop.
+//! What every routed request passes before its handler runs: the caller is identified once
+//! from the bearer token, a request that needs a token and has none is refused before its body
+//! is read or any rule is checked, and a write, once answered, tells the feeds to look again.
+//!
+//! It is a service of its own rather than an axum `from_fn` middleware because it sits in front
+//! of every route: an anonymous read (every calendar poll) goes straight to its handler, with
+//! no clone of the route and no boxed future; only requests that carry a token wait for it to
+//! be looked up.
 
 use std::collections::HashSet;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::convert::Infallible;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
-use http_body::{Body as _, Frame, SizeHint};
+use futures_util::future::{BoxFuture, Either, Ready, ready};
+use tower::{Layer, Service};
 
 use super::AppState;
 use crate::auth::Actor;
@@ -38,20 +39,88 @@ pub fn recent_tokens() -> RecentTokens {
         .build()
 }
 
-/// Identifies the caller and refuses anonymous requests that need a token.
-pub(super) async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let actor = match identify(&state, request.headers()).await {
-        Ok(actor) => actor,
-        Err(error) => return error.into_response(),
-    };
-    if actor == Actor::Anonymous {
-        let path = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-        if needs_token(request.method(), path) {
-            return Error::Unauthenticated("this needs a bearer token").into_response();
+/// Puts [`Gate`] in front of each route.
+#[derive(Clone)]
+pub(super) struct GateLayer {
+    state: AppState,
+}
+
+impl GateLayer {
+    pub(super) fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl<S> Layer<S> for GateLayer {
+    type Service = Gate<S>;
+
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate {
+            inner,
+            state: self.state.clone(),
         }
     }
+}
+
+/// A route behind the gate.
+#[derive(Clone)]
+pub(super) struct Gate<S> {
+    inner: S,
+    state: AppState,
+}
+
+type GateFuture<F> =
+    Either<Ready<Result<Response, Infallible>>, Either<F, BoxFuture<'static, Result<Response, Infallible>>>>;
+
+impl<S> Service<Request> for Gate<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = GateFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        if !request.headers().contains_key(header::AUTHORIZATION) {
+            let path = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+            if needs_token(request.method(), path) {
+                let refused = Error::Unauthenticated("this needs a bearer token").into_response();
+                return Either::Left(ready(Ok(refused)));
+            }
+            // Only reads get here, and a read changes nothing.
+            request.extensions_mut().insert(Actor::Anonymous);
+            return Either::Right(Either::Left(self.inner.call(request)));
+        }
+        // The service that was made ready serves this request; a clone waits for the next.
+        let clone = self.inner.clone();
+        let ready_inner = std::mem::replace(&mut self.inner, clone);
+        let state = self.state.clone();
+        Either::Right(Either::Right(Box::pin(identified(state, ready_inner, request))))
+    }
+}
+
+/// Serves a request that carries a token: 401 unless the token is valid, then the route, then
+/// (for a write) a note to the feeds that they may have changed.
+async fn identified<S>(state: AppState, mut inner: S, mut request: Request) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let actor = match identify(&state, request.headers()).await {
+        Ok(actor) => actor,
+        Err(error) => return Ok(error.into_response()),
+    };
+    let writes = !request.method().is_safe();
     request.extensions_mut().insert(actor);
-    next.run(request).await
+    let response = inner.call(request).await?;
+    if writes {
+        state.feeds.changed();
+    }
+    Ok(response)
 }
 
 /// The caller a request's `Authorization` header names: anonymous without one, 401 for one
@@ -103,14 +172,12 @@ fn needs_token(method: &Method, path: Option<&str>) -> bool {
     if !method.is_safe() {
         return true;
     }
-    let Some(path) = path else { return false };
-    let method = if method == Method::HEAD { &Method::GET } else { method };
-    guarded_reads().contains(&(method.as_str().to_owned(), path.to_owned()))
+    path.is_some_and(|path| guarded_reads().contains(path))
 }
 
-/// `(method, path)` of the reads that need a token, as the OpenAPI document states them.
-fn guarded_reads() -> &'static HashSet<(String, String)> {
-    static GUARDED: OnceLock<HashSet<(String, String)>> = OnceLock::new();
+/// The paths whose reads need a token, as the OpenAPI document states them.
+fn guarded_reads() -> &'static HashSet<String> {
+    static GUARDED: OnceLock<HashSet<String>> = OnceLock::new();
     GUARDED.get_or_init(|| {
         let document = super::document();
         let mut guarded = HashSet::new();
@@ -121,7 +188,7 @@ fn guarded_reads() -> &'static HashSet<(String, String)> {
                     .as_ref()
                     .is_some_and(|alternatives| !alternatives.is_empty() && !alternatives.iter().any(is_anonymous))
             {
-                guarded.insert(("GET".to_owned(), path.clone()));
+                guarded.insert(path.clone());
             }
         }
         guarded
@@ -131,54 +198,6 @@ fn guarded_reads() -> &'static HashSet<(String, String)> {
 /// Whether a security requirement is the empty one (`{}`): no credentials needed.
 fn is_anonymous(requirement: &utoipa::openapi::security::SecurityRequirement) -> bool {
     serde_json::to_value(requirement).is_ok_and(|value| value.as_object().is_some_and(serde_json::Map::is_empty))
-}
-
-/// Adds `Connection: close` to a response given before the request's body was read to its end.
-pub(super) async fn close_if_unread(request: Request, next: Next) -> Response {
-    if request.body().is_end_stream() {
-        return next.run(request).await;
-    }
-    let finished = Arc::new(AtomicBool::new(false));
-    let request = request.map(|body| {
-        Body::new(Watched {
-            inner: body,
-            finished: Arc::clone(&finished),
-        })
-    });
-    let mut response = next.run(request).await;
-    if !finished.load(Ordering::Acquire) {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
-}
-
-/// A request body that notes when it has been read to its end.
-struct Watched {
-    inner: Body,
-    finished: Arc<AtomicBool>,
-}
-
-impl http_body::Body for Watched {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
-            self.finished.store(true, Ordering::Release);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
 }
 
 #[cfg(test)]

@@ -58,9 +58,28 @@ pub struct HttpConfig {
     pub webhook_addresses: crate::domain::webhook::AddressPolicy,
 }
 
-/// Shared by every handler.
+/// Shared by every handler: cloned for every request (by each middleware and handler that
+/// takes it), so it is one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state shared by every request.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What every handler can reach.
+pub struct Shared {
     /// The database.
     pub db: Db,
     /// The source of "now".
@@ -92,12 +111,10 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let routes: Router<AppState> = api().into();
     routes
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), gate::authenticate))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), note_writes))
+        .route_layer(gate::GateLayer::new(state.clone()))
         .fallback(|| async { Error::NotFound("resource") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn(gate::close_if_unread))
         .layer(CatchPanicLayer::custom(|_| {
             Error::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
@@ -115,21 +132,6 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
-}
-
-/// After a request that may have written, every feed is checked again on its next request.
-async fn note_writes(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    use axum::http::Method;
-    let writes = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let response = next.run(request).await;
-    if writes {
-        state.feeds.changed();
-    }
-    response
 }
 
 /// A request path fit for logs: a personal feed's token is a secret.
