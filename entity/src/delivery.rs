@@ -30,6 +30,9 @@ pub struct Model {
     pub delivered_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
+    /// An attempt whose outcome is unknown was made (it timed out, or its dispatcher died
+    /// mid-send): past its deadline it is `in_doubt`, not `expired`.
+    pub maybe_sent: bool,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "webhook_id", to = "id")]
     pub webhook: BelongsTo<super::webhook::Entity>,

@@ -229,6 +229,10 @@ pub enum DeliveryStatus {
     /// No longer wanted: the session moved or was cancelled first.
     #[sea_orm(string_value = "withdrawn")]
     Withdrawn,
+    /// Its deadline passed after an attempt whose outcome is unknown (its dispatcher died
+    /// mid-send, or no answer came in time): it may have arrived. `expired` never was sent.
+    #[sea_orm(string_value = "in_doubt")]
+    InDoubt,
 }
 
 /// What one attempt came to.
@@ -248,6 +252,10 @@ pub enum AttemptOutcome {
     /// Failed, and the next attempt would come after the deadline.
     #[sea_orm(string_value = "expired")]
     Expired,
+    /// Sent by a dispatcher that stopped before recording the answer: it may have arrived.
+    /// Sent again (with the same `webhook-id`) if its deadline allows.
+    #[sea_orm(string_value = "in_doubt")]
+    InDoubt,
 }
 
 /// Where a preparation plan stands in the host association's review.

@@ -38,6 +38,10 @@ pub struct Model {
     pub recent_sends: Option<Json>,
     /// The latest permanent error the receiver gave; cleared by the next delivery.
     pub flag: Option<String>,
+    /// Notices due to the robot are gathered until then and go out together.
+    pub gathering_until: Option<DateTimeUtc>,
+    /// The platform throttled the robot (DingTalk 130101): nothing goes to it before then.
+    pub throttled_until: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -27,6 +27,7 @@ mod m20261130_000020_create_plans;
 mod m20261130_000021_index_settled_deliveries;
 mod m20261202_000022_add_expiry_to_api_tokens;
 mod m20261202_000023_add_shared_to_venues;
+mod m20261202_000024_add_delivery_recovery;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000021_index_settled_deliveries::Migration),
             Box::new(m20261202_000022_add_expiry_to_api_tokens::Migration),
             Box::new(m20261202_000023_add_shared_to_venues::Migration),
+            Box::new(m20261202_000024_add_delivery_recovery::Migration),
         ]
     }
 }

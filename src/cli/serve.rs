@@ -45,6 +45,17 @@ pub(super) struct ServeArgs {
     /// Serve the API without sending webhooks (another instance sends them).
     #[arg(long, env = "SCIDAY_NO_DISPATCHER")]
     no_dispatcher: bool,
+    /// This instance's name for the webhook deliveries it claims: a process restarting under
+    /// the same name takes its predecessor's claims back at once. Default: host name and port.
+    #[arg(long, env = "SCIDAY_INSTANCE_ID")]
+    instance_id: Option<String>,
+    /// Seconds after which another instance takes over webhook deliveries whose dispatcher
+    /// stopped renewing its claim (it renews three times in that span while it sends).
+    #[arg(long, env = "SCIDAY_DELIVERY_TAKEOVER_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=600))]
+    delivery_takeover_secs: u64,
+    /// Milliseconds notices to one chat robot are gathered for, to go out as one message.
+    #[arg(long, env = "SCIDAY_WEBHOOK_GATHER_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    webhook_gather_ms: u64,
     /// Seconds a client has, from a request's first byte, to send its whole header.
     #[arg(long, env = "SCIDAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     header_read_timeout_secs: u64,
@@ -122,8 +133,15 @@ pub(super) async fn serve(
         feeds: args.feeds.settings(),
         webhook_addresses: crate::domain::webhook::AddressPolicy::allowing(args.webhook_allow.clone()),
         dispatch: crate::delivery::dispatcher::Settings {
-            timeout: std::time::Duration::from_millis(args.webhook_timeout_ms),
+            timeout: Duration::from_millis(args.webhook_timeout_ms),
             retention: chrono::TimeDelta::days(i64::from(args.delivery_retention_days)),
+            takeover: Duration::from_secs(args.delivery_takeover_secs),
+            gather: Duration::from_millis(args.webhook_gather_ms),
+            instance: Some(
+                args.instance_id
+                    .clone()
+                    .unwrap_or_else(|| default_instance(args.listen)),
+            ),
             ..Default::default()
         },
         run_dispatcher: !args.no_dispatcher,
@@ -178,4 +196,20 @@ pub(super) async fn serve(
     let mut stdout = std::io::stdout();
     let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
     app.run_until(app::shutdown_signal()).await
+}
+
+/// An instance's name when none is given: the host's name and the port it listens on, which
+/// stay the same when the process restarts on the same host.
+fn default_instance(listen: SocketAddr) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "sciday".to_owned());
+    format!("{host}:{}", listen.port())
 }

@@ -27,7 +27,7 @@ pub enum About {
         /// What happened.
         happening: Happening,
         /// The session as it is now.
-        session: SessionFacts,
+        session: Box<SessionFacts>,
     },
     /// A program's preparation plans.
     Plans(PlanHappening),
@@ -134,7 +134,7 @@ fn session_data(session: &SessionFacts, happening: &Happening) -> Value {
             "link": session.link, "video_url": session.video_url,
         },
         "activity": {"title": session.activity},
-        "venue": {"name": session.venue, "address": session.address},
+        "venue": {"id": session.venue_id, "name": session.venue, "address": session.address},
         "roster": roster,
     });
     match happening {
@@ -142,6 +142,15 @@ fn session_data(session: &SessionFacts, happening: &Happening) -> Value {
             data["before_minutes"] = json!(before.num_minutes());
         }
         Happening::Rescheduled { was } => {
+            // What it was, as fields a program can compare, beside the text for people.
+            let (starts_at, ends_at, all_day) = match was.when {
+                When::Timed(start, end) => (json!(start), json!(end), false),
+                When::AllDay(first, last) => (json!(first), json!(last), true),
+            };
+            data["previous"] = json!({
+                "starts_at": starts_at, "ends_at": ends_at, "all_day": all_day,
+                "venue_id": was.venue_id, "venue": {"name": was.venue, "address": was.address},
+            });
             let mut changes = serde_json::Map::new();
             if was.when != session.when {
                 changes.insert("when".to_owned(), json!({"old": notice::when_text(was.when, session.zone), "new": notice::when_text(session.when, session.zone)}));
@@ -352,12 +361,13 @@ mod tests {
                 happening: Happening::Reminder {
                     before: TimeDelta::hours(1),
                 },
-                session: SessionFacts {
+                session: Box::new(SessionFacts {
                     id,
                     title: title.to_owned(),
                     activity: "科普宣传周".to_owned(),
                     when: When::Timed(at("2019-05-28T01:00:00Z"), at("2019-05-28T03:00:00Z")),
                     zone: Zone::from_stored("Asia/Shanghai"),
+                    venue_id: 3,
                     venue: "连云港市科技馆".to_owned(),
                     address: None,
                     video_url: Some("https://meeting.example.cn/j/530".to_owned()),
@@ -368,7 +378,7 @@ mod tests {
                         status: "proposed".to_owned(),
                         mobile: Some("14400001234".to_owned()),
                     }],
-                },
+                }),
             },
             at: at("2019-05-28T00:00:00Z"),
         }

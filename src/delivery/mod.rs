@@ -3,6 +3,7 @@
 pub mod backoff;
 pub mod client;
 pub mod dispatcher;
+pub mod gather;
 pub mod limits;
 pub mod message;
 pub mod signing;

@@ -19,6 +19,8 @@ pub struct Answer {
     pub retry_after: Option<TimeDelta>,
     /// The body (as much as was read).
     pub body: String,
+    /// `Location`, on a redirect.
+    pub location: Option<String>,
 }
 
 /// What the answer decided.
@@ -30,6 +32,8 @@ pub struct Verdict {
     pub code: Option<i64>,
     /// The platform's error message, when the body has one.
     pub message: Option<String>,
+    /// How long the platform holds the robot after this answer (DingTalk's throttle).
+    pub hold: Option<TimeDelta>,
 }
 
 impl Verdict {
@@ -38,9 +42,22 @@ impl Verdict {
             failure: None,
             code,
             message: None,
+            hold: None,
+        }
+    }
+
+    fn failed(failure: Failure, message: String) -> Self {
+        Self {
+            failure: Some(failure),
+            code: None,
+            message: Some(message),
+            hold: None,
         }
     }
 }
+
+/// How long DingTalk blocks a robot that sent too fast (`errcode` 130101): about ten minutes.
+pub const DINGTALK_THROTTLE: TimeDelta = TimeDelta::minutes(10);
 
 /// DingTalk: `errcode` 130101 is "sending too fast"; 300001/300005 a bad or unknown token;
 /// 310000 a keyword, signature or IP rule not met; 400101/400102 a disabled robot.
@@ -58,6 +75,18 @@ const FEISHU_PERMANENT: [i64; 4] = [19_001, 19_021, 19_022, 19_024];
 /// Judges an answer from a receiver of `format`.
 pub fn judge(format: Format, answer: &Answer) -> Verdict {
     let status = answer.status;
+    if (300..=399).contains(&status) {
+        // Webhooks are never redirected: an address that redirects is a misconfiguration to
+        // fix, not a failure to retry for hours.
+        let target = answer
+            .location
+            .as_deref()
+            .map_or_else(|| "no Location".to_owned(), |l| format!("to {}", clip(l, 200)));
+        return Verdict::failed(
+            Failure::Permanent,
+            format!("the address redirects (HTTP {status} {target}); correct the subscription's address"),
+        );
+    }
     let by_status = match status {
         200..=299 => None,
         408 => Some(Failure::Timeout),
@@ -70,21 +99,19 @@ pub fn judge(format: Format, answer: &Answer) -> Verdict {
             failure: by_status,
             code: None,
             message: None,
+            hold: None,
         },
         Format::Slack => {
             let body = answer.body.trim();
             match by_status {
                 None if body == "ok" => Verdict::delivered(None),
                 // Slack names its errors in plain text (`invalid_token`, `no_service`, …).
-                None => Verdict {
-                    failure: Some(Failure::Transient),
-                    code: None,
-                    message: Some(clip(body, 200)),
-                },
+                None => Verdict::failed(Failure::Transient, clip(body, 200)),
                 failure => Verdict {
                     failure,
                     code: None,
                     message: (!body.is_empty()).then(|| clip(body, 200)),
+                    hold: None,
                 },
             }
         }
@@ -115,10 +142,21 @@ pub fn judge(format: Format, answer: &Answer) -> Verdict {
                 // Another error code, or a 200 without the platform's answer: not delivered.
                 (None, _) => Some(Failure::Transient),
             };
+            let throttled = format == Format::DingTalk && code == Some(DINGTALK_RATE[0]) && by_status.is_none();
+            let message = message.filter(|m| !m.is_empty() && failure.is_some());
             Verdict {
                 failure,
                 code,
-                message: message.filter(|m| !m.is_empty() && failure.is_some()),
+                message: if throttled {
+                    Some(format!(
+                        "{}: DingTalk holds this robot for about {} minutes after too many messages, so nothing goes to it sooner",
+                        message.unwrap_or_else(|| "sending too fast".to_owned()),
+                        DINGTALK_THROTTLE.num_minutes()
+                    ))
+                } else {
+                    message
+                },
+                hold: throttled.then_some(DINGTALK_THROTTLE),
             }
         }
     }
@@ -142,6 +180,7 @@ mod tests {
             status,
             retry_after: None,
             body: body.to_owned(),
+            location: None,
         }
     }
 
@@ -226,8 +265,46 @@ mod tests {
         assert_eq!(failure(Format::Standard, 410, ""), Some(Failure::Permanent));
         assert_eq!(failure(Format::Standard, 401, ""), Some(Failure::Permanent));
         assert_eq!(failure(Format::Standard, 500, ""), Some(Failure::Transient));
-        assert_eq!(failure(Format::Standard, 302, ""), Some(Failure::Transient));
+        assert_eq!(failure(Format::Standard, 503, ""), Some(Failure::Transient));
         assert_eq!(failure(Format::Slack, 404, "no_service"), Some(Failure::Permanent));
+    }
+
+    #[test]
+    fn a_redirect_is_a_misconfiguration_named_with_its_target() {
+        for format in Format::ALL {
+            let moved = Answer {
+                location: Some("https://hooks.example.cn/new".to_owned()),
+                ..answer(301, "")
+            };
+            let verdict = judge(format, &moved);
+            assert_eq!(verdict.failure, Some(Failure::Permanent), "{format:?}");
+            let message = verdict.message.unwrap();
+            assert!(
+                message.contains("HTTP 301") && message.contains("https://hooks.example.cn/new"),
+                "{message}"
+            );
+        }
+        assert!(
+            judge(Format::Standard, &answer(302, ""))
+                .message
+                .unwrap()
+                .contains("no Location")
+        );
+    }
+
+    #[test]
+    fn dingtalks_throttle_holds_the_robot_for_ten_minutes_and_says_so() {
+        let throttled = judge(
+            Format::DingTalk,
+            &answer(200, r#"{"errcode":130101,"errmsg":"send too fast"}"#),
+        );
+        assert_eq!(throttled.hold, Some(TimeDelta::minutes(10)));
+        assert!(throttled.message.unwrap().contains("10 minutes"));
+        let wecom = judge(
+            Format::WeCom,
+            &answer(200, r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#),
+        );
+        assert_eq!((wecom.failure, wecom.hold), (Some(Failure::RateLimited), None));
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct SessionFacts {
     pub when: When,
     /// The zone times are told in (the program's).
     pub zone: Zone,
+    /// Venue id.
+    pub venue_id: i64,
     /// Venue name.
     pub venue: String,
     /// Venue address.
@@ -455,6 +457,7 @@ mod tests {
             activity: "启动仪式".to_owned(),
             when: When::Timed(at("2019-05-28T01:00:00Z"), at("2019-05-28T03:00:00Z")),
             zone: shanghai(),
+            venue_id: 3,
             venue: "连云港市科技馆".to_owned(),
             address: Some("海州区朝阳东路".to_owned()),
             video_url: None,

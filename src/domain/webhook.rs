@@ -160,8 +160,14 @@ impl WebhookUrl {
 /// Query parameters whose values are credentials.
 const SECRET_PARAMS: [&str; 6] = ["access_token", "key", "token", "sign", "secret", "signature"];
 
+/// The path segments after which a hook's secret follows: Slack's `/services/…`, Feishu's and
+/// Lark's `/open-apis/bot/v2/hook/…` (and the older `/open-apis/bot/hook/…`). They are found
+/// anywhere in the path, so an on-premise address with a prefix (`/im/open-apis/bot/v2/hook/…`)
+/// is hidden too.
+const SECRET_PATHS: [&str; 3] = ["/services/", "/open-apis/bot/v2/hook/", "/open-apis/bot/hook/"];
+
 /// `url` with credential query values replaced by `REDACTED`, and the secret path of Slack
-/// and Feishu hooks (`/services/…`, `/hook/…`) cut off.
+/// and Feishu hooks (`/services/…`, `/hook/…`) cut off, wherever it stands in the path.
 pub fn redact_url(url: &Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_password(None);
@@ -180,11 +186,13 @@ pub fn redact_url(url: &Url) -> String {
         shown.query_pairs_mut().clear().extend_pairs(pairs);
     }
     let path = url.path();
-    for prefix in ["/services/", "/open-apis/bot/v2/hook/"] {
-        if let Some(rest) = path.strip_prefix(prefix)
-            && !rest.is_empty()
-        {
-            shown.set_path(&format!("{prefix}REDACTED"));
+    for marker in SECRET_PATHS {
+        if let Some(at) = path.find(marker) {
+            let end = at + marker.len();
+            if end < path.len() {
+                shown.set_path(&format!("{}REDACTED", &path[..end]));
+                break;
+            }
         }
     }
     shown.into()
@@ -454,6 +462,33 @@ mod tests {
             let redacted = parsed.redacted();
             assert!(!redacted.contains("s3cr3t") && redacted.contains(shown), "{redacted}");
             assert!(!format!("{parsed:?}").contains("s3cr3t"));
+        }
+    }
+
+    #[test]
+    fn hook_secrets_are_hidden_on_on_premise_addresses_with_a_path_prefix() {
+        let on_premise = AddressPolicy::allowing(vec!["10.8.0.0/16".parse().unwrap()]);
+        let cases = [
+            (
+                Format::Feishu,
+                "http://10.8.0.5/im/open-apis/bot/v2/hook/s3cr3t",
+                "/im/open-apis/bot/v2/hook/REDACTED",
+            ),
+            (
+                Format::Feishu,
+                "http://10.8.0.5/open-apis/bot/hook/s3cr3t",
+                "/open-apis/bot/hook/REDACTED",
+            ),
+            (
+                Format::Slack,
+                "http://10.8.0.5:8443/relay/services/T0/B0/s3cr3t",
+                "/relay/services/REDACTED",
+            ),
+        ];
+        for (format, url, shown) in cases {
+            let parsed = WebhookUrl::parse("url", url, format, &on_premise).unwrap();
+            let redacted = parsed.redacted();
+            assert!(!redacted.contains("s3cr3t") && redacted.ends_with(shown), "{redacted}");
         }
     }
 

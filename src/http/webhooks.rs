@@ -141,6 +141,7 @@ pub struct WebhookOut {
 
 impl From<Model> for WebhookOut {
     fn from(model: Model) -> Self {
+        let url = store::shown_url(&model);
         let offsets = store::offsets_of(&model)
             .into_iter()
             .map(reminder::format_duration)
@@ -150,7 +151,7 @@ impl From<Model> for WebhookOut {
             key: model.key,
             organization_id: model.organization_id,
             name: model.name,
-            url: model.url_shown,
+            url,
             format: model.format,
             scope: ScopeIo {
                 kind: model.scope_kind,
@@ -393,7 +394,7 @@ async fn create_webhook(
     )
     .await?;
     txn.commit().await?;
-    tracing::info!(webhook = model.id, url = %model.url_shown, "webhook created");
+    tracing::info!(webhook = model.id, url = %store::shown_url(&model), "webhook created");
     let shown = (format == WebhookFormat::Standard).then_some(secret).flatten();
     Ok(created(
         format!("/api/v1/webhooks/{}", model.id),

@@ -68,6 +68,7 @@ fn row(new: NewDelivery, now: DateTime<Utc>) -> ActiveModel {
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        maybe_sent: Set(false),
         ..Default::default()
     }
 }
@@ -110,6 +111,22 @@ pub async fn enqueue_all(txn: &DatabaseTransaction, new: Vec<NewDelivery>, now: 
 /// Enqueues one delivery unless one with its key exists; says whether it was added.
 pub async fn enqueue(txn: &DatabaseTransaction, new: NewDelivery, now: DateTime<Utc>) -> Result<bool> {
     Ok(enqueue_all(txn, vec![new], now).await? > 0)
+}
+
+/// Inserts a delivery already claimed by `worker` until `lease_until`: a message sent at
+/// once (a subscription's test), recorded like any other.
+pub async fn insert_claimed(
+    txn: &DatabaseTransaction,
+    new: NewDelivery,
+    now: DateTime<Utc>,
+    worker: &str,
+    lease_until: DateTime<Utc>,
+) -> Result<Model> {
+    let mut claimed = row(new, now);
+    claimed.status = Set(DeliveryStatus::Sending);
+    claimed.lease_until = Set(Some(lease_until));
+    claimed.leased_by = Set(Some(worker.to_owned()));
+    Ok(sea_orm::ActiveModelTrait::insert(claimed, txn).await?)
 }
 
 /// Tells dispatchers that work arrived: this process's at once, other instances' (on
@@ -157,10 +174,114 @@ pub async fn withdraw_pending_where(
     Ok(result.rows_affected)
 }
 
-/// Claims up to `limit` deliveries that are due (or whose dispatcher's lease ran out) for
-/// `worker` until `now + lease`. On PostgreSQL concurrent dispatchers skip each other's rows
-/// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer. Commit at once: sending happens outside
-/// any transaction, under the lease.
+/// What a takeover found: claims whose dispatcher stopped renewing them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TakenOver {
+    /// Deliveries due again (same `webhook-id`) because their deadline still allows.
+    pub resent: Vec<i64>,
+    /// Deliveries whose deadline has passed: `in_doubt`, never sent again.
+    pub settled: Vec<i64>,
+}
+
+#[derive(FromQueryResult)]
+struct Dead {
+    id: i64,
+    webhook_id: i64,
+    deadline: Option<DateTime<Utc>>,
+    leased_by: Option<String>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Takes over up to `limit` claims whose lease ran out without renewal: their dispatcher died
+/// (or stopped) with the messages in flight, so each may have arrived. Each gets an attempt
+/// recorded as `in_doubt`; it is due again at once if its deadline still allows (the repeat
+/// carries the same `webhook-id`, so Standard Webhooks receivers drop it) and is otherwise
+/// settled `in_doubt`, never `expired`. On PostgreSQL concurrent dispatchers skip each
+/// other's rows.
+pub async fn take_over(txn: &DatabaseTransaction, now: DateTime<Utc>, limit: u64) -> Result<TakenOver> {
+    use entity::delivery_attempt::ActiveModel as AttemptRow;
+    use entity::kinds::AttemptOutcome;
+    let backend = txn.get_database_backend();
+    let lock = match backend {
+        DatabaseBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+        _ => "",
+    };
+    let text = format!(
+        "SELECT id, webhook_id, deadline, leased_by, updated_at FROM deliveries \
+         WHERE status = 'sending' AND lease_until < $1 ORDER BY id LIMIT $2{lock}"
+    );
+    let statement = Statement::from_sql_and_values(
+        backend,
+        sql(&text, backend),
+        [Value::from(now), Value::from(i64::try_from(limit).unwrap_or(i64::MAX))],
+    );
+    let dead = txn
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| Dead::from_query_result(row, ""))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut taken = TakenOver::default();
+    let mut attempts = Vec::with_capacity(dead.len());
+    for row in &dead {
+        let resend = row.deadline.is_none_or(|deadline| deadline > now);
+        let who = row.leased_by.as_deref().unwrap_or("another dispatcher");
+        let error = if resend {
+            format!(
+                "in doubt: {who} sent it and stopped before recording the answer; sent again with the same webhook-id"
+            )
+        } else {
+            format!("in doubt: {who} sent it and stopped before recording the answer; its deadline has passed")
+        };
+        if resend {
+            taken.resent.push(row.id);
+        } else {
+            taken.settled.push(row.id);
+        }
+        attempts.push(AttemptRow {
+            delivery_id: Set(row.id),
+            webhook_id: Set(row.webhook_id),
+            attempted_at: Set(row.updated_at),
+            duration_ms: Set(0),
+            http_status: Set(None),
+            error_code: Set(None),
+            error_message: Set(Some(error)),
+            response_body: Set(None),
+            outcome: Set(AttemptOutcome::InDoubt),
+            next_attempt_at: Set(resend.then_some(now)),
+            ..Default::default()
+        });
+    }
+    for (ids, status) in [
+        (&taken.resent, DeliveryStatus::Pending),
+        (&taken.settled, DeliveryStatus::InDoubt),
+    ] {
+        for chunk in ids.chunks(500) {
+            Entity::update_many()
+                .col_expr(Column::Status, Expr::value(status))
+                .col_expr(Column::NextAttemptAt, Expr::value(now))
+                .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(Column::LeasedBy, Expr::value(Option::<String>::None))
+                .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+                .col_expr(Column::MaybeSent, Expr::value(true))
+                .col_expr(
+                    Column::LastError,
+                    Expr::value("in doubt: its dispatcher stopped before recording the answer"),
+                )
+                .col_expr(Column::UpdatedAt, Expr::value(now))
+                .filter(Column::Id.is_in(chunk.iter().copied()))
+                .exec(txn)
+                .await?;
+        }
+    }
+    log_attempts(txn, attempts).await?;
+    Ok(taken)
+}
+
+/// Claims up to `limit` pending deliveries that are due for `worker` until `now + lease`. On
+/// PostgreSQL concurrent dispatchers skip each other's rows (`FOR UPDATE SKIP LOCKED`); SQLite
+/// has one writer. Commit at once: sending happens outside any transaction, under the lease,
+/// which the dispatcher renews while it sends ([`renew`]).
 pub async fn claim_due(
     conn: &DatabaseTransaction,
     now: DateTime<Utc>,
@@ -176,7 +297,7 @@ pub async fn claim_due(
     let text = format!(
         "UPDATE deliveries SET status = 'sending', lease_until = $2, leased_by = $3, updated_at = $1 \
          WHERE id IN (SELECT id FROM deliveries \
-           WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1) \
+           WHERE status = 'pending' AND next_attempt_at <= $1 \
            ORDER BY next_attempt_at, id LIMIT $4{lock}) \
          RETURNING *"
     );
@@ -197,6 +318,29 @@ pub async fn claim_due(
         .collect::<std::result::Result<Vec<_>, _>>()?;
     claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
     Ok(claimed)
+}
+
+/// Extends the leases `worker` holds to `until`: its heartbeat while it sends.
+pub async fn renew(conn: &impl ConnectionTrait, worker: &str, until: DateTime<Utc>) -> Result<u64> {
+    let result = Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(until))
+        .filter(Column::Status.eq(DeliveryStatus::Sending))
+        .filter(Column::LeasedBy.eq(worker))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Ends the leases a previous life of `worker` held (it was killed while sending), so that
+/// they are taken over at once rather than when they run out.
+pub async fn expire_leases_of(conn: &impl ConnectionTrait, worker: &str, now: DateTime<Utc>) -> Result<u64> {
+    let result = Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(now - TimeDelta::milliseconds(1)))
+        .filter(Column::Status.eq(DeliveryStatus::Sending))
+        .filter(Column::LeasedBy.eq(worker))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// When the next delivery falls due (or a lease runs out), for a dispatcher to sleep until.
@@ -260,6 +404,8 @@ pub struct Settled {
     pub attempted: bool,
     /// What went wrong, for the log.
     pub error: Option<String>,
+    /// The attempt's outcome is unknown (no answer came in time): it may have arrived.
+    pub maybe_sent: bool,
 }
 
 /// Settles claimed rows that `worker` still holds (a row whose lease ran out and that another
@@ -287,6 +433,9 @@ pub async fn settle(
         if settled.status == DeliveryStatus::Delivered {
             update = update.col_expr(Column::DeliveredAt, Expr::value(now));
         }
+        if settled.maybe_sent {
+            update = update.col_expr(Column::MaybeSent, Expr::value(true));
+        }
         update.filter(held(chunk, worker)).exec(txn).await?;
     }
     Ok(())
@@ -307,11 +456,12 @@ pub async fn release(conn: &impl ConnectionTrait, worker: &str, now: DateTime<Ut
 }
 
 /// The statuses a delivery ends in; the log keeps them until retention removes them.
-const SETTLED: [DeliveryStatus; 4] = [
+const SETTLED: [DeliveryStatus; 5] = [
     DeliveryStatus::Delivered,
     DeliveryStatus::Failed,
     DeliveryStatus::Expired,
     DeliveryStatus::Withdrawn,
+    DeliveryStatus::InDoubt,
 ];
 
 /// Removes up to `limit` deliveries that settled before `before`, with their attempts, oldest

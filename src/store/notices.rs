@@ -37,6 +37,7 @@ struct FactRow {
     video_url: Option<String>,
     slot_video_url: Option<String>,
     activity_title: String,
+    venue_id: i64,
     venue_name: String,
     venue_address: Option<String>,
     program_zone: String,
@@ -97,7 +98,7 @@ pub async fn sessions(conn: &impl ConnectionTrait, ids: &[i64], public_url: &str
             format!(
                 "SELECT s.id, s.title, s.all_day, s.starts_at, s.ends_at, s.start_date, s.end_date, s.status, \
                  s.deleted_at, s.video_url, k.video_url AS slot_video_url, a.title AS activity_title, \
-                 v.name AS venue_name, v.address AS venue_address, p.time_zone AS program_zone \
+                 s.venue_id, v.name AS venue_name, v.address AS venue_address, p.time_zone AS program_zone \
                  FROM sessions s JOIN activities a ON a.id = s.activity_id JOIN venues v ON v.id = s.venue_id \
                  JOIN programs p ON p.id = s.program_id LEFT JOIN sessions k ON k.id = s.linked_session_id \
                  WHERE s.id IN ({list})"
@@ -115,6 +116,7 @@ pub async fn sessions(conn: &impl ConnectionTrait, ids: &[i64], public_url: &str
                 activity: row.activity_title,
                 when,
                 zone: Zone::from_stored(&row.program_zone),
+                venue_id: row.venue_id,
                 venue: row.venue_name,
                 address: row.venue_address,
                 video_url: row.video_url.or(row.slot_video_url),

@@ -251,6 +251,32 @@ pub async fn note_sends(txn: &DatabaseTransaction, id: i64, sends: &[DateTime<Ut
     Ok(())
 }
 
+/// The subscription's address as it may be shown: redacted from the address itself whenever
+/// it is read, so a rule added to the redaction covers subscriptions made before it too.
+pub fn shown_url(model: &Model) -> String {
+    WebhookUrl::stored(&model.url).redacted()
+}
+
+/// Opens (`Some`) or closes (`None`) a robot's gather window ([`crate::delivery::gather`]).
+pub async fn set_gathering(txn: &DatabaseTransaction, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
+    Entity::update_many()
+        .col_expr(Column::GatheringUntil, sea_orm::sea_query::Expr::value(until))
+        .filter(Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Holds a robot that its platform throttled: nothing goes to it before `until`.
+pub async fn hold(txn: &DatabaseTransaction, id: i64, until: DateTime<Utc>) -> Result<()> {
+    Entity::update_many()
+        .col_expr(Column::ThrottledUntil, sea_orm::sea_query::Expr::value(Some(until)))
+        .filter(Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// A subscription is disabled after failing for this long without a delivery in between.
 pub const FAILING_LIMIT: TimeDelta = TimeDelta::days(5);
 

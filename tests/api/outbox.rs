@@ -4,7 +4,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::delivery::Model as Delivery;
 use sciday::db::Db;
-use sciday::store::deliveries::{NewDelivery, claim_due, enqueue, next_due, withdraw_pending};
+use sciday::store::deliveries::{
+    NewDelivery, claim_due, enqueue, expire_leases_of, next_due, release, renew, take_over, withdraw_pending,
+};
 use serde_json::json;
 
 use crate::db_test;
@@ -96,9 +98,75 @@ db_test! {
         assert_eq!(claimed.iter().map(|d| d.dedupe_key.as_str()).collect::<Vec<_>>(), ["due"]);
         assert_eq!(claimed[0].leased_by.as_deref(), Some("a"));
         assert!(claim(&app.db, now + TimeDelta::seconds(10), lease, "b", 10).await.is_empty());
-        // The first dispatcher died: once its lease has run out another takes the row over.
-        let taken = claim(&app.db, now + TimeDelta::seconds(31), lease, "b", 10).await;
-        assert_eq!(taken.iter().map(|d| (d.dedupe_key.as_str(), d.leased_by.as_deref())).collect::<Vec<_>>(), [("due", Some("b"))]);
+        // The first dispatcher died: until its lease has run out nobody takes the row over.
+        let txn = app.db.begin().await.unwrap();
+        let early = take_over(&txn, now + TimeDelta::seconds(29), 10).await.unwrap();
+        txn.commit().await.unwrap();
+        assert!(early.resent.is_empty() && early.settled.is_empty(), "{early:?}");
+        // Then it is due again at once, marked as possibly sent, with an in-doubt attempt.
+        let later = now + TimeDelta::seconds(31);
+        let txn = app.db.begin().await.unwrap();
+        let taken = take_over(&txn, later, 10).await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(taken.resent, [claimed[0].id]);
+        let again = claim(&app.db, later, lease, "b", 10).await;
+        assert_eq!(again.iter().map(|d| (d.dedupe_key.as_str(), d.leased_by.as_deref(), d.maybe_sent)).collect::<Vec<_>>(), [("due", Some("b"), true)]);
+        assert_eq!(app.count(&format!("delivery_attempts WHERE delivery_id = {} AND outcome = 'in_doubt'", claimed[0].id)).await, 1);
+    }
+}
+
+db_test! {
+    async fn a_claim_past_its_deadline_is_settled_in_doubt_never_expired(app: TestApp) {
+        let (_, webhook, session) = subscription(&app).await;
+        let now = at("2019-05-28T00:59:00Z");
+        let txn = app.db.begin().await.unwrap();
+        let mut last_minute = reminder(webhook, session, "last-minute", "2019-05-28T00:59:00Z");
+        last_minute.deadline = Some(at("2019-05-28T01:00:00Z"));
+        enqueue(&txn, last_minute, now).await.unwrap();
+        txn.commit().await.unwrap();
+        let claimed = claim(&app.db, now, TimeDelta::seconds(15), "killed", 10).await;
+        assert_eq!(claimed.len(), 1);
+        let txn = app.db.begin().await.unwrap();
+        let taken = take_over(&txn, at("2019-05-28T01:00:30Z"), 10).await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(taken.settled, [claimed[0].id]);
+        assert!(taken.resent.is_empty());
+        assert_eq!(app.count("deliveries WHERE status = 'in_doubt' AND maybe_sent").await, 1);
+        assert_eq!(app.count("deliveries WHERE status IN ('expired', 'pending', 'sending')").await, 0);
+    }
+}
+
+db_test! {
+    async fn a_heartbeat_keeps_claims_a_restart_takes_its_own_back_and_a_stop_frees_them(app: TestApp) {
+        let (_, webhook, session) = subscription(&app).await;
+        let now = at("2019-05-28T00:00:00Z");
+        let txn = app.db.begin().await.unwrap();
+        for key in ["a1", "a2", "b1"] {
+            enqueue(&txn, reminder(webhook, session, key, "2019-05-27T23:59:00Z"), now).await.unwrap();
+        }
+        txn.commit().await.unwrap();
+        let lease = TimeDelta::seconds(15);
+        assert_eq!(claim(&app.db, now, lease, "a", 2).await.len(), 2);
+        assert_eq!(claim(&app.db, now, lease, "b", 2).await.len(), 1);
+        // "a" renews; "b" does not.
+        assert_eq!(renew(app.db.reader(), "a", now + TimeDelta::seconds(25)).await.unwrap(), 2);
+        let txn = app.db.begin().await.unwrap();
+        let taken = take_over(&txn, now + TimeDelta::seconds(20), 10).await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(taken.resent.len(), 1, "only b's claim ran out");
+        assert_eq!(app.count("deliveries WHERE status = 'sending' AND leased_by = 'a'").await, 2);
+        // "a" restarts: its leases end at once.
+        assert_eq!(expire_leases_of(app.db.reader(), "a", now + TimeDelta::seconds(21)).await.unwrap(), 2);
+        let txn = app.db.begin().await.unwrap();
+        let taken = take_over(&txn, now + TimeDelta::seconds(21), 10).await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(taken.resent.len(), 2, "{taken:?}");
+        // A dispatcher told to stop frees what it holds, due again, without counting an attempt.
+        let held = claim(&app.db, now + TimeDelta::seconds(22), lease, "c", 10).await;
+        assert_eq!(held.len(), 3);
+        assert_eq!(release(app.db.reader(), "c", now + TimeDelta::seconds(23)).await.unwrap(), 3);
+        assert_eq!(app.count("deliveries WHERE status = 'pending' AND leased_by IS NULL").await, 3);
+        assert_eq!(app.count("deliveries WHERE attempts = 1").await, 3, "the in-doubt attempts only");
     }
 }
 
