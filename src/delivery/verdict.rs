@@ -73,15 +73,21 @@ const FEISHU_RATE: [i64; 1] = [11_232];
 const FEISHU_PERMANENT: [i64; 4] = [19_001, 19_021, 19_022, 19_024];
 
 /// Judges an answer from a receiver of `format`.
+/// A redirect's target as the log may show it: an absolute address without its credentials
+/// (the new address of a Feishu or Slack hook carries its token too).
+fn shown_location(location: &str) -> String {
+    url::Url::parse(location).map_or_else(|_| location.to_owned(), |url| crate::domain::webhook::redact_url(&url))
+}
+
 pub fn judge(format: Format, answer: &Answer) -> Verdict {
     let status = answer.status;
     if (300..=399).contains(&status) {
         // Webhooks are never redirected: an address that redirects is a misconfiguration to
         // fix, not a failure to retry for hours.
-        let target = answer
-            .location
-            .as_deref()
-            .map_or_else(|| "no Location".to_owned(), |l| format!("to {}", clip(l, 200)));
+        let target = answer.location.as_deref().map_or_else(
+            || "no Location".to_owned(),
+            |l| format!("to {}", clip(&shown_location(l), 200)),
+        );
         return Verdict::failed(
             Failure::Permanent,
             format!("the address redirects (HTTP {status} {target}); correct the subscription's address"),
@@ -149,7 +155,7 @@ pub fn judge(format: Format, answer: &Answer) -> Verdict {
                 code,
                 message: if throttled {
                     Some(format!(
-                        "{}: DingTalk holds this robot for about {} minutes after too many messages, so nothing goes to it sooner",
+                        "{}: DingTalk throttles this robot for about {} minutes after too many messages, so nothing goes to it sooner",
                         message.unwrap_or_else(|| "sending too fast".to_owned()),
                         DINGTALK_THROTTLE.num_minutes()
                     ))
@@ -289,6 +295,15 @@ mod tests {
                 .message
                 .unwrap()
                 .contains("no Location")
+        );
+        let to_a_hook = Answer {
+            location: Some("https://open.feishu.cn/open-apis/bot/v2/hook/0d5e-secret".to_owned()),
+            ..answer(308, "")
+        };
+        let message = judge(Format::Feishu, &to_a_hook).message.unwrap();
+        assert!(
+            message.contains("/open-apis/bot/v2/hook/REDACTED") && !message.contains("0d5e-secret"),
+            "{message}"
         );
     }
 

@@ -134,6 +134,9 @@ pub struct WebhookOut {
     /// The latest permanent refusal from the receiver (a bad token, a missing keyword, …):
     /// the subscription needs attention. Cleared by the next delivery.
     flag: Option<String>,
+    /// Until when its chat platform throttles the robot (DingTalk's `130101`): nothing is
+    /// sent to it before then.
+    held_until: Option<DateTime<Utc>>,
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -166,6 +169,7 @@ impl From<Model> for WebhookOut {
             disabled_reason: model.disabled_reason,
             failing_since: model.failing_since,
             flag: model.flag,
+            held_until: model.throttled_until,
             version: model.version,
             created_at: model.created_at,
             updated_at: model.updated_at,

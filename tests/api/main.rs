@@ -22,6 +22,7 @@ mod outbox;
 mod plans;
 mod programs;
 mod receiver;
+mod reliability;
 mod robustness;
 mod sessions;
 mod staffing;

@@ -17,6 +17,7 @@ pub struct Reply {
     status: u16,
     body: String,
     retry_after: Option<String>,
+    location: Option<String>,
     delay: Duration,
 }
 
@@ -27,8 +28,15 @@ impl Reply {
             status,
             body: body.to_owned(),
             retry_after: None,
+            location: None,
             delay: Duration::ZERO,
         }
+    }
+
+    /// With a `Location` header (a redirect).
+    pub fn location(mut self, value: &str) -> Self {
+        self.location = Some(value.to_owned());
+        self
     }
 
     /// With a `Retry-After` header.
@@ -87,6 +95,8 @@ impl Received {
 struct Inner {
     scripts: HashMap<String, VecDeque<Reply>>,
     received: Vec<Received>,
+    /// How long every unscripted answer takes.
+    delay: Duration,
 }
 
 /// The receiver; dropped with the test.
@@ -120,7 +130,7 @@ async fn receive(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Head
             .scripts
             .get_mut(&path)
             .and_then(VecDeque::pop_front)
-            .unwrap_or_else(|| success(&path))
+            .unwrap_or_else(|| success(&path).slow(inner.delay))
     };
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
@@ -129,17 +139,35 @@ async fn receive(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Head
     if let Some(value) = reply.retry_after {
         response.headers_mut().insert("retry-after", value.parse().unwrap());
     }
+    if let Some(value) = reply.location {
+        response.headers_mut().insert("location", value.parse().unwrap());
+    }
     response
 }
 
 impl Receiver {
     /// Starts listening on a free loopback port.
     pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    /// A loopback port nobody listens on (connections to it are refused) until a receiver is
+    /// started on it.
+    pub fn vacant_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// Starts listening on this loopback port (0: any free one).
+    pub async fn start_on(port: u16) -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = axum::Router::new()
             .fallback(axum::routing::post(receive))
             .with_state(Arc::clone(&inner));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { base, inner }
@@ -171,6 +199,11 @@ impl Receiver {
             .filter(|r| r.path == path)
             .cloned()
             .collect()
+    }
+
+    /// Every unscripted answer from now on takes `delay`.
+    pub fn answer_after(&self, delay: Duration) {
+        self.inner.lock().unwrap().delay = delay;
     }
 
     /// Every request so far.
