@@ -137,11 +137,7 @@ pub(super) async fn serve(
             retention: chrono::TimeDelta::days(i64::from(args.delivery_retention_days)),
             takeover: Duration::from_secs(args.delivery_takeover_secs),
             gather: Duration::from_millis(args.webhook_gather_ms),
-            instance: Some(
-                args.instance_id
-                    .clone()
-                    .unwrap_or_else(|| default_instance(args.listen)),
-            ),
+            instance: args.instance_id.clone().or_else(|| default_instance(args.listen)),
             ..Default::default()
         },
         run_dispatcher: !args.no_dispatcher,
@@ -199,8 +195,12 @@ pub(super) async fn serve(
 }
 
 /// An instance's name when none is given: the host's name and the port it listens on, which
-/// stay the same when the process restarts on the same host.
-fn default_instance(listen: SocketAddr) -> String {
+/// stay the same when the process restarts on the same host. On a port the system picks
+/// (`:0`) a restart listens elsewhere, so the process gets a name of its own.
+fn default_instance(listen: SocketAddr) -> Option<String> {
+    if listen.port() == 0 {
+        return None;
+    }
     let host = std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
@@ -211,5 +211,5 @@ fn default_instance(listen: SocketAddr) -> String {
         })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "sciday".to_owned());
-    format!("{host}:{}", listen.port())
+    Some(format!("{host}:{}", listen.port()))
 }

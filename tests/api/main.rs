@@ -12,6 +12,7 @@ mod auth;
 mod cli;
 mod connections;
 mod dispatch;
+mod faults;
 mod feeds;
 mod generate;
 mod health;
