@@ -2,6 +2,7 @@
 
 pub mod assign;
 pub mod feeds;
+pub mod kill;
 pub mod webhooks;
 
 pub use assign::*;

@@ -76,14 +76,65 @@ async fn receiver() -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
 }
 
 /// The API on loopback, used to set each run up as organizers would.
-struct Api {
+pub(super) struct Api {
     base: String,
     token: String,
     client: reqwest::Client,
 }
 
+/// What a run's program hangs on.
+pub(super) struct Program {
+    pub(super) organization: i64,
+    pub(super) venue: i64,
+    pub(super) program: i64,
+    pub(super) activity: i64,
+}
+
 impl Api {
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<i64> {
+    /// The API at `base`, called with an admin `token`.
+    pub(super) fn new(base: &str, token: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            token: token.to_owned(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// An organization of its own with a venue, a program and an activity, named after `tag`.
+    pub(super) async fn program(&self, tag: &str) -> anyhow::Result<Program> {
+        let organization = self
+            .post(
+                "/api/v1/organizations",
+                json!({"kind": "city_association", "name": format!("基准测试科协 {tag}")}),
+            )
+            .await?;
+        let venue = self
+            .post(
+                "/api/v1/venues",
+                json!({"name": format!("基准测试场馆 {tag}"), "kind": "other", "time_zone": "Asia/Shanghai", "organization_id": organization}),
+            )
+            .await?;
+        let program = self
+            .post(
+                "/api/v1/programs",
+                json!({"name": format!("基准测试活动 {tag}"), "time_zone": "Asia/Shanghai", "host_organization_id": organization}),
+            )
+            .await?;
+        let activity = self
+            .post(
+                "/api/v1/activities",
+                json!({"program_id": program, "kind": "series", "title": "科普宣传周", "organization_id": organization}),
+            )
+            .await?;
+        Ok(Program {
+            organization,
+            venue,
+            program,
+            activity,
+        })
+    }
+
+    pub(super) async fn post(&self, path: &str, body: Value) -> anyhow::Result<i64> {
         let reply = self
             .client
             .post(format!("{}{path}", self.base))
@@ -98,6 +149,19 @@ impl Api {
         }
         body["id"].as_i64().context("the answer has no id")
     }
+}
+
+/// Rows of `from_where` (a table and its condition).
+pub(super) async fn count(db: &Db, from_where: &str) -> anyhow::Result<i64> {
+    let row = db
+        .reader()
+        .query_one_raw(Statement::from_string(
+            db.backend(),
+            format!("SELECT COUNT(*) AS n FROM {from_where}"),
+        ))
+        .await?
+        .context("no count")?;
+    Ok(row.try_get("", "n")?)
 }
 
 #[derive(FromQueryResult)]
@@ -124,30 +188,12 @@ async fn run_case(
     label: &str,
 ) -> anyhow::Result<Run> {
     let tag = format!("{label}-{}", Utc::now().timestamp_micros());
-    let organization = api
-        .post(
-            "/api/v1/organizations",
-            json!({"kind": "city_association", "name": format!("基准测试科协 {tag}")}),
-        )
-        .await?;
-    let venue = api
-        .post(
-            "/api/v1/venues",
-            json!({"name": format!("基准测试场馆 {tag}"), "kind": "other", "time_zone": "Asia/Shanghai", "organization_id": organization}),
-        )
-        .await?;
-    let program = api
-        .post(
-            "/api/v1/programs",
-            json!({"name": format!("基准测试活动 {tag}"), "time_zone": "Asia/Shanghai", "host_organization_id": organization}),
-        )
-        .await?;
-    let activity = api
-        .post(
-            "/api/v1/activities",
-            json!({"program_id": program, "kind": "series", "title": "科普宣传周", "organization_id": organization}),
-        )
-        .await?;
+    let Program {
+        organization,
+        venue,
+        program,
+        activity,
+    } = api.program(&tag).await?;
     let mut webhooks = Vec::with_capacity(case.subscriptions);
     for i in 0..case.subscriptions {
         webhooks.push(
@@ -179,21 +225,13 @@ async fn run_case(
     }
     let ids = webhooks.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     let expected = case.reminders();
-    let enqueued: i64 = db
-        .reader()
-        .query_one_raw(Statement::from_string(
-            db.backend(),
-            format!("SELECT COUNT(*) AS n FROM deliveries WHERE webhook_id IN ({ids})"),
-        ))
-        .await?
-        .context("no count")?
-        .try_get("", "n")?;
+    let enqueued = count(db, &format!("deliveries WHERE webhook_id IN ({ids})")).await?;
     if usize::try_from(enqueued).unwrap_or(0) < expected || SystemClock.now() > first_due {
         bail!(
             "setting the case up took longer than {setup:?} (the machine is busy): {enqueued} of {expected} reminders are still to come"
         );
     }
-    let count = format!("SELECT COUNT(*) AS n FROM deliveries WHERE webhook_id IN ({ids}) AND status = 'delivered'");
+    let delivered_rows = format!("deliveries WHERE webhook_id IN ({ids}) AND status = 'delivered'");
     let stop = CancellationToken::new();
     let running: Vec<_> = dispatchers
         .iter()
@@ -206,12 +244,7 @@ async fn run_case(
     let deadline = Instant::now() + setup + case.spread + Duration::from_secs(122);
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let row = db
-            .reader()
-            .query_one_raw(Statement::from_string(db.backend(), count.clone()))
-            .await?
-            .context("no count")?;
-        let delivered: i64 = row.try_get("", "n")?;
+        let delivered = count(db, &delivered_rows).await?;
         if usize::try_from(delivered).unwrap_or(0) >= expected {
             break;
         }
@@ -277,11 +310,7 @@ pub async fn run(
             api_base,
         )?));
     }
-    let api = Api {
-        base: api_base.to_owned(),
-        token: token.to_owned(),
-        client: reqwest::Client::new(),
-    };
+    let api = Api::new(api_base, token);
     let cases = [
         (
             "burst: 10,000 due at once",

@@ -56,6 +56,18 @@ pub(super) enum BenchCommand {
         /// Runs of each case.
         #[arg(long, env = "SCIDAY_BENCH_REPEATS", default_value_t = 3)]
         repeats: usize,
+        /// Instead: real `sciday serve` processes send two bursts of reminders (PT3M and PT1M,
+        /// `--reminders` each) while one of them is killed with SIGKILL in each burst and
+        /// restarted; prints what was lost, repeated, in doubt and expired, and how soon the
+        /// killed process's claims were taken over.
+        #[arg(long)]
+        kill: bool,
+        /// Reminders in each burst, with --kill.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=100_000))]
+        reminders: u64,
+        /// Seconds after which a claim nobody renewed is taken over, with --kill.
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=600))]
+        takeover_secs: u64,
     },
 }
 
@@ -85,13 +97,25 @@ pub(super) struct FeedBenchArgs {
     repeats: usize,
 }
 
+/// What `sciday bench webhooks` was asked for.
+pub(super) struct WebhookBench {
+    pub(super) instances: Option<usize>,
+    pub(super) repeats: usize,
+    /// The kill scenario instead of throughput and lateness.
+    pub(super) kill: Option<bench::kill::Scenario>,
+}
+
 pub(super) async fn bench_webhooks(
     url: DatabaseUrl,
     max_connections: u32,
     policy: Policy,
-    instances: Option<usize>,
-    repeats: usize,
+    asked: WebhookBench,
 ) -> anyhow::Result<()> {
+    let WebhookBench {
+        instances,
+        repeats,
+        kill,
+    } = asked;
     let db = open(&url, max_connections).await?;
     let receivers = crate::domain::webhook::AddressPolicy::allowing(vec!["127.0.0.0/8".parse()?]);
     let (app, base) = bench_app(&url, max_connections, &policy, &db, |config| {
@@ -107,6 +131,14 @@ pub(super) async fn bench_webhooks(
     }));
     let sqlite = url.is_sqlite();
     let instances = instances.unwrap_or(if sqlite { 1 } else { 2 }).max(1);
+    if let Some(scenario) = kill {
+        let scenario = bench::kill::Scenario { instances, ..scenario };
+        let exe = std::env::current_exe().context("finding the sciday executable")?;
+        let report = bench::kill::run(&db, &url, exe, &base, &token, &scenario).await?;
+        print_kill_report(&report);
+        let _ = stop.send(());
+        return server.await?;
+    }
     eprintln!("database {url}, {instances} dispatcher(s), {repeats} run(s) of each case");
     let shared = db.clone();
     let connect = move || {
@@ -134,6 +166,28 @@ pub(super) async fn bench_webhooks(
     let _ = stop.send(());
     server.await??;
     Ok(())
+}
+
+fn print_kill_report(report: &bench::kill::Report) {
+    println!("reminders                          {:>6}", report.reminders);
+    println!("lost                               {:>6}", report.lost);
+    println!("  of them due > 30 s after a kill  {:>6}", report.lost_with_time);
+    println!("duplicated (same webhook-id)       {:>6}", report.duplicated);
+    println!("in flight at the kills             {:>6}", report.in_flight());
+    println!("in doubt in the log                {:>6}", report.in_doubt);
+    println!("  of them settled in doubt         {:>6}", report.settled_in_doubt);
+    println!("expired                            {:>6}", report.expired);
+    println!("  of them received all the same    {:>6}", report.expired_received);
+    println!("received after the session began   {:>6}", report.after_start);
+    for (i, kill) in report.kills.iter().enumerate() {
+        println!(
+            "kill {} at {:>5.1} s: {:>4} claims in flight, taken over in {:>5.1} s",
+            i + 1,
+            kill.at.as_secs_f64(),
+            kill.in_flight,
+            kill.takeover.as_secs_f64()
+        );
+    }
 }
 
 /// The service on an ephemeral loopback port for a benchmark, with its base URL.

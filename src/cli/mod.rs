@@ -130,8 +130,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Bench(BenchCommand::Feeds(args)) => bench::bench_feeds(url, max_connections, policy, &args).await,
-        Command::Bench(BenchCommand::Webhooks { instances, repeats }) => {
-            bench::bench_webhooks(url, max_connections, policy, instances, repeats).await
+        Command::Bench(BenchCommand::Webhooks {
+            instances,
+            repeats,
+            kill,
+            reminders,
+            takeover_secs,
+        }) => {
+            let kill = kill.then(|| crate::bench::kill::Scenario {
+                reminders: usize::try_from(reminders).unwrap_or(usize::MAX),
+                takeover_secs,
+                ..Default::default()
+            });
+            let asked = bench::WebhookBench {
+                instances,
+                repeats,
+                kill,
+            };
+            bench::bench_webhooks(url, max_connections, policy, asked).await
         }
         Command::Token(command) => token::run(&url, max_connections, command).await,
     }

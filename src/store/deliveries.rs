@@ -343,8 +343,18 @@ pub async fn expire_leases_of(conn: &impl ConnectionTrait, worker: &str, now: Da
     Ok(result.rows_affected)
 }
 
-/// When the next delivery falls due (or a lease runs out), for a dispatcher to sleep until.
-pub async fn next_due(conn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>> {
+/// What a dispatcher sleeps until: the next pending delivery's time, and the first lease to
+/// run out (its claim is taken over then).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NextDue {
+    /// When the next pending delivery falls due.
+    pub pending: Option<DateTime<Utc>>,
+    /// When the first claim's lease runs out.
+    pub lease_end: Option<DateTime<Utc>>,
+}
+
+/// When the next delivery falls due and the first lease runs out.
+pub async fn next_due(conn: &impl ConnectionTrait) -> Result<NextDue> {
     let pending: Option<Option<DateTime<Utc>>> = Entity::find()
         .select_only()
         .column_as(Column::NextAttemptAt.min(), "at")
@@ -359,7 +369,10 @@ pub async fn next_due(conn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc
         .into_tuple()
         .one(conn)
         .await?;
-    Ok([pending.flatten(), leased.flatten()].into_iter().flatten().min())
+    Ok(NextDue {
+        pending: pending.flatten(),
+        lease_end: leased.flatten(),
+    })
 }
 
 /// Claimed rows that `worker` still holds, among `ids`.

@@ -280,25 +280,36 @@ pub async fn hold(txn: &DatabaseTransaction, id: i64, until: DateTime<Utc>) -> R
 /// A subscription is disabled after failing for this long without a delivery in between.
 pub const FAILING_LIMIT: TimeDelta = TimeDelta::days(5);
 
-/// What a round of sending came to for one subscription.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Health {
-    /// At least one message was accepted.
-    Delivered,
-    /// Nothing went through; `flag` is the receiver's permanent refusal, if it gave one.
-    Failing {
-        /// Why the receiver will not take messages.
-        flag: Option<String>,
-    },
+/// Ends the run of failures and clears the flag of every subscription in `ids` that had one:
+/// a delivery reached each. One statement however many subscriptions a round reached.
+pub async fn note_delivered(txn: &DatabaseTransaction, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+    for chunk in ids.chunks(500) {
+        Entity::update_many()
+            .col_expr(
+                Column::FailingSince,
+                sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(Column::Flag, sea_orm::sea_query::Expr::value(Option::<String>::None))
+            .col_expr(Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(Column::FailingSince.is_not_null())
+                    .add(Column::Flag.is_not_null()),
+            )
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }
 
-/// Records a subscription's health: a delivery ends a run of failures (and clears a flag); a
-/// failure starts one, flags the subscription on a permanent refusal, and disables it once
-/// the run has lasted [`FAILING_LIMIT`]. Returns the reason when it was disabled now.
-pub async fn note_health(
+/// Records a round in which nothing reached a subscription: a run of failures starts (or goes
+/// on), a permanent refusal flags it, and once the run has lasted [`FAILING_LIMIT`] it is
+/// disabled. Returns the reason when it was disabled now.
+pub async fn note_failing(
     txn: &DatabaseTransaction,
     id: i64,
-    health: Health,
+    flag: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Option<String>> {
     let Some(current) = Entity::find_by_id(id).one(txn).await? else {
@@ -306,32 +317,21 @@ pub async fn note_health(
     };
     let mut row: ActiveModel = current.clone().into();
     let mut disabled = None;
-    match health {
-        Health::Delivered => {
-            if current.failing_since.is_none() && current.flag.is_none() {
-                return Ok(None);
-            }
-            row.failing_since = Set(None);
-            row.flag = Set(None);
-        }
-        Health::Failing { flag } => {
-            let since = current.failing_since.unwrap_or(now);
-            row.failing_since = Set(Some(since));
-            if flag.is_some() {
-                row.flag = Set(flag);
-            }
-            if current.enabled && now - since >= FAILING_LIMIT {
-                let reason = format!(
-                    "every delivery failed for {} days (since {})",
-                    FAILING_LIMIT.num_days(),
-                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                );
-                row.enabled = Set(false);
-                row.disabled_reason = Set(Some(reason.clone()));
-                row.version = Set(current.version + 1);
-                disabled = Some(reason);
-            }
-        }
+    let since = current.failing_since.unwrap_or(now);
+    row.failing_since = Set(Some(since));
+    if flag.is_some() {
+        row.flag = Set(flag);
+    }
+    if current.enabled && now - since >= FAILING_LIMIT {
+        let reason = format!(
+            "every delivery failed for {} days (since {})",
+            FAILING_LIMIT.num_days(),
+            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        row.enabled = Set(false);
+        row.disabled_reason = Set(Some(reason.clone()));
+        row.version = Set(current.version + 1);
+        disabled = Some(reason);
     }
     row.updated_at = Set(now);
     row.update(txn).await?;

@@ -80,7 +80,7 @@ db_test! {
         assert!(!enqueue(&txn, reminder(webhook, session, "r:1:3600:1", "2019-05-28T00:00:00Z"), now).await.unwrap());
         assert!(enqueue(&txn, reminder(webhook, session, "r:1:86400:1", "2019-05-27T01:00:00Z"), now).await.unwrap());
         txn.commit().await.unwrap();
-        assert_eq!(next_due(app.db.reader()).await.unwrap(), Some(at("2019-05-27T01:00:00Z")));
+        assert_eq!(next_due(app.db.reader()).await.unwrap().pending, Some(at("2019-05-27T01:00:00Z")));
     }
 }
 

@@ -23,9 +23,10 @@ mod send;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta};
 use entity::delivery::Model as Delivery;
 use entity::webhook::Model as Webhook;
 use sea_orm::EntityTrait as _;
@@ -80,11 +81,15 @@ const PRUNE_BATCHES: u32 = 50;
 /// Dead claims taken over per round.
 const TAKEOVER_BATCH: u64 = 500;
 
+/// How often a dispatcher looks for dead claims: claims run out on the scale of the takeover
+/// interval, so once a second is soon enough, and a burst's rounds do not each pay for it.
+const TAKEOVER_CHECK: TimeDelta = TimeDelta::seconds(1);
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
             batch: 500,
-            concurrency: 64,
+            concurrency: 128,
             timeout: client::TIMEOUT,
             poll: Duration::from_secs(2),
             retention: TimeDelta::days(90),
@@ -154,6 +159,8 @@ pub struct Dispatcher {
     settings: Settings,
     worker: String,
     public_url: String,
+    /// When to look for dead claims next (microseconds since the epoch).
+    next_takeover: AtomicI64,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -192,6 +199,7 @@ impl Dispatcher {
             settings,
             worker,
             public_url: public_url.to_owned(),
+            next_takeover: AtomicI64::new(i64::MIN),
         })
     }
 
@@ -210,7 +218,13 @@ impl Dispatcher {
         let now = self.clock.now();
         let mut round = Round::default();
         let txn = self.db.begin().await?;
-        let taken = deliveries::take_over(&txn, now, TAKEOVER_BATCH).await?;
+        let taken = if now.timestamp_micros() >= self.next_takeover.load(Ordering::Relaxed) {
+            self.next_takeover
+                .store((now + TAKEOVER_CHECK).timestamp_micros(), Ordering::Relaxed);
+            deliveries::take_over(&txn, now, TAKEOVER_BATCH).await?
+        } else {
+            deliveries::TakenOver::default()
+        };
         round.taken_over = taken.resent.len();
         round.in_doubt = taken.settled.len();
         if !taken.resent.is_empty() || !taken.settled.is_empty() {
@@ -306,6 +320,8 @@ impl Dispatcher {
     /// end now, so the next round takes those deliveries over (marked in doubt) at once.
     pub async fn reclaim(&self) -> Result<u64> {
         let reclaimed = deliveries::expire_leases_of(self.db.reader(), &self.worker, self.clock.now()).await?;
+        // Taken over in the next round.
+        self.next_takeover.store(i64::MIN, Ordering::Relaxed);
         if reclaimed > 0 {
             tracing::warn!(
                 reclaimed,
@@ -393,8 +409,18 @@ impl Dispatcher {
             self.settings.poll
         };
         match deliveries::next_due(self.db.reader()).await {
-            Ok(Some(at)) => (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(cap),
-            Ok(None) => cap,
+            Ok(next) => {
+                // A claim is taken over once its lease has run out, at the next look for
+                // dead claims.
+                let takeover = next.lease_end.map(|end| {
+                    let check = DateTime::from_timestamp_micros(self.next_takeover.load(Ordering::Relaxed));
+                    (end + TimeDelta::milliseconds(1)).max(check.unwrap_or(end))
+                });
+                match [next.pending, takeover].into_iter().flatten().min() {
+                    Some(at) => (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(cap),
+                    None => cap,
+                }
+            }
             Err(error) => {
                 tracing::warn!(%error, "cannot read when the next webhook is due");
                 Duration::from_secs(1)
@@ -436,9 +462,9 @@ mod tests {
     #[test]
     fn a_round_claims_what_it_can_send_within_one_lease() {
         let settings = Settings::default();
-        // Fifteen seconds of lease, ten of timeout: one wave of 64 requests.
+        // Fifteen seconds of lease, ten of timeout: one wave of 128 requests.
         assert_eq!(settings.lease(), TimeDelta::seconds(15));
-        assert_eq!(settings.claim_limit(), 64);
+        assert_eq!(settings.claim_limit(), 128);
         assert_eq!(settings.heartbeat(), Duration::from_secs(5));
         let patient = Settings {
             takeover: Duration::from_secs(60),

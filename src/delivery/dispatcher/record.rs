@@ -14,7 +14,7 @@ use crate::delivery::backoff::{self, Asked, Failure, Next};
 use crate::delivery::verdict::{self, Answer, Verdict};
 use crate::error::Result;
 use crate::store::deliveries::{self, Settled};
-use crate::store::webhooks::{self, Health};
+use crate::store::webhooks;
 
 impl Dispatcher {
     /// Records a round's attempts and what follows from them, in one transaction. A test
@@ -26,7 +26,8 @@ impl Dispatcher {
         let now = self.clock.now();
         let mut settled: Vec<(Settled, Vec<i64>)> = Vec::new();
         let mut attempts = Vec::new();
-        let mut health: BTreeMap<i64, Health> = BTreeMap::new();
+        // Per subscription: reached (`None`), or failing with the latest permanent refusal.
+        let mut health: BTreeMap<i64, Option<Option<String>>> = BTreeMap::new();
         let mut holds: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
         for sent in sent {
             let format = sent.message.webhook.format;
@@ -50,15 +51,14 @@ impl Dispatcher {
             let unknown = verdict.failure == Some(Failure::Timeout);
             match verdict.failure {
                 None => {
-                    health.insert(webhook_id, Health::Delivered);
+                    health.insert(webhook_id, None);
                 }
                 Some(failure) => {
                     let flag = (failure == Failure::Permanent).then(|| error.clone().unwrap_or_default());
-                    let entry = health.entry(webhook_id).or_insert(Health::Failing { flag: None });
-                    if let Health::Failing { flag: kept } = entry
+                    if let Some(failing) = health.entry(webhook_id).or_insert(Some(None))
                         && flag.is_some()
                     {
-                        *kept = flag;
+                        *failing = flag;
                     }
                 }
             }
@@ -163,8 +163,10 @@ impl Dispatcher {
         for (webhook_id, until) in holds {
             webhooks::hold(&txn, webhook_id, until).await?;
         }
-        for (webhook_id, health) in health {
-            if let Some(reason) = webhooks::note_health(&txn, webhook_id, health, now).await? {
+        let reached: Vec<i64> = health.iter().filter(|(_, h)| h.is_none()).map(|(id, _)| *id).collect();
+        webhooks::note_delivered(&txn, &reached, now).await?;
+        for (webhook_id, flag) in health.into_iter().filter_map(|(id, h)| Some((id, h?))) {
+            if let Some(reason) = webhooks::note_failing(&txn, webhook_id, flag, now).await? {
                 tracing::warn!(subscription = webhook_id, %reason, "webhook subscription disabled");
             }
         }
