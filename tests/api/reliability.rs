@@ -337,3 +337,37 @@ db_test! {
         }
     }
 }
+
+db_test! {
+    async fn a_dispatcher_sending_longer_than_the_takeover_interval_keeps_its_claims_by_renewing_them(app: TestApp) with loopback; {
+        let receiver = Receiver::start().await;
+        let seed = app.seed().await;
+        session(&app, &seed, "启动仪式").await;
+        subscribe(&app, &seed, "standard", &receiver.url("/standard/long"), json!({"events": ["session.reminder"], "offsets": ["PT1H"]})).await;
+        receiver.script("/standard/long", vec![Reply::new(204, "").slow(Duration::from_millis(1500))]);
+        let brief = |name: &str| {
+            let settings = Settings {
+                timeout: Duration::from_secs(5),
+                takeover: Duration::from_secs(1),
+                instance: Some(name.to_owned()),
+                ..Settings::default()
+            };
+            Dispatcher::new(app.db.clone(), app.clock.clone(), loopback_policy(), settings, "https://sciday.example.cn").unwrap()
+        };
+        let due = at("2019-05-28T00:00:00Z");
+        app.clock.set(due);
+        let sender = brief("sender");
+        let round = tokio::spawn(async move { sender.dispatch_due().await });
+        while receiver.received("/standard/long").is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Long past the one-second interval, but the sender is alive: its heartbeat (every third
+        // of a second) has moved its claim on.
+        app.clock.set(due + TimeDelta::seconds(30));
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let round_of_other = brief("other").dispatch_due().await.unwrap();
+        assert_eq!((round_of_other.taken_over, round_of_other.claimed), (0, 0), "{round_of_other:?}");
+        assert_eq!(round.await.unwrap().unwrap().delivered, 1);
+        assert_eq!(receiver.received("/standard/long").len(), 1);
+    }
+}
