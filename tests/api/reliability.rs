@@ -344,7 +344,7 @@ db_test! {
         let seed = app.seed().await;
         session(&app, &seed, "启动仪式").await;
         subscribe(&app, &seed, "standard", &receiver.url("/standard/long"), json!({"events": ["session.reminder"], "offsets": ["PT1H"]})).await;
-        receiver.script("/standard/long", vec![Reply::new(204, "").slow(Duration::from_millis(1500))]);
+        receiver.script("/standard/long", vec![Reply::new(204, "").slow(Duration::from_secs(4))]);
         let brief = |name: &str| {
             let settings = Settings {
                 timeout: Duration::from_secs(5),
@@ -364,7 +364,17 @@ db_test! {
         // Long past the one-second interval, but the sender is alive: its heartbeat (every third
         // of a second) has moved its claim on.
         app.clock.set(due + TimeDelta::seconds(30));
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        let mut beats = 0;
+        loop {
+            use sea_orm::EntityTrait as _;
+            let claim = entity::prelude::Delivery::find().one(app.db.reader()).await.unwrap().unwrap();
+            if claim.lease_until.is_some_and(|until| until > due + TimeDelta::seconds(30)) {
+                break;
+            }
+            assert!(beats < 300, "the claim was never renewed: {claim:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            beats += 1;
+        }
         let round_of_other = brief("other").dispatch_due().await.unwrap();
         assert_eq!((round_of_other.taken_over, round_of_other.claimed), (0, 0), "{round_of_other:?}");
         assert_eq!(round.await.unwrap().unwrap().delivered, 1);
