@@ -33,11 +33,18 @@ pub(crate) fn loopback(config: &mut Config) {
 /// notices go out in the round they fall due (no gather window), so tests see each round's
 /// messages; the window has its own tests.
 pub(crate) fn dispatcher(app: &TestApp, timeout: Duration) -> Dispatcher {
-    let settings = Settings {
-        timeout,
-        gather: Duration::ZERO,
-        ..Settings::default()
-    };
+    dispatcher_with(
+        app,
+        Settings {
+            timeout,
+            gather: Duration::ZERO,
+            ..Settings::default()
+        },
+    )
+}
+
+/// A dispatcher on the app's database and clock with these settings.
+pub(crate) fn dispatcher_with(app: &TestApp, settings: Settings) -> Dispatcher {
     Dispatcher::new(
         app.db.clone(),
         app.clock.clone(),
@@ -53,7 +60,7 @@ pub(crate) fn quick(app: &TestApp) -> Dispatcher {
 }
 
 /// The session every test uses: 28 May 2019, 09:00–11:00 Beijing time (01:00–03:00 UTC).
-async fn session(app: &TestApp, seed: &Seed) -> i64 {
+pub(crate) async fn session(app: &TestApp, seed: &Seed) -> i64 {
     id(&app
         .session(
             seed.activity,
@@ -65,7 +72,7 @@ async fn session(app: &TestApp, seed: &Seed) -> i64 {
 }
 
 /// A program-wide subscription sending to `path` on the receiver; returns it as created.
-async fn subscribe(app: &TestApp, seed: &Seed, receiver: &Receiver, path: &str, extra: Value) -> Value {
+pub(crate) async fn subscribe(app: &TestApp, seed: &Seed, receiver: &Receiver, path: &str, extra: Value) -> Value {
     let format = path.trim_start_matches('/').split('/').next().unwrap();
     let mut body = json!({"organization_id": seed.haizhou, "name": "市志愿者群", "url": receiver.url(path),
                           "format": format, "scope": {"kind": "program", "id": seed.program}});
@@ -96,7 +103,7 @@ async fn staff(app: &TestApp, seed: &Seed, session: i64) -> (i64, i64) {
     (volunteer, assignment)
 }
 
-async fn log(app: &TestApp, webhook: i64) -> Vec<Value> {
+pub(crate) async fn log(app: &TestApp, webhook: i64) -> Vec<Value> {
     let reply = app
         .get_as(&app.admin, &format!("/api/v1/webhooks/{webhook}/deliveries"))
         .await;
@@ -503,139 +510,6 @@ db_test! {
 }
 
 db_test! {
-    async fn two_dispatchers_on_one_database_send_each_message_once(app: TestApp) with loopback; {
-        let receiver = Receiver::start().await;
-        let seed = app.seed().await;
-        for i in 0..4 {
-            subscribe(&app, &seed, &receiver, &format!("/standard/pair{i}"), json!({"events": ["session.reminder"], "offsets": ["PT1H"]})).await;
-        }
-        for _ in 0..30 {
-            session(&app, &seed).await;
-        }
-        app.clock.set(at("2019-05-28T00:00:00Z"));
-        let small = Settings { batch: 7, ..Settings::default() };
-        let mut pair: Vec<Arc<Dispatcher>> = Vec::new();
-        for _ in 0..2 {
-            // On PostgreSQL each has its own pool, as two instances would; SQLite has one writer.
-            let db = match app.backend {
-                crate::helpers::Backend::Postgres => {
-                    sciday::db::Db::connect(&sciday::db::DatabaseUrl::new(app.database_url()), 4).await.unwrap()
-                }
-                crate::helpers::Backend::Sqlite => app.db.clone(),
-            };
-            pair.push(Arc::new(Dispatcher::new(db, app.clock.clone(), loopback_policy(), small.clone(), "https://sciday.example.cn").unwrap()));
-        }
-        let runs = pair.iter().map(|d| {
-            let d = Arc::clone(d);
-            async move {
-                let mut delivered = 0;
-                loop {
-                    let round = d.dispatch_due().await.unwrap();
-                    if round.claimed == 0 {
-                        return delivered;
-                    }
-                    delivered += round.delivered;
-                }
-            }
-        });
-        let delivered: Vec<usize> = crate::helpers::join_all(runs).await;
-        assert_eq!(delivered.iter().sum::<usize>(), 120);
-        let ids: Vec<String> = receiver.all().iter().map(|r| r.header("webhook-id")).collect();
-        let mut unique = ids.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!((ids.len(), unique.len()), (120, 120));
-    }
-}
-
-db_test! {
-    async fn a_dispatcher_that_died_mid_send_is_taken_over_when_its_lease_runs_out(app: TestApp) with loopback; {
-        let receiver = Receiver::start().await;
-        let seed = app.seed().await;
-        session(&app, &seed).await;
-        subscribe(&app, &seed, &receiver, "/standard/orphan", json!({"events": ["session.reminder"], "offsets": ["PT1H"]})).await;
-        let due = at("2019-05-28T00:00:00Z");
-        app.clock.set(due);
-        let survivor = quick(&app);
-        // Another instance claimed the reminder and was killed before recording anything.
-        let txn = app.db.begin().await.unwrap();
-        let taken = sciday::store::deliveries::claim_due(&txn, due, survivor.lease(), "killed", 10).await.unwrap();
-        txn.commit().await.unwrap();
-        assert_eq!(taken.len(), 1);
-        assert_eq!(survivor.dispatch_due().await.unwrap().claimed, 0, "the lease holds");
-        app.clock.set(due + survivor.lease() + TimeDelta::seconds(1));
-        assert_eq!(survivor.dispatch_due().await.unwrap().delivered, 1);
-        assert_eq!(receiver.received("/standard/orphan").len(), 1);
-    }
-}
-
-db_test! {
-    async fn reminders_due_while_the_service_was_down_go_out_at_start_unless_too_late(app: TestApp) with loopback; {
-        let receiver = Receiver::start().await;
-        let seed = app.seed().await;
-        session(&app, &seed).await;
-        let hook = subscribe(&app, &seed, &receiver, "/standard/restart", json!({"events": ["session.reminder"]})).await;
-        // Down from before the day-before reminder until half an hour before the session.
-        app.clock.set(at("2019-05-28T00:30:00Z"));
-        let round = quick(&app).dispatch_due().await.unwrap();
-        assert_eq!(round.delivered, 2, "both reminders are still before the session: {round:?}");
-        // A second restart after the start sends nothing late.
-        let session2 = id(&app.session(seed.activity, seed.venue, "2019-05-29T09:00+08:00", "2019-05-29T10:00+08:00").await);
-        app.clock.set(at("2019-05-29T02:00:00Z"));
-        let round = quick(&app).dispatch_due().await.unwrap();
-        assert_eq!((round.delivered, round.expired), (0, 2), "{round:?}");
-        assert_eq!(receiver.received("/standard/restart").len(), 2);
-        let expired = log(&app, id(&hook)).await.into_iter().filter(|d| d["session_id"] == session2 && d["status"] == "expired").count();
-        assert_eq!(expired, 2);
-    }
-}
-
-db_test! {
-    async fn the_dispatcher_loop_takes_back_its_earlier_claims_and_wakes_for_new_work(app: TestApp) with loopback; {
-        let receiver = Receiver::start().await;
-        let seed = app.seed().await;
-        let session = session(&app, &seed).await;
-        subscribe(&app, &seed, &receiver, "/standard/loop", json!({"events": ["session.cancelled"]})).await;
-        let dispatcher = Arc::new(quick(&app));
-        // A notice claimed under this instance's identity by its previous life, which was
-        // killed: taken back at start, not when the lease runs out.
-        let other = id(&app.session(seed.activity, seed.venue, "2019-05-29T09:00+08:00", "2019-05-29T10:00+08:00").await);
-        app.patch_current(&format!("/api/v1/sessions/{other}"), json!({"status": "cancelled"})).await;
-        let txn = app.db.begin().await.unwrap();
-        let held = sciday::store::deliveries::claim_due(&txn, app.policy().now, dispatcher.lease(), dispatcher.worker(), 10)
-            .await
-            .unwrap();
-        txn.commit().await.unwrap();
-        assert_eq!(held.len(), 1);
-        let stop = tokio_util::sync::CancellationToken::new();
-        let running = tokio::spawn({
-            let dispatcher = Arc::clone(&dispatcher);
-            let stop = stop.clone();
-            async move { dispatcher.run(stop).await }
-        });
-        // Idle with nothing due for weeks, it must wake for the cancellation notice.
-        app.patch_current(&format!("/api/v1/sessions/{session}"), json!({"status": "cancelled"})).await;
-        let mut waited = 0;
-        while receiver.received("/standard/loop").is_empty() {
-            assert!(waited < 100, "the notice did not go out");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            waited += 1;
-        }
-        while receiver.received("/standard/loop").len() < 2 {
-            assert!(waited < 200, "the notice held by the previous life did not go out");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            waited += 1;
-        }
-        stop.cancel();
-        tokio::time::timeout(Duration::from_secs(10), running).await.unwrap().unwrap();
-        assert_eq!(app.count("deliveries WHERE status = 'sending'").await, 0);
-        assert_eq!(app.count(&format!("deliveries WHERE id = {} AND status = 'delivered' AND maybe_sent", held[0].id)).await, 1);
-        assert_eq!(app.count(&format!("delivery_attempts WHERE delivery_id = {} AND outcome = 'in_doubt'", held[0].id)).await, 1);
-        assert_eq!(receiver.received("/standard/loop").len(), 2);
-    }
-}
-
-db_test! {
     async fn the_delivery_log_resends_and_sends_a_test_message(app: TestApp) with loopback; {
         let receiver = Receiver::start().await;
         let seed = app.seed().await;
@@ -696,36 +570,6 @@ db_test! {
         assert!(receiver.all().is_empty());
         let entry = log(&app, id(&hook)).await[0].clone();
         assert!(entry["last_error"].as_str().unwrap().contains("not a public address"), "{entry}");
-    }
-}
-
-db_test! {
-    async fn told_to_stop_mid_send_the_dispatcher_finishes_and_records_the_send(app: TestApp) with loopback; {
-        let receiver = Receiver::start().await;
-        let seed = app.seed().await;
-        let session = session(&app, &seed).await;
-        let hook = subscribe(&app, &seed, &receiver, "/standard/busy", json!({"events": ["session.cancelled"]})).await;
-        receiver.script("/standard/busy", vec![Reply::new(204, "").slow(Duration::from_millis(500))]);
-        app.patch_current(&format!("/api/v1/sessions/{session}"), json!({"status": "cancelled"})).await;
-        let dispatcher = Arc::new(quick(&app));
-        let stop = tokio_util::sync::CancellationToken::new();
-        let running = tokio::spawn({
-            let dispatcher = Arc::clone(&dispatcher);
-            let stop = stop.clone();
-            async move { dispatcher.run(stop).await }
-        });
-        let mut waited = 0;
-        while receiver.received("/standard/busy").is_empty() {
-            assert!(waited < 100, "the notice was not sent");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            waited += 1;
-        }
-        // SIGTERM arrives while the receiver is still answering.
-        stop.cancel();
-        tokio::time::timeout(Duration::from_secs(10), running).await.unwrap().unwrap();
-        let entry = log(&app, id(&hook)).await[0].clone();
-        assert_eq!(entry["status"], "delivered", "{entry}");
-        assert_eq!(entry["attempts"].as_array().unwrap().len(), 1);
     }
 }
 

@@ -17,6 +17,7 @@ mod feeds;
 mod generate;
 mod health;
 mod http;
+mod instances;
 mod matrix;
 mod organizations;
 mod outbox;

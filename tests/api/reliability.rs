@@ -10,7 +10,7 @@ use sciday::delivery::dispatcher::{Dispatcher, Settings};
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::dispatch::{dispatcher, loopback, loopback_policy, quick};
+use crate::dispatch::{dispatcher, dispatcher_with, loopback, quick};
 use crate::helpers::{Seed, TestApp, id};
 use crate::receiver::{Receiver, Reply};
 
@@ -53,14 +53,7 @@ fn instance(app: &TestApp, instance: &str) -> Dispatcher {
         instance: Some(instance.to_owned()),
         ..Settings::default()
     };
-    Dispatcher::new(
-        app.db.clone(),
-        app.clock.clone(),
-        loopback_policy(),
-        settings,
-        "https://sciday.example.cn",
-    )
-    .unwrap()
+    dispatcher_with(app, settings)
 }
 
 /// Starts a round of `dispatcher` and kills it (drops the round mid-send) as soon as the
@@ -352,7 +345,7 @@ db_test! {
                 instance: Some(name.to_owned()),
                 ..Settings::default()
             };
-            Dispatcher::new(app.db.clone(), app.clock.clone(), loopback_policy(), settings, "https://sciday.example.cn").unwrap()
+            dispatcher_with(&app, settings)
         };
         let due = at("2019-05-28T00:00:00Z");
         app.clock.set(due);
