@@ -9,7 +9,7 @@
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use entity::kinds::{ActivityKind, AssignmentStatus, OrganizationKind, SessionStatus, VenueKind};
-use entity::prelude::{Activity, Assignment, Program, Session, SessionRole, TeamMembership, Venue, Volunteer};
+use entity::prelude::{Activity, Program, Session, SessionRole, Venue, Volunteer};
 use entity::{
     activity, assignment, organization, program, session, session_role, team, team_membership, venue, volunteer,
 };
@@ -20,6 +20,7 @@ use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, PaginatorTrait
 
 use crate::db::Db;
 use crate::error::Result;
+use crate::store::insert_all;
 
 /// How much to generate.
 #[derive(Clone, Debug)]
@@ -205,7 +206,7 @@ pub async fn generate(
             ..Default::default()
         })
         .collect();
-    insert_all::<Venue, _>(&txn, venues).await?;
+    insert_all(&txn, venues).await?;
     let venue_ids = ids_by_key_prefix::<Venue>(&txn, &format!("gen{run}.venue.")).await?;
     let program = program::ActiveModel {
         key: Set(format!("gen{run}.program")),
@@ -242,7 +243,7 @@ pub async fn generate(
             ..Default::default()
         })
         .collect();
-    insert_all::<Activity, _>(&txn, activities).await?;
+    insert_all(&txn, activities).await?;
     let activity_ids = ids_by_key_prefix::<Activity>(&txn, &format!("gen{run}.activity.")).await?;
     progress("organizations, venues and activities");
 
@@ -289,7 +290,7 @@ pub async fn generate(
             ..Default::default()
         });
     }
-    insert_all::<Session, _>(&txn, rows).await?;
+    insert_all(&txn, rows).await?;
     let session_ids = ids_by_key_prefix::<Session>(&txn, &format!("gen{run}.session.")).await?;
     let seats = sizes.seats_per_session.max(1);
     let roles: Vec<session_role::ActiveModel> = session_ids
@@ -308,7 +309,7 @@ pub async fn generate(
             ..Default::default()
         })
         .collect();
-    insert_all::<SessionRole, _>(&txn, roles).await?;
+    insert_all(&txn, roles).await?;
     let role_ids = ids_by_key_prefix::<SessionRole>(&txn, &format!("gen{run}.role.")).await?;
     progress("sessions and roles");
 
@@ -335,7 +336,7 @@ pub async fn generate(
             ..Default::default()
         });
     }
-    insert_all::<Volunteer, _>(&txn, rows).await?;
+    insert_all(&txn, rows).await?;
     let volunteer_ids = ids_by_key_prefix::<Volunteer>(&txn, &format!("gen{run}.volunteer.")).await?;
     let memberships: Vec<team_membership::ActiveModel> = volunteer_ids
         .iter()
@@ -346,7 +347,7 @@ pub async fn generate(
             leader: Set(false),
         })
         .collect();
-    insert_all::<TeamMembership, _>(&txn, memberships).await?;
+    insert_all(&txn, memberships).await?;
     progress("volunteers");
 
     // Assignments: walk volunteers round-robin over days, one session per volunteer per day,
@@ -405,11 +406,11 @@ pub async fn generate(
                 ..Default::default()
             });
             if rows.len() == 50_000 {
-                insert_all::<Assignment, _>(&txn, std::mem::take(&mut rows)).await?;
+                insert_all(&txn, std::mem::take(&mut rows)).await?;
             }
         }
     }
-    insert_all::<Assignment, _>(&txn, rows).await?;
+    insert_all(&txn, rows).await?;
     progress("assignments");
     // All or nothing: a run killed before this line leaves the database as it was.
     txn.commit().await?;
@@ -421,20 +422,6 @@ pub async fn generate(
         volunteers: volunteer_ids.len(),
         assignments: made,
     })
-}
-
-/// Inserts rows in chunks small enough for every database's limit on bound parameters.
-async fn insert_all<E, A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<()>
-where
-    E: EntityTrait,
-    A: ActiveModelTrait<Entity = E> + Send,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(1000).collect();
-        E::insert_many(chunk).exec_without_returning(txn).await?;
-    }
-    Ok(())
 }
 
 /// The ids of rows whose key starts with `prefix`, in the order they were generated.

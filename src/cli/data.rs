@@ -1,7 +1,7 @@
 //! `sciday import`, `export` and `generate`: whole programs in and out of the database.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
@@ -25,17 +25,72 @@ pub(super) async fn import(url: &DatabaseUrl, max_connections: u32, policy: Poli
     Ok(())
 }
 
-/// `sciday export [--output FILE]`.
-pub(super) async fn export(url: &DatabaseUrl, max_connections: u32, output: Option<&Path>) -> anyhow::Result<()> {
+/// What `sciday export` writes, and where.
+#[derive(Debug, Args)]
+pub(super) struct ExportArgs {
+    /// Write here instead of standard output.
+    #[arg(long, short, env = "SCIDAY_EXPORT_OUTPUT")]
+    output: Option<PathBuf>,
+    /// Only this program (by id) and what it needs.
+    #[arg(long, env = "SCIDAY_EXPORT_PROGRAM")]
+    program: Option<i64>,
+    /// Also write webhook addresses and signing secrets as they are, and API token hashes.
+    /// Without it, subscriptions come back disabled and tokens revoked.
+    #[arg(long)]
+    include_secrets: bool,
+    /// Also write messages already sent, failed or withdrawn, with their attempts.
+    #[arg(long)]
+    include_deliveries: bool,
+}
+
+/// `sciday export`.
+pub(super) async fn export(url: &DatabaseUrl, max_connections: u32, args: &ExportArgs) -> anyhow::Result<()> {
     let db = open(url, max_connections).await?;
-    let document = transfer::export(db.reader()).await.map_err(|e| describe(&e))?;
+    let options = transfer::Options {
+        include_secrets: args.include_secrets,
+        include_deliveries: args.include_deliveries,
+        program: args.program,
+    };
+    let document = transfer::export(db.reader(), options).await.map_err(|e| describe(&e))?;
     let mut json = serde_json::to_string_pretty(&document)?;
     json.push('\n');
-    match output {
+    match &args.output {
         Some(path) => std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?,
         None => std::io::stdout().write_all(json.as_bytes())?,
     }
     db.close().await?;
+    Ok(())
+}
+
+/// `sciday backup FILE`: SQLite's `VACUUM INTO`, a consistent copy made while writers go on.
+pub(super) async fn backup(url: &DatabaseUrl, max_connections: u32, file: &Path) -> anyhow::Result<()> {
+    if !url.is_sqlite() {
+        bail!(
+            "sciday backup copies a SQLite database; for PostgreSQL use pg_dump (see the README), \
+             or sciday export for a file any database can import"
+        );
+    }
+    if file.exists() {
+        bail!("{} exists; give a path for a new file", file.display());
+    }
+    let db = open(url, max_connections).await?;
+    let target = file.to_str().context("the backup path is not UTF-8")?;
+    let started = Instant::now();
+    store::copy_sqlite(db.reader(), target)
+        .await
+        .map_err(|e| describe(&e))?;
+    db.close().await?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or_default();
+    eprintln!(
+        "{url} copied to {} ({size} bytes) in {:.1} s",
+        file.display(),
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!(
+        "to restore it: stop sciday, replace the database file with this copy (and remove its \
+         -wal and -shm files), and start sciday again; or run sciday --database-url sqlite://{} serve",
+        file.display()
+    );
     Ok(())
 }
 
@@ -151,7 +206,11 @@ pub(super) async fn import_with_progress(db: &Db, document: &Document, policy: P
 
 /// What an import created or updated, on standard error.
 pub(super) fn print_report(source: &str, report: &Report) {
-    eprintln!("imported {source}:");
+    if report.restored {
+        eprintln!("restored {source} into an empty database:");
+    } else {
+        eprintln!("imported {source}:");
+    }
     eprintln!("  organizations: {}", report.organizations);
     eprintln!("  venues:        {}", report.venues);
     eprintln!("  programs:      {}", report.programs);
@@ -161,4 +220,14 @@ pub(super) fn print_report(source: &str, report: &Report) {
     eprintln!("  volunteers:    {}", report.volunteers);
     eprintln!("  session roles: {}", report.session_roles);
     eprintln!("  assignments:   {}", report.assignments);
+    if report.restored {
+        eprintln!("  API tokens:    {}", report.api_tokens);
+        eprintln!("  plans:         {}", report.plans);
+        eprintln!("  extensions:    {}", report.plan_extensions);
+        eprintln!("  webhooks:      {}", report.webhooks);
+        eprintln!("  outbox:        {}", report.deliveries);
+    }
+    for left_out in &report.left_out {
+        eprintln!("  left out: {left_out}");
+    }
 }

@@ -12,7 +12,7 @@ use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand};
 
 use self::bench::BenchCommand;
-use self::data::GenerateArgs;
+use self::data::{ExportArgs, GenerateArgs};
 use self::serve::ServeArgs;
 use self::token::TokenCommand;
 use crate::clock::{Clock, SystemClock};
@@ -64,17 +64,19 @@ enum Command {
     Serve(ServeArgs),
     /// Applies pending database migrations and exits.
     Migrate,
-    /// Creates or updates records from a JSON file (importing it twice changes nothing).
+    /// Restores a file `sciday export` wrote into an empty database as it was; otherwise
+    /// creates or updates records by key (importing the same file twice changes nothing).
     Import {
         /// The file, as written by `sciday export` (see samples/).
         #[arg(env = "SCIDAY_IMPORT_FILE")]
         file: PathBuf,
     },
-    /// Writes every record as JSON that `sciday import` reads.
-    Export {
-        /// Write here instead of standard output.
-        #[arg(long, short, env = "SCIDAY_EXPORT_OUTPUT")]
-        output: Option<PathBuf>,
+    /// Writes everything the database holds as JSON that `sciday import` reads: a backup.
+    Export(ExportArgs),
+    /// Copies a live SQLite database to a new file without stopping the service.
+    Backup {
+        /// The copy to make; it must not exist yet.
+        file: PathBuf,
     },
     /// Manages API tokens.
     #[command(subcommand)]
@@ -108,7 +110,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import { file } => data::import(&url, max_connections, policy, &file).await,
-        Command::Export { output } => data::export(&url, max_connections, output.as_deref()).await,
+        Command::Export(args) => data::export(&url, max_connections, &args).await,
+        Command::Backup { file } => data::backup(&url, max_connections, &file).await,
         Command::Generate(args) => data::generate(&url, max_connections, policy, &args).await,
         Command::Bench(BenchCommand::Assign {
             sizes,
@@ -193,6 +196,21 @@ fn describe(error: &Error) -> anyhow::Error {
                 .map(|p| format!("  {}: {} ({})", p.field, p.message, p.code))
                 .collect();
             anyhow::anyhow!("the input is not valid:\n{}", lines.join("\n"))
+        }
+        Error::Refused(violations) => {
+            let lines: Vec<String> = violations
+                .iter()
+                .map(|v| {
+                    let rule = serde_json::to_value(v.rule).unwrap_or_default();
+                    let mut names = vec![rule.as_str().unwrap_or_default().replace('_', " ")];
+                    names.extend(v.assignment_id.map(|id| format!("assignment {id}")));
+                    names.extend(v.session_id.map(|id| format!("session {id}")));
+                    names.extend(v.team_id.map(|id| format!("team {id}")));
+                    names.extend(v.unavailability_id.map(|id| format!("unavailability {id}")));
+                    format!("  {} ({})", v.message, names.join(", "))
+                })
+                .collect();
+            anyhow::anyhow!("{error}:\n{}", lines.join("\n"))
         }
         Error::Internal(cause) => anyhow::anyhow!("{cause:#}"),
         other => anyhow::anyhow!("{other}"),

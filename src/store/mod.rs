@@ -95,6 +95,33 @@ pub async fn holds_data(conn: &impl sea_orm::ConnectionTrait) -> Result<bool> {
         || Volunteer::find().count(conn).await? > 0)
 }
 
+/// Inserts rows in chunks small enough for every database's limit on bound parameters,
+/// without reading them back.
+pub async fn insert_all<A>(txn: &sea_orm::DatabaseTransaction, rows: Vec<A>) -> Result<()>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    use sea_orm::EntityTrait as _;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(1000).collect();
+        A::Entity::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+/// Copies a SQLite database to a new file at `target`, consistent as of one moment, while
+/// other connections go on writing (`VACUUM INTO` reads in one transaction).
+pub async fn copy_sqlite(conn: &impl sea_orm::ConnectionTrait, target: &str) -> Result<()> {
+    conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DatabaseBackend::Sqlite,
+        "VACUUM INTO ?",
+        [target.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Turns "no row" into a 404 naming the resource.
 pub(crate) fn found<T>(row: Option<T>, what: &'static str) -> Result<T> {
     row.ok_or(Error::NotFound(what))

@@ -323,6 +323,27 @@ fn info_columns() -> sea_orm::Select<Attachment> {
 }
 
 /// Stores an uploaded file whose kind its content showed.
+/// A new attachment row: the file, its size and its SHA-256 (in hex).
+pub fn attachment_row(
+    plan_id: i64,
+    kind: AttachmentKind,
+    file_name: String,
+    content: Vec<u8>,
+    created_at: DateTime<Utc>,
+) -> plan_attachment::ActiveModel {
+    let sha256: String = Sha256::digest(&content).iter().map(|b| format!("{b:02x}")).collect();
+    plan_attachment::ActiveModel {
+        plan_id: Set(plan_id),
+        kind: Set(kind),
+        file_name: Set(file_name),
+        size: Set(i64::try_from(content.len()).unwrap_or(i64::MAX)),
+        sha256: Set(sha256),
+        content: Set(content),
+        created_at: Set(created_at),
+        ..Default::default()
+    }
+}
+
 pub async fn attach(
     txn: &DatabaseTransaction,
     plan_id: i64,
@@ -331,20 +352,9 @@ pub async fn attach(
     content: Vec<u8>,
     now: DateTime<Utc>,
 ) -> Result<AttachmentInfo> {
-    let sha256: String = Sha256::digest(&content).iter().map(|b| format!("{b:02x}")).collect();
-    let size = i64::try_from(content.len()).unwrap_or(i64::MAX);
-    let row = plan_attachment::ActiveModel {
-        plan_id: Set(plan_id),
-        kind: Set(kind),
-        file_name: Set(file_name),
-        size: Set(size),
-        sha256: Set(sha256),
-        content: Set(content),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    let row = attachment_row(plan_id, kind, file_name, content, now)
+        .insert(txn)
+        .await?;
     Ok(AttachmentInfo {
         id: row.id,
         kind: row.kind,

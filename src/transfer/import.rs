@@ -1,20 +1,21 @@
-//! `sciday import`: upserts a [`Document`] by key, in one transaction.
+//! `sciday import`: restores a backup into an empty database, or upserts a [`Document`] by
+//! key, in one transaction.
 //!
 //! A record whose key exists is updated only if something differs, so importing the same
 //! file twice changes nothing (not even a version). Records that are not in the file are
 //! left alone. Any invalid record aborts the whole import and names itself, e.g.
 //! `sessions[12].ends_at`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
 use super::format::{
-    ActivityRecord, ContactRecord, Document, FORMAT, OrganizationRecord, ProgramRecord, SessionRecord, VenueRecord,
+    ActivityRecord, ContactRecord, Document, OrganizationRecord, ProgramRecord, READS, SessionRecord, VenueRecord,
 };
-use super::staffing;
+use super::{restore, staffing};
 use crate::db::Db;
 use crate::domain::contact::{Contact, ContactInput};
 use crate::domain::field::{FieldError, one};
@@ -66,8 +67,11 @@ impl fmt::Display for Tally {
 }
 
 /// What an import did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
+    /// The file was a backup restored into an empty database as it was (otherwise it was
+    /// merged by key).
+    pub restored: bool,
     pub organizations: Tally,
     pub venues: Tally,
     pub programs: Tally,
@@ -77,6 +81,13 @@ pub struct Report {
     pub volunteers: Tally,
     pub session_roles: Tally,
     pub assignments: Tally,
+    pub api_tokens: usize,
+    pub plans: usize,
+    pub plan_extensions: usize,
+    pub webhooks: usize,
+    pub deliveries: usize,
+    /// What a merge left out, for people ("3 plans: restored only into an empty database").
+    pub left_out: Vec<String>,
 }
 
 impl Document {
@@ -91,6 +102,11 @@ impl Document {
             + self.volunteers.len()
             + self.session_roles.len()
             + self.assignments.len()
+            + self.api_tokens.len()
+            + self.plans.len()
+            + self.plan_extensions.len()
+            + self.webhooks.len()
+            + self.deliveries.len()
     }
 
     /// Whether the document holds no records.
@@ -100,16 +116,43 @@ impl Document {
 }
 
 /// Imports `document` in one transaction; `tick` is called after each record.
+///
+/// A backup (a file `export` wrote) going into an empty database is restored as it was;
+/// anything else is merged by key.
 pub async fn import(db: &Db, document: &Document, policy: Policy, tick: &(dyn Fn() + Sync)) -> Result<Report> {
-    let now = policy.now;
-    if document.format != FORMAT {
+    if !READS.contains(&document.format.as_str()) {
         return Err(Error::field(
             "format",
             "unsupported_format",
-            format!("this version reads {FORMAT:?}, not {:?}", document.format),
+            format!("this version reads {READS:?}, not {:?}", document.format),
         ));
     }
+    let backup = restore::is_backup(document)?;
     let txn = db.begin().await?;
+    let report = match (backup, restore::holdings(&txn).await?) {
+        (true, restore::Holdings::Nothing) => restore::restore(&txn, document, policy.now, tick).await?,
+        (true, restore::Holdings::OnlyTokens) => {
+            return Err(Error::conflict(
+                "not_empty",
+                "the database holds API tokens but nothing else: a backup is restored only into an \
+                 empty database (its own tokens come back with it), so import it into a new one",
+            ));
+        }
+        _ => merge(&txn, document, policy, tick).await?,
+    };
+    txn.commit().await?;
+    Ok(report)
+}
+
+/// Upserts the keyed records by key. Deleted sessions (and their roles and assignments) and
+/// the keyless records are left out and said so.
+async fn merge(
+    txn: &DatabaseTransaction,
+    document: &Document,
+    policy: Policy,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Report> {
+    let now = policy.now;
     let mut report = Report::default();
     let order = dependency_order(
         &document.organizations,
@@ -119,28 +162,28 @@ pub async fn import(db: &Db, document: &Document, policy: Policy, tick: &(dyn Fn
     )?;
     for i in order {
         let record = &document.organizations[i];
-        organization(&txn, record, now, &mut report.organizations)
+        organization(txn, record, now, &mut report.organizations)
             .await
             .map_err(within(format!("organizations[{i}]")))?;
         tick();
     }
     let mut venue_by_key = HashMap::new();
     for (i, record) in document.venues.iter().enumerate() {
-        let venue = venue(&txn, record, now, &mut report.venues)
+        let venue = venue(txn, record, now, &mut report.venues)
             .await
             .map_err(within(format!("venues[{i}]")))?;
         venue_by_key.insert(venue.key.clone(), venue);
         tick();
     }
     for (i, record) in document.programs.iter().enumerate() {
-        program(&txn, record, now, &mut report.programs)
+        program(txn, record, now, &mut report.programs)
             .await
             .map_err(within(format!("programs[{i}]")))?;
         tick();
     }
     let mut activity_by_key = HashMap::new();
     for (i, record) in document.activities.iter().enumerate() {
-        let activity = activity(&txn, record, now, &mut report.activities)
+        let activity = activity(txn, record, now, &mut report.activities)
             .await
             .map_err(within(format!("activities[{i}]")))?;
         activity_by_key.insert(activity.key.clone(), activity);
@@ -156,39 +199,70 @@ pub async fn import(db: &Db, document: &Document, policy: Policy, tick: &(dyn Fn
         venues: venue_by_key,
         activities: activity_by_key,
     };
+    let mut gone: HashSet<&str> = HashSet::new();
     for i in order {
         let record = &document.sessions[i];
-        session(&txn, record, &mut references, policy, &mut report.sessions)
+        if record.deleted_at.is_some() {
+            gone.insert(record.key.as_str());
+            continue;
+        }
+        session(txn, record, &mut references, policy, &mut report.sessions)
             .await
             .map_err(within(format!("sessions[{i}]")))?;
         tick();
     }
     let order = dependency_order(&document.teams, |r| &r.key, |r| r.parent.as_deref(), "teams")?;
     for i in order {
-        staffing::team(&txn, &document.teams[i], now, &mut report.teams)
+        staffing::team(txn, &document.teams[i], now, &mut report.teams)
             .await
             .map_err(within(format!("teams[{i}]")))?;
         tick();
     }
     for (i, record) in document.volunteers.iter().enumerate() {
-        staffing::volunteer(&txn, record, now, &mut report.volunteers)
+        staffing::volunteer(txn, record, now, &mut report.volunteers)
             .await
             .map_err(within(format!("volunteers[{i}]")))?;
         tick();
     }
+    let mut gone_roles: HashSet<&str> = HashSet::new();
     for (i, record) in document.session_roles.iter().enumerate() {
-        staffing::role(&txn, record, now, &mut report.session_roles)
+        if gone.contains(record.session.as_str()) {
+            gone_roles.insert(record.key.as_str());
+            continue;
+        }
+        staffing::role(txn, record, now, &mut report.session_roles)
             .await
             .map_err(within(format!("session_roles[{i}]")))?;
         tick();
     }
     for (i, record) in document.assignments.iter().enumerate() {
-        staffing::assignment(&txn, record, policy, &mut report.assignments)
+        if gone_roles.contains(record.role.as_str()) {
+            continue;
+        }
+        staffing::assignment(txn, record, policy, &mut report.assignments)
             .await
             .map_err(within(format!("assignments[{i}]")))?;
         tick();
     }
-    txn.commit().await?;
+    if !gone.is_empty() {
+        report.left_out.push(format!(
+            "{} deleted session(s), with their roles and assignments",
+            gone.len()
+        ));
+    }
+    for (count, what) in [
+        (document.api_tokens.len(), "API token(s)"),
+        (document.plans.len(), "plan(s)"),
+        (document.plan_extensions.len(), "plan extension(s)"),
+        (document.webhooks.len(), "webhook subscription(s)"),
+        (document.deliveries.len(), "outbox message(s)"),
+    ] {
+        if count > 0 {
+            report
+                .left_out
+                .push(format!("{count} {what}: restored only into an empty database"));
+        }
+    }
     Ok(report)
 }
 
@@ -204,12 +278,7 @@ async fn organization(
     now: DateTime<Utc>,
     tally: &mut Tally,
 ) -> Result<()> {
-    validate! {
-        key = one(Key::parse("key", &record.key)),
-        name = one(text::required("name", &record.name, NAME_MAX)),
-        short_name = one(text::optional("short_name", record.short_name.as_deref(), 64)),
-        contact = contact(&record.contact),
-    }
+    let (key, fields) = organization_fields(record)?;
     let parent = match &record.parent {
         Some(parent) => Some(
             organizations::by_key(txn, parent)
@@ -217,13 +286,6 @@ async fn organization(
                 .ok_or_else(|| missing("parent", "organization", parent))?,
         ),
         None => None,
-    };
-    let fields = OrganizationFields {
-        kind: record.kind,
-        name,
-        short_name,
-        contact,
-        plan_expected: record.plan_expected,
     };
     match organizations::by_key(txn, key.as_str()).await? {
         None => {
@@ -237,6 +299,24 @@ async fn organization(
         }
     }
     Ok(())
+}
+
+/// An organization's key and fields, checked.
+pub(super) fn organization_fields(record: &OrganizationRecord) -> Result<(Key, OrganizationFields)> {
+    validate! {
+        key = one(Key::parse("key", &record.key)),
+        name = one(text::required("name", &record.name, NAME_MAX)),
+        short_name = one(text::optional("short_name", record.short_name.as_deref(), 64)),
+        contact = contact(&record.contact),
+    }
+    let fields = OrganizationFields {
+        kind: record.kind,
+        name,
+        short_name,
+        contact,
+        plan_expected: record.plan_expected,
+    };
+    Ok((key, fields))
 }
 
 fn contact(record: &ContactRecord) -> Result<Contact, Vec<FieldError>> {
@@ -258,27 +338,11 @@ async fn venue(
     now: DateTime<Utc>,
     tally: &mut Tally,
 ) -> Result<entity::venue::Model> {
-    validate! {
-        key = one(Key::parse("key", &record.key)),
-        name = one(text::required("name", &record.name, NAME_MAX)),
-        address = one(text::optional("address", record.address.as_deref(), 500)),
-        position = Position::parse(record.latitude, record.longitude),
-        zone = one(Zone::parse("time_zone", &record.time_zone)),
-    }
     let organization_id = match &record.organization {
         Some(key) => Some(organization_id(txn, "organization", key).await?),
         None => None,
     };
-    let fields = VenueFields {
-        name,
-        address,
-        kind: record.kind,
-        position,
-        zone,
-        organization_id,
-        shared: record.shared,
-        illustrative: record.illustrative,
-    };
+    let (key, fields) = venue_fields(record, organization_id)?;
     Ok(match venues::by_key(txn, key.as_str()).await? {
         None => {
             tally.count(true, None, 1);
@@ -293,12 +357,52 @@ async fn venue(
     })
 }
 
+/// A venue's key and fields, checked.
+pub(super) fn venue_fields(record: &VenueRecord, organization_id: Option<i64>) -> Result<(Key, VenueFields)> {
+    validate! {
+        key = one(Key::parse("key", &record.key)),
+        name = one(text::required("name", &record.name, NAME_MAX)),
+        address = one(text::optional("address", record.address.as_deref(), 500)),
+        position = Position::parse(record.latitude, record.longitude),
+        zone = one(Zone::parse("time_zone", &record.time_zone)),
+    }
+    let fields = VenueFields {
+        name,
+        address,
+        kind: record.kind,
+        position,
+        zone,
+        organization_id,
+        shared: record.shared,
+        illustrative: record.illustrative,
+    };
+    Ok((key, fields))
+}
+
 async fn program(
     txn: &DatabaseTransaction,
     record: &ProgramRecord,
     now: DateTime<Utc>,
     tally: &mut Tally,
 ) -> Result<()> {
+    let host = organization_id(txn, "host_organization", &record.host_organization).await?;
+    let (key, fields) = program_fields(record, host)?;
+    match programs::by_key(txn, key.as_str()).await? {
+        None => {
+            programs::insert(txn, key, fields, now).await?;
+            tally.count(true, None, 1);
+        }
+        Some(current) => {
+            let old = current.version;
+            let row = programs::update(txn, current, fields, now).await?;
+            tally.count(false, Some(old), row.version);
+        }
+    }
+    Ok(())
+}
+
+/// A program's key and fields, checked.
+pub(super) fn program_fields(record: &ProgramRecord, host_organization_id: i64) -> Result<(Key, ProgramFields)> {
     validate! {
         key = one(Key::parse("key", &record.key)),
         name = one(text::required("name", &record.name, NAME_MAX)),
@@ -318,21 +422,10 @@ async fn program(
         name,
         theme,
         zone,
-        host_organization_id: organization_id(txn, "host_organization", &record.host_organization).await?,
+        host_organization_id,
         plan_deadline,
     };
-    match programs::by_key(txn, key.as_str()).await? {
-        None => {
-            programs::insert(txn, key, fields, now).await?;
-            tally.count(true, None, 1);
-        }
-        Some(current) => {
-            let old = current.version;
-            let row = programs::update(txn, current, fields, now).await?;
-            tally.count(false, Some(old), row.version);
-        }
-    }
-    Ok(())
+    Ok((key, fields))
 }
 
 async fn activity(
@@ -341,24 +434,11 @@ async fn activity(
     now: DateTime<Utc>,
     tally: &mut Tally,
 ) -> Result<entity::activity::Model> {
-    validate! {
-        key = one(Key::parse("key", &record.key)),
-        title = one(text::required("title", &record.title, NAME_MAX)),
-        description = one(text::optional_multiline("description", record.description.as_deref(), DESCRIPTION_MAX)),
-        service_kinds = one(text::labels("service_kinds", &record.service_kinds, 16, 32)),
-    }
     let program = programs::by_key(txn, &record.program)
         .await?
         .ok_or_else(|| missing("program", "program", &record.program))?;
-    let fields = ActivityFields {
-        kind: record.kind,
-        display_order: record.display_order,
-        title,
-        description,
-        organization_id: organization_id(txn, "organization", &record.organization).await?,
-        service_kinds,
-        public: record.public,
-    };
+    let organization = organization_id(txn, "organization", &record.organization).await?;
+    let (key, fields) = activity_fields(record, organization)?;
     Ok(match activities::by_key(txn, key.as_str()).await? {
         None => {
             tally.count(true, None, 1);
@@ -380,6 +460,26 @@ async fn activity(
     })
 }
 
+/// An activity's key and fields, checked.
+pub(super) fn activity_fields(record: &ActivityRecord, organization_id: i64) -> Result<(Key, ActivityFields)> {
+    validate! {
+        key = one(Key::parse("key", &record.key)),
+        title = one(text::required("title", &record.title, NAME_MAX)),
+        description = one(text::optional_multiline("description", record.description.as_deref(), DESCRIPTION_MAX)),
+        service_kinds = one(text::labels("service_kinds", &record.service_kinds, 16, 32)),
+    }
+    let fields = ActivityFields {
+        kind: record.kind,
+        display_order: record.display_order,
+        title,
+        description,
+        organization_id,
+        service_kinds,
+        public: record.public,
+    };
+    Ok((key, fields))
+}
+
 async fn session(
     txn: &DatabaseTransaction,
     record: &SessionRecord,
@@ -388,17 +488,6 @@ async fn session(
     tally: &mut Tally,
 ) -> Result<()> {
     let now = policy.now;
-    validate! {
-        key = one(Key::parse("key", &record.key)),
-        title = one(text::optional("title", record.title.as_deref(), NAME_MAX)),
-        description = one(text::optional_multiline("description", record.description.as_deref(), DESCRIPTION_MAX)),
-        zone = one(record.time_zone.as_deref().map(|z| Zone::parse("time_zone", z)).transpose()),
-        starts_at = one(record.starts_at.as_deref().map(|t| TimeInput::parse("starts_at", t)).transpose()),
-        ends_at = one(record.ends_at.as_deref().map(|t| TimeInput::parse("ends_at", t)).transpose()),
-        start_date = one(record.start_date.map(|d| check_date("start_date", d)).transpose()),
-        end_date = one(record.end_date.map(|d| check_date("end_date", d)).transpose()),
-        video_url = one(record.video_url.as_deref().map(|u| http_url("video_url", u)).transpose()),
-    }
     let activity = match references.activities.get(&record.activity) {
         Some(activity) => activity.clone(),
         None => activities::by_key(txn, &record.activity)
@@ -415,20 +504,6 @@ async fn session(
             venue
         }
     };
-    let input = ScheduleInput {
-        zone,
-        all_day: Some(record.all_day),
-        starts_at,
-        ends_at,
-        start_date,
-        end_date,
-    };
-    validate! {
-        schedule = Schedule::create(input, Zone::from_stored(&venue.time_zone)),
-    }
-    if record.capacity.is_some_and(|c| c < 0) {
-        return Err(Error::field("capacity", "out_of_range", "must not be negative"));
-    }
     let linked_session_id = match &record.linked_session {
         Some(key) => Some(
             sessions::by_key(txn, key)
@@ -439,17 +514,7 @@ async fn session(
         ),
         None => None,
     };
-    let fields = SessionFields {
-        venue_id: venue.id,
-        title,
-        description,
-        schedule,
-        status: record.status,
-        capacity: record.capacity,
-        video_url,
-        linked_session_id,
-        illustrative: record.illustrative,
-    };
+    let (key, fields) = session_fields(record, venue.id, Zone::from_stored(&venue.time_zone), linked_session_id)?;
     match sessions::by_key(txn, key.as_str()).await? {
         None => {
             sessions::insert(txn, key, &activity, fields, now).await?;
@@ -471,6 +536,52 @@ async fn session(
     Ok(())
 }
 
+/// A session's key and fields, checked; its times default to its venue's zone.
+pub(super) fn session_fields(
+    record: &SessionRecord,
+    venue_id: i64,
+    venue_zone: Zone,
+    linked_session_id: Option<i64>,
+) -> Result<(Key, SessionFields)> {
+    validate! {
+        key = one(Key::parse("key", &record.key)),
+        title = one(text::optional("title", record.title.as_deref(), NAME_MAX)),
+        description = one(text::optional_multiline("description", record.description.as_deref(), DESCRIPTION_MAX)),
+        zone = one(record.time_zone.as_deref().map(|z| Zone::parse("time_zone", z)).transpose()),
+        starts_at = one(record.starts_at.as_deref().map(|t| TimeInput::parse("starts_at", t)).transpose()),
+        ends_at = one(record.ends_at.as_deref().map(|t| TimeInput::parse("ends_at", t)).transpose()),
+        start_date = one(record.start_date.map(|d| check_date("start_date", d)).transpose()),
+        end_date = one(record.end_date.map(|d| check_date("end_date", d)).transpose()),
+        video_url = one(record.video_url.as_deref().map(|u| http_url("video_url", u)).transpose()),
+    }
+    let input = ScheduleInput {
+        zone,
+        all_day: Some(record.all_day),
+        starts_at,
+        ends_at,
+        start_date,
+        end_date,
+    };
+    validate! {
+        schedule = Schedule::create(input, venue_zone),
+    }
+    if record.capacity.is_some_and(|c| c < 0) {
+        return Err(Error::field("capacity", "out_of_range", "must not be negative"));
+    }
+    let fields = SessionFields {
+        venue_id,
+        title,
+        description,
+        schedule,
+        status: record.status,
+        capacity: record.capacity,
+        video_url,
+        linked_session_id,
+        illustrative: record.illustrative,
+    };
+    Ok((key, fields))
+}
+
 async fn organization_id(txn: &DatabaseTransaction, field: &str, key: &str) -> Result<i64> {
     organizations::by_key(txn, key)
         .await?
@@ -487,7 +598,7 @@ pub(super) fn missing(field: &str, what: &str, key: &str) -> Error {
 }
 
 /// Names the record an error belongs to.
-fn within(prefix: String) -> impl FnOnce(Error) -> Error {
+pub(super) fn within(prefix: String) -> impl FnOnce(Error) -> Error {
     move |error| match error {
         Error::Validation(problems) => Error::Validation(problems.into_iter().map(|p| p.within(&prefix)).collect()),
         Error::Conflict { code, detail } => Error::Conflict {
@@ -510,7 +621,7 @@ fn within(prefix: String) -> impl FnOnce(Error) -> Error {
 /// The order in which to write records so that each one's dependency (a parent, a linked
 /// slot) named in the same file is written first. Keys must be unique in the file, and
 /// dependencies must not form a loop.
-fn dependency_order<T>(
+pub(super) fn dependency_order<T>(
     records: &[T],
     key_of: impl Fn(&T) -> &String,
     depends_on: impl Fn(&T) -> Option<&str>,

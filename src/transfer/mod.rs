@@ -1,10 +1,12 @@
-//! Moving whole programs in and out as JSON: `sciday import` and `sciday export`.
+//! Moving whole programs in and out as JSON: `sciday import` and `sciday export`, which
+//! together are also the deployment's backup.
 
 pub mod export;
 pub mod format;
 pub mod import;
+mod restore;
 mod staffing;
 
-pub use export::export;
+pub use export::{Options, export};
 pub use format::Document;
 pub use import::{Report, import};

@@ -82,6 +82,16 @@ impl TestApp {
 
     /// Starts the service with an adjusted configuration.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<Self> {
+        Self::start(backend, adjust, true).await
+    }
+
+    /// Starts the service on a database with no rows at all (no admin token either), as a
+    /// backup is restored into.
+    pub async fn spawn_empty(backend: Backend) -> Option<Self> {
+        Self::start(backend, |_| {}, false).await
+    }
+
+    async fn start(backend: Backend, adjust: impl FnOnce(&mut Config), with_admin: bool) -> Option<Self> {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(std::env::var("SCIDAY_LOG").unwrap_or_else(|_| "warn,sciday=warn".into()))
@@ -103,18 +113,22 @@ impl TestApp {
         let app = App::build(&config, clock.clone()).await.expect("the app starts");
         let db = app.db().clone();
         let feeds = app.feeds();
-        let txn = db.begin().await.unwrap();
-        let grant = sciday::store::tokens::Grant {
-            name: "test admin".into(),
-            role: Role::Admin,
-            organization_id: None,
-            volunteer_id: None,
-            expires_at: None,
-        };
-        let (_, admin) = sciday::store::tokens::create(&txn, grant, clock.now_utc())
-            .await
-            .unwrap();
-        txn.commit().await.unwrap();
+        let mut admin = String::new();
+        if with_admin {
+            let txn = db.begin().await.unwrap();
+            let grant = sciday::store::tokens::Grant {
+                name: "test admin".into(),
+                role: Role::Admin,
+                organization_id: None,
+                volunteer_id: None,
+                expires_at: None,
+            };
+            admin = sciday::store::tokens::create(&txn, grant, clock.now_utc())
+                .await
+                .unwrap()
+                .1;
+            txn.commit().await.unwrap();
+        }
         let address = format!("http://{}", app.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {

@@ -9,6 +9,7 @@ mod ical;
 mod access;
 mod activities;
 mod auth;
+mod backup;
 mod cli;
 mod connections;
 mod dispatch;

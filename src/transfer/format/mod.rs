@@ -2,13 +2,30 @@
 //!
 //! Records refer to each other by `key`, never by database id, so a file means the same on
 //! every database and importing it twice changes nothing.
+//!
+//! `sciday export` also writes each row's `stored` identity and bookkeeping, and the records
+//! that have no key (plans, tokens, deliveries): a backup. Into an empty database such a file
+//! is restored as it was (see [`super::restore`]); merged into one that holds data, those
+//! parts are left out and the rest is upserted by key.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::kinds::{ActivityKind, AssignmentStatus, OrganizationKind, SessionStatus, VenueKind};
 use serde::{Deserialize, Serialize};
 
-/// The format this version writes and reads.
-pub const FORMAT: &str = "sciday/1";
+use crate::domain::staffing::{Rule, Violation};
+
+mod backup;
+
+pub use backup::{
+    AttachmentRecord, AttemptRecord, DeliveryRecord, ExtensionRecord, PlanRecord, RevisionRecord, ScopeRecord,
+    TokenRecord, WebhookRecord,
+};
+
+/// The format this version writes.
+pub const FORMAT: &str = "sciday/2";
+
+/// The formats this version reads: the first had neither `stored` nor the keyless records.
+pub const READS: [&str; 2] = ["sciday/1", FORMAT];
 
 /// A whole program (or several) with everything it refers to.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
@@ -37,6 +54,33 @@ pub struct Document {
     pub session_roles: Vec<RoleRecord>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assignments: Vec<AssignmentRecord>,
+    /// API tokens (their hashes only with `--include-secrets`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_tokens: Vec<TokenRecord>,
+    /// Preparation plans with their revisions, attachments and review.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plans: Vec<PlanRecord>,
+    /// More time granted to an organization to submit its plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_extensions: Vec<ExtensionRecord>,
+    /// Webhook subscriptions (their secrets only with `--include-secrets`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookRecord>,
+    /// The outbox: messages waiting, and with `--include-deliveries` those already settled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// A row as it was stored: its id (which the API's addresses and feed links use), its
+/// version (the ETag) and its timestamps. Written by `export`; read by a restore into an
+/// empty database, ignored when merging.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stored {
+    pub id: i64,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// An organization; `parent` is another organization's key.
@@ -44,6 +88,8 @@ pub struct Document {
 #[serde(deny_unknown_fields)]
 pub struct OrganizationRecord {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     pub kind: OrganizationKind,
@@ -84,6 +130,8 @@ impl ContactRecord {
 #[serde(deny_unknown_fields)]
 pub struct VenueRecord {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
@@ -107,6 +155,8 @@ pub struct VenueRecord {
 #[serde(deny_unknown_fields)]
 pub struct ProgramRecord {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
@@ -122,6 +172,8 @@ pub struct ProgramRecord {
 #[serde(deny_unknown_fields)]
 pub struct ActivityRecord {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     pub program: String,
     pub kind: ActivityKind,
     #[serde(default)]
@@ -141,6 +193,8 @@ pub struct ActivityRecord {
 #[serde(deny_unknown_fields)]
 pub struct SessionRecord {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     pub activity: String,
     pub venue: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,6 +224,13 @@ pub struct SessionRecord {
     pub linked_session: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub illustrative: bool,
+    /// The iCalendar SEQUENCE its calendar event has reached (calendars ignore an update
+    /// whose number goes back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i32>,
+    /// When it was deleted: kept a while so calendars learn of it. Not merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 /// A volunteer team; `organization` is an organization's key, `parent` a team's.
@@ -177,6 +238,8 @@ pub struct SessionRecord {
 #[serde(deny_unknown_fields)]
 pub struct TeamRecord {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     pub organization: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
@@ -190,6 +253,8 @@ pub struct TeamRecord {
 #[serde(deny_unknown_fields)]
 pub struct VolunteerRecord {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
@@ -204,6 +269,9 @@ pub struct VolunteerRecord {
     pub qualifications: Vec<QualificationRecord>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<UnavailableRecord>,
+    /// The secret part of the personal feed's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_token: Option<String>,
 }
 
 /// A team membership.
@@ -230,6 +298,9 @@ pub struct QualificationRecord {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnavailableRecord {
+    /// Its id, which flags name (`unavailability_id`); restored, never merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     pub starts_at: String,
     pub ends_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -241,6 +312,8 @@ pub struct UnavailableRecord {
 #[serde(deny_unknown_fields)]
 pub struct RoleRecord {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     pub session: String,
     pub name: String,
     pub needed: i32,
@@ -255,6 +328,8 @@ pub struct RoleRecord {
 #[serde(deny_unknown_fields)]
 pub struct AssignmentRecord {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     pub role: String,
     pub volunteer: String,
     pub status: AssignmentStatus,
@@ -263,13 +338,32 @@ pub struct AssignmentRecord {
     /// RFC 3339 with offset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_in_at: Option<String>,
+    /// Rules an admin set aside to place it. Restored as they were; a merge judges anew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<OverrideRecord>,
+    /// The rules a later change made it break (a flag for organizers to look at).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Violation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flagged_at: Option<DateTime<Utc>>,
+}
+
+/// Rules set aside for one assignment, why, and by whom (an API token's id).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideRecord {
+    pub rules: Vec<Rule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<i64>,
 }
 
 fn yes() -> bool {
     true
 }
 
-fn is_false(value: &bool) -> bool {
+pub(super) fn is_false(value: &bool) -> bool {
     !*value
 }
 
