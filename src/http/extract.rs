@@ -18,7 +18,7 @@ use crate::store::Precondition;
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
+impl<T: DeserializeOwned + utoipa::ToSchema> FromRequest<AppState> for Json<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -42,7 +42,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
                 Error::BadRequest(format!("could not read the request body: {rejection}"))
             }
         })?;
-        parse_json(&bytes).map(Json)
+        parse_json(&bytes)
+            .map(Json)
+            .map_err(|error| every_missing_field::<T>(error, &bytes))
+    }
+}
+
+/// serde names only the first missing field (and only the object that lacks it): when that is
+/// the problem, every missing field is named instead, from the body's schema.
+fn every_missing_field<T: utoipa::ToSchema>(error: Error, bytes: &[u8]) -> Error {
+    let Error::Validation(problems) = &error else {
+        return error;
+    };
+    if !problems.iter().any(|p| p.message.starts_with("missing field")) {
+        return error;
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return error;
+    };
+    let missing = super::required::missing(&body, &T::name());
+    if missing.is_empty() {
+        error
+    } else {
+        Error::Validation(missing)
     }
 }
 

@@ -15,6 +15,7 @@ mod paging;
 mod patch;
 mod plans;
 mod programs;
+mod required;
 mod roles;
 mod scope;
 pub mod server;

@@ -144,3 +144,24 @@ db_test! {
         assert!(checked >= 20, "the schema's foreign keys were read ({checked})");
     }
 }
+
+db_test! {
+    async fn every_missing_required_field_is_named_at_once(app: TestApp) {
+        let seed = app.seed().await;
+        let reply = app.post(&app.admin, "/api/v1/volunteers", json!({"unavailable": [{"starts_at": "2019-05-30T09:00:00+08:00"}]})).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+        let mut fields = reply.invalid_fields();
+        fields.sort();
+        assert_eq!(fields, ["name", "organization_id", "unavailable[0].ends_at"], "{}", reply.body);
+        assert!(reply.body["errors"].as_array().unwrap().iter().all(|e| e["code"] == "required"));
+
+        let plan = app
+            .post(&app.admin, &format!("/api/v1/programs/{}/plans", seed.program), json!({"contact": {"office_phone": "0518-88881234"}}))
+            .await;
+        let fields = plan.invalid_fields();
+        for field in ["activity_name", "organizing_unit", "venue_id", "joins_video_link", "text"] {
+            assert!(fields.iter().any(|f| f == field), "{field} is not named: {}", plan.body);
+        }
+        assert!(!fields.iter().any(String::is_empty), "{}", plan.body);
+    }
+}
