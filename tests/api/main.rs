@@ -11,6 +11,7 @@ mod activities;
 mod auth;
 mod cli;
 mod connections;
+mod contract;
 mod dispatch;
 mod faults;
 mod feeds;
