@@ -181,7 +181,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 /// The OpenAPI document as JSON, built once.
 pub fn openapi_json() -> &'static str {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    JSON.get_or_init(|| document().to_pretty_json().unwrap_or_default())
+    JSON.get_or_init(|| serde_json::to_string_pretty(&openapi::finish(document())).unwrap_or_default())
 }
 
 /// A record's feed link and its `webcal://` twin, as API outputs carry them.

@@ -9,9 +9,32 @@ use utoipa::{IntoResponses, Modify, OpenApi};
 
 use crate::error::PROBLEM_JSON;
 
+mod examples;
+mod permissions;
 mod rules;
 
 pub use rules::InputRules;
+
+/// The document as served: utoipa's, with what utoipa has no place for added to its JSON (each
+/// operation's examples, who may call it and what it refuses).
+pub fn finish(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut json = serde_json::to_value(document).unwrap_or_default();
+    examples::add(&mut json);
+    permissions::add(&mut json);
+    json
+}
+
+/// Every operation of a serialized document.
+fn json_operations(document: &mut serde_json::Value) -> impl Iterator<Item = &mut serde_json::Value> {
+    document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter(|operation| operation.get("responses").is_some())
+}
 
 /// The document's frame.
 #[derive(OpenApi)]
