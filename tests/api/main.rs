@@ -13,6 +13,7 @@ mod cli;
 mod connections;
 mod contract;
 mod dispatch;
+mod events;
 mod examples;
 mod faults;
 mod feeds;

@@ -12,15 +12,17 @@ use crate::error::PROBLEM_JSON;
 mod examples;
 mod permissions;
 mod rules;
+mod webhooks;
 
 pub use rules::InputRules;
 
 /// The document as served: utoipa's, with what utoipa has no place for added to its JSON (each
-/// operation's examples, who may call it and what it refuses).
+/// operation's examples, who may call it and what it refuses; the messages sent to webhooks).
 pub fn finish(document: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut json = serde_json::to_value(document).unwrap_or_default();
     examples::add(&mut json);
     permissions::add(&mut json);
+    webhooks::add(&mut json);
     json
 }
 
