@@ -3,6 +3,7 @@
 
 mod activities;
 mod assignments;
+mod docs;
 mod download;
 mod extract;
 mod feeds;
@@ -112,6 +113,7 @@ pub fn router(state: AppState) -> Router {
     let routes: Router<AppState> = api().into();
     routes
         .route_layer(gate::GateLayer::new(state.clone()))
+        .merge(docs::router())
         .fallback(|| async { Error::NotFound("resource") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -145,3 +145,64 @@ async fn a_python_client_generated_from_the_document_schedules_a_session_on_30_m
     .await;
     assert!(used.status.success(), "the generated client failed: {}", said(&used));
 }
+
+/// What a page or stylesheet refers to: `src`, `href` and CSS `url(…)` targets.
+fn references(text: &str) -> Vec<String> {
+    let pattern = regex::Regex::new(r#"(?:src|href)\s*=\s*["']([^"']+)["']|url\(\s*["']?([^"')]+)["']?\s*\)"#).unwrap();
+    pattern
+        .captures_iter(text)
+        .filter_map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_owned()))
+        .filter(|r| !r.starts_with("data:") && !r.starts_with('#'))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_at_docs_loads_everything_from_this_host() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let page = app.request(reqwest::Method::GET, "/docs").send().await.unwrap();
+    assert_eq!(page.url().path(), "/docs/", "/docs leads to the page");
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(
+        policy.starts_with("default-src 'self'") && !policy.contains("http"),
+        "{policy}"
+    );
+    let html = page.text().await.unwrap();
+    let assets = references(&html);
+    assert!(assets.iter().any(|a| a.ends_with(".js")), "{html}");
+    let mut seen = Vec::new();
+    for asset in &assets {
+        assert!(
+            !asset.contains("://") && !asset.starts_with("//"),
+            "the page loads {asset} from another host"
+        );
+        let path = format!("/docs/{}", asset.trim_start_matches("./"));
+        let reply = app.request(reqwest::Method::GET, &path).send().await.unwrap();
+        assert_eq!(reply.status(), reqwest::StatusCode::OK, "{path}");
+        let body = reply.text().await.unwrap_or_default();
+        assert!(!body.is_empty(), "{path} is empty");
+        if path.ends_with(".css") {
+            for inner in references(&body) {
+                assert!(
+                    !inner.contains("://") && !inner.starts_with("//"),
+                    "{path} loads {inner}"
+                );
+            }
+        }
+        seen.push((path, body));
+    }
+    let (_, initializer) = seen
+        .iter()
+        .find(|(path, _)| path.ends_with("swagger-initializer.js"))
+        .expect("the page starts Swagger UI from a file of this host");
+    assert!(
+        initializer.contains("\"url\": \"/api/v1/openapi.json\""),
+        "{initializer}"
+    );
+    assert!(
+        initializer.contains("\"validatorUrl\": \"none\""),
+        "no outside validator: {initializer}"
+    );
+    assert!(!initializer.contains("://"), "{initializer}");
+    assert_eq!(app.get("/api/v1/openapi.json").await.status, reqwest::StatusCode::OK);
+}
