@@ -3,6 +3,7 @@
 
 mod activities;
 mod assignments;
+mod docs;
 mod download;
 mod extract;
 mod feeds;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
     let routes: Router<AppState> = api().into();
     routes
         .route_layer(gate::GateLayer::new(state.clone()))
+        .merge(docs::router())
         .fallback(|| async { Error::NotFound("resource") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -182,7 +184,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 /// The OpenAPI document as JSON, built once.
 pub fn openapi_json() -> &'static str {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    JSON.get_or_init(|| document().to_pretty_json().unwrap_or_default())
+    JSON.get_or_init(|| serde_json::to_string_pretty(&openapi::finish(document())).unwrap_or_default())
 }
 
 /// A record's feed link and its `webcal://` twin, as API outputs carry them.

@@ -115,14 +115,36 @@ db_test! {
             let name = reference.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{reference}"));
             assert!(schemas.contains_key(name), "{reference} does not exist");
         }
-        // Every instant pattern takes the last day of every month, 30 May above all.
-        let session = &schemas["SessionIn"]["properties"]["starts_at"];
-        let pattern = regex::Regex::new(session["pattern"].as_str().unwrap()).unwrap();
-        for day in ["2019-05-30T09:00:00+08:00", "2019-05-31T09:00", "2019-01-31T09:00", "2019-04-30T09:00", "2020-02-29T09:00"] {
-            assert!(pattern.is_match(day), "{day}");
+        // Every time pattern takes the last day of every month, 30 May above all, in each form
+        // the service takes (with an offset, or a local time); the instant one is a date-time.
+        let starts_at = &schemas["SessionIn"]["properties"]["starts_at"]["oneOf"];
+        let forms: Vec<&serde_json::Value> = starts_at.as_array().unwrap().iter().filter(|f| f["type"] == "string").collect();
+        assert_eq!(forms.len(), 2, "{starts_at}");
+        assert_eq!(forms[0]["format"], "date-time", "{starts_at}");
+        let patterns: Vec<regex::Regex> = forms.iter().map(|f| regex::Regex::new(f["pattern"].as_str().unwrap()).unwrap()).collect();
+        let matched = |text: &str| patterns.iter().any(|p| p.is_match(text));
+        for day in ["2019-05-30T09:00:00+08:00", "2019-05-30T09:00", "2019-05-31T09:00", "2019-01-31T09:00:00Z", "2019-04-30T09:00", "2020-02-29T09:00", "2019-05-30 09:00:00"] {
+            assert!(matched(day), "{day}");
         }
-        for not_a_day in ["2019-04-31T09:00", "2019-02-30T09:00", "2019-05-32T09:00", "2019-05-00T09:00"] {
-            assert!(!pattern.is_match(not_a_day), "{not_a_day}");
+        // Days no month has are refused by the pattern; those some months lack (31 April) by
+        // `format` and by the service.
+        for not_a_day in ["2019-05-32T09:00", "2019-05-00T09:00", "2019-13-01T09:00", "2019-05-30T24:00", "2019-05-30"] {
+            assert!(!matched(not_a_day), "{not_a_day}");
+        }
+        for (parameter, path) in [("from", "/api/v1/sessions"), ("from", "/feeds/{collection}/{file}")] {
+            let schema = doc["paths"][path]["get"]["parameters"].as_array().unwrap().iter().find(|p| p["name"] == parameter).unwrap()["schema"].clone();
+            let texts = if schema["oneOf"].is_array() { schema["oneOf"].as_array().unwrap().clone() } else { vec![schema.clone()] };
+            let pattern_matches = |text: &str| texts.iter().any(|t| regex::Regex::new(t["pattern"].as_str().unwrap()).unwrap().is_match(text));
+            assert!(pattern_matches("2019-05-30T00:00:00+08:00"), "{path} {schema}");
+            assert_eq!(pattern_matches("2019-05-30"), path.starts_with("/feeds"), "{path} {schema}");
+        }
+        // Time zones are named, not listed: a generated client gets a string, and every name
+        // the tz database knows fits the pattern.
+        let zone = &schemas["ProgramIn"]["properties"]["time_zone"];
+        assert!(zone.get("enum").is_none(), "{zone}");
+        let zone_pattern = regex::Regex::new(zone["pattern"].as_str().unwrap()).unwrap();
+        for tz in chrono_tz::TZ_VARIANTS {
+            assert!(zone_pattern.is_match(tz.name()), "{}", tz.name());
         }
         // Every operation states the answers every handler of its kind can give.
         for (path, item) in doc["paths"].as_object().unwrap() {

@@ -1,7 +1,7 @@
 //! The stamped PDF and the Word file: uploaded, known by their content, downloaded.
 
 use axum::extract::{Multipart, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::out::AttachmentOut;
@@ -13,6 +13,7 @@ use crate::http::openapi::{CreateErrors, ReadErrors};
 use crate::http::{AppState, download};
 use crate::store::plans as store;
 use crate::store::programs;
+use utoipa::ToSchema;
 
 /// Uploads the stamped PDF or the Word file (`multipart/form-data`, one part named `file`, up
 /// to 20 MiB). What it is comes from its content: a PDF starts with `%PDF-`, a .docx is a zip
@@ -22,7 +23,7 @@ use crate::store::programs;
     path = "/programs/{id}/plans/{plan_id}/attachments",
     tag = "plans",
     params(("id" = i64, Path), ("plan_id" = i64, Path)),
-    request_body(content_type = "multipart/form-data", description = "One part named `file`"),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data", description = "One part named `file`"),
     security(("bearer" = [])),
     responses((status = CREATED, body = AttachmentOut, headers(("Location" = String))), CreateErrors)
 )]
@@ -128,9 +129,11 @@ fn clean_file_name(given: &str) -> String {
     params(("id" = i64, Path), ("plan_id" = i64, Path), ("attachment_id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = OK, description = "The file, as the kind its content is", content(
-            (Vec<u8> = "application/pdf"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (status = OK, description = "The file, as the kind its content is (or as \
+            `application/octet-stream` to a client that asks for that and not for the file's kind)", content(
+            (FileContent = "application/pdf"),
+            (FileContent = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (FileContent = "application/octet-stream"),
         )),
         ReadErrors
     )
@@ -139,6 +142,7 @@ pub(super) async fn download_attachment(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Ids3(program_id, plan_id, attachment_id): Ids3,
+    headers: HeaderMap,
 ) -> Result<Response> {
     let conn = state.db.reader();
     let plan = store::get(conn, program_id, plan_id).await?;
@@ -149,7 +153,10 @@ pub(super) async fn download_attachment(
         .map_err(|e| Error::Internal(e.into()))?;
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(file.kind.media_type())),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(served_type(&headers, file.kind.media_type())),
+            ),
             (header::CONTENT_DISPOSITION, disposition),
             (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
             (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
@@ -159,9 +166,62 @@ pub(super) async fn download_attachment(
         .into_response())
 }
 
+/// The upload form, as the document describes it.
+#[derive(ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the multipart form; the handler reads the parts itself"
+)]
+pub(super) struct AttachmentUpload {
+    /// The stamped PDF or the Word file (.docx).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// A file's bytes, as the document describes them.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code, reason = "describes a download; the handler sends the bytes itself")]
+pub(super) struct FileContent(Vec<u8>);
+
+/// The type a file goes out as: its own, unless the client asked for plain bytes and not for
+/// that type (generated clients that handle any download alike ask for
+/// `application/octet-stream`).
+fn served_type(headers: &HeaderMap, own: &'static str) -> &'static str {
+    const BYTES: &str = "application/octet-stream";
+    let accepted: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|range| range.split(';').next())
+        .map(str::trim)
+        .collect();
+    let wants = |kind: &str| accepted.iter().any(|range| range.eq_ignore_ascii_case(kind));
+    if wants(BYTES) && !wants(own) { BYTES } else { own }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_goes_out_as_its_kind_unless_only_bytes_are_asked_for() {
+        let pdf = "application/pdf";
+        let with = |accept: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT, HeaderValue::from_str(accept).unwrap());
+            served_type(&headers, pdf)
+        };
+        assert_eq!(served_type(&HeaderMap::new(), pdf), pdf);
+        assert_eq!(with("*/*"), pdf);
+        assert_eq!(with("application/octet-stream"), "application/octet-stream");
+        assert_eq!(
+            with("Application/Octet-Stream;q=0.9, text/html"),
+            "application/octet-stream"
+        );
+        assert_eq!(with("application/pdf, application/octet-stream"), pdf);
+    }
 
     #[test]
     fn file_names_keep_their_last_segment_and_lose_control_characters() {
