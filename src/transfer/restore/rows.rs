@@ -38,6 +38,19 @@ fn stored(value: Option<Stored>) -> Stored {
     })
 }
 
+/// The materialized paths of a tree restored parents first, by key.
+#[derive(Default)]
+struct Paths<'a>(HashMap<&'a str, String>);
+
+impl<'a> Paths<'a> {
+    /// The path of row `id` under `parent`, remembered for its children.
+    fn place(&mut self, key: &'a str, parent: Option<&str>, id: i64) -> String {
+        let path = tree::child_path(parent.and_then(|p| self.0.get(p)).map(String::as_str), id);
+        self.0.insert(key, path.clone());
+        path
+    }
+}
+
 pub(super) async fn restore(
     txn: &DatabaseTransaction,
     document: &Document,
@@ -176,7 +189,7 @@ async fn organizations(
         |r| r.parent.as_deref(),
         "organizations",
     )?;
-    let mut paths: HashMap<&str, String> = HashMap::new();
+    let mut paths = Paths::default();
     let mut rows = Vec::with_capacity(order.len());
     for i in order {
         let record = &document.organizations[i];
@@ -187,11 +200,7 @@ async fn organizations(
         };
         let (key, fields) = organization_fields(record).map_err(within(at))?;
         let stored = stored(record.stored);
-        let path = tree::child_path(
-            record.parent.as_deref().and_then(|p| paths.get(p)).map(String::as_str),
-            stored.id,
-        );
-        paths.insert(record.key.as_str(), path.clone());
+        let path = paths.place(&record.key, record.parent.as_deref(), stored.id);
         let mut row = organization::ActiveModel {
             key: Set(key.as_str().to_owned()),
             parent_id: Set(parent),
@@ -249,7 +258,7 @@ async fn teams(
     tick: &(dyn Fn() + Sync),
 ) -> Result<()> {
     let order = dependency_order(&document.teams, |r| &r.key, |r| r.parent.as_deref(), "teams")?;
-    let mut paths: HashMap<&str, String> = HashMap::new();
+    let mut paths = Paths::default();
     let mut rows = Vec::with_capacity(order.len());
     for i in order {
         let record = &document.teams[i];
@@ -265,11 +274,7 @@ async fn teams(
         let (organization, parent) = place().map_err(within(at.clone()))?;
         let (key, fields) = team_fields(record, organization).map_err(within(at))?;
         let stored = stored(record.stored);
-        let path = tree::child_path(
-            record.parent.as_deref().and_then(|p| paths.get(p)).map(String::as_str),
-            stored.id,
-        );
-        paths.insert(record.key.as_str(), path.clone());
+        let path = paths.place(&record.key, record.parent.as_deref(), stored.id);
         let mut row = team::ActiveModel {
             key: Set(key.as_str().to_owned()),
             parent_id: Set(parent),
