@@ -168,7 +168,7 @@ async fn list_activities(
     State(state): State<AppState>,
     actor: Actor,
     Query(query): Query<ActivityQuery>,
-) -> Result<axum::Json<PageOut<ActivityOut>>> {
+) -> Result<PageOut<ActivityOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Ordered(..))),
         _ids = positive_ids(&[("program_id", query.program_id), ("organization_id", query.organization_id)]),
@@ -181,7 +181,7 @@ async fn list_activities(
     let page = store::list(state.db.reader(), &filter, &actor.visibility(), &page)
         .await
         .map_err(as_field("organization_id"))?;
-    Ok(axum::Json(page.map(|m| ActivityOut::new(m, &state.feeds)).into()))
+    Ok(page.map(|m| ActivityOut::new(m, &state.feeds)).into())
 }
 
 /// Reads one activity.

@@ -241,7 +241,7 @@ async fn list_assignments(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(query): Query<AssignmentQuery>,
-) -> Result<axum::Json<PageOut<AssignmentOut>>> {
+) -> Result<PageOut<AssignmentOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[
@@ -261,10 +261,10 @@ async fn list_assignments(
     };
     let conn = state.db.reader();
     let page = store::list(conn, &filter, &actor.reach()?, &page).await?;
-    Ok(axum::Json(PageOut {
+    Ok(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
         data: present(conn, &actor, page.items).await?,
-    }))
+    })
 }
 
 /// Reads one assignment the caller may see.

@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
     let routes: Router<AppState> = api().into();
     routes
         .route_layer(gate::GateLayer::new(state.clone()))
+        .route_layer(axum::middleware::from_fn(paging::link_next))
         .merge(docs::router())
         .fallback(|| async { Error::NotFound("resource") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })

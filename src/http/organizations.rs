@@ -222,7 +222,7 @@ async fn list_organizations(
     State(state): State<AppState>,
     actor: Actor,
     Query(query): Query<OrganizationQuery>,
-) -> Result<axum::Json<PageOut<OrganizationOut>>> {
+) -> Result<PageOut<OrganizationOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("parent_id", query.parent_id), ("organization_id", query.organization_id)]),
@@ -235,9 +235,7 @@ async fn list_organizations(
     let page = store::list(state.db.reader(), &filter, &page)
         .await
         .map_err(as_field("organization_id"))?;
-    Ok(axum::Json(
-        page.map(|m| OrganizationOut::new(m, &actor, &state.feeds)).into(),
-    ))
+    Ok(page.map(|m| OrganizationOut::new(m, &actor, &state.feeds)).into())
 }
 
 /// Reads one organization.

@@ -1,5 +1,10 @@
-//! List pagination as the API shows it: `limit` and `cursor` in, `next_cursor` out.
+//! List pagination as the API shows it: `limit` and `cursor` in, `next_cursor` out, and the
+//! next page's address in an RFC 8288 `Link: <…>; rel="next"` header beside it.
 
+use axum::extract::Request;
+use axum::http::{HeaderValue, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -69,6 +74,44 @@ pub struct PageOut<T> {
     pub next_cursor: Option<String>,
 }
 
+/// The cursor of the page after the one answered, for [`link_next`].
+#[derive(Clone, Debug)]
+struct NextCursor(String);
+
+impl<T: Serialize> IntoResponse for PageOut<T> {
+    fn into_response(self) -> Response {
+        let next = self.next_cursor.clone().map(NextCursor);
+        let mut response = axum::Json(self).into_response();
+        if let Some(next) = next {
+            response.extensions_mut().insert(next);
+        }
+        response
+    }
+}
+
+/// Adds `Link: <…>; rel="next"` to a list answer that has a next page: the request's own
+/// address with its `cursor` replaced (a relative reference, so it holds behind a proxy).
+pub async fn link_next(request: Request, next: Next) -> Response {
+    let uri = request.uri().clone();
+    let mut response = next.run(request).await;
+    if let Some(NextCursor(cursor)) = response.extensions_mut().remove::<NextCursor>()
+        && let Ok(value) = HeaderValue::from_str(&format!("<{}>; rel=\"next\"", next_page(&uri, &cursor)))
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}
+
+/// The address of the next page: the same path and parameters, with `cursor` set.
+fn next_page(uri: &Uri, cursor: &str) -> String {
+    let kept = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).filter(|(name, _)| name != "cursor");
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .append_pair("cursor", cursor)
+        .finish();
+    format!("{}?{query}", uri.path())
+}
+
 impl<T> From<Page<T>> for PageOut<T> {
     fn from(page: Page<T>) -> Self {
         Self {
@@ -88,6 +131,21 @@ mod tests {
         assert_eq!(page_request(None, None, fits).unwrap().limit, DEFAULT_LIMIT);
         assert_eq!(page_request(None, Some(0), fits).unwrap_err()[0].field, "limit");
         assert_eq!(page_request(None, Some(501), fits).unwrap_err()[0].field, "limit");
+    }
+
+    #[test]
+    fn the_next_page_keeps_the_filters_and_replaces_the_cursor() {
+        let uri: Uri = "/api/v1/sessions?program_id=1&cursor=old&from=2019-05-30T00%3A00%3A00%2B08%3A00"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            next_page(&uri, "abc=="),
+            "/api/v1/sessions?program_id=1&from=2019-05-30T00%3A00%3A00%2B08%3A00&cursor=abc%3D%3D"
+        );
+        assert_eq!(
+            next_page(&"/api/v1/teams".parse().unwrap(), "x"),
+            "/api/v1/teams?cursor=x"
+        );
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub struct ProgramQuery {
 async fn list_programs(
     State(state): State<AppState>,
     Query(query): Query<ProgramQuery>,
-) -> Result<axum::Json<PageOut<ProgramOut>>> {
+) -> Result<PageOut<ProgramOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("organization_id", query.organization_id)]),
@@ -144,7 +144,7 @@ async fn list_programs(
         organization_id: query.organization_id,
     };
     let page = store::list(state.db.reader(), &filter, &page).await?;
-    Ok(axum::Json(page.map(|m| ProgramOut::new(m, &state.feeds)).into()))
+    Ok(page.map(|m| ProgramOut::new(m, &state.feeds)).into())
 }
 
 /// Reads one program.

@@ -146,7 +146,7 @@ async fn list_roles(
     State(state): State<AppState>,
     actor: Actor,
     Query(query): Query<RoleQuery>,
-) -> Result<axum::Json<PageOut<RoleOut>>> {
+) -> Result<PageOut<RoleOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("session_id", query.session_id)]),
@@ -158,10 +158,10 @@ async fn list_roles(
             .map_err(as_field("session_id"))?;
     }
     let page = store::list(conn, query.session_id, &actor.visibility(), &page).await?;
-    Ok(axum::Json(PageOut {
+    Ok(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
         data: RoleOut::load(conn, page.items).await?,
-    }))
+    })
 }
 
 /// Reads one role.

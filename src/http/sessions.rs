@@ -223,7 +223,7 @@ async fn list_sessions(
     State(state): State<AppState>,
     actor: Actor,
     Query(query): Query<SessionQuery>,
-) -> Result<axum::Json<PageOut<SessionOut>>> {
+) -> Result<PageOut<SessionOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Timed(..))),
         from = one(query.from.as_deref().map(|t| TimeInput::instant("from", t)).transpose()),
@@ -249,7 +249,7 @@ async fn list_sessions(
     let page = store::list(state.db.reader(), &filter, &actor.visibility(), &page)
         .await
         .map_err(as_field("organization_id"))?;
-    Ok(axum::Json(page.map(SessionOut::from).into()))
+    Ok(page.map(SessionOut::from).into())
 }
 
 /// Reads one session.

@@ -163,7 +163,7 @@ async fn list_teams(
     State(state): State<AppState>,
     actor: Actor,
     Query(query): Query<TeamQuery>,
-) -> Result<axum::Json<PageOut<TeamOut>>> {
+) -> Result<PageOut<TeamOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[
@@ -179,10 +179,10 @@ async fn list_teams(
     };
     let conn = state.db.reader();
     let page = store::list(conn, &filter, &page).await.map_err(as_field("team_id"))?;
-    Ok(axum::Json(PageOut {
+    Ok(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
         data: TeamOut::load(conn, &actor, page.items, &state.feeds).await?,
-    }))
+    })
 }
 
 /// Reads one team.

@@ -114,12 +114,12 @@ async fn list_tokens(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(query): Query<TokenQuery>,
-) -> Result<axum::Json<PageOut<TokenOut>>> {
+) -> Result<PageOut<TokenOut>> {
     actor.require_admin()?;
     let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
     let page = store::list(state.db.reader(), &page).await?;
     let now = state.clock.now();
-    Ok(axum::Json(page.map(|t| TokenOut::new(t, now)).into()))
+    Ok(page.map(|t| TokenOut::new(t, now)).into())
 }
 
 /// Creates a token; the answer holds the secret, once. Admins create any token; organizers

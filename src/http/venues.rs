@@ -161,10 +161,7 @@ pub struct VenueQuery {
     params(VenueQuery),
     responses((status = OK, body = PageOut<VenueOut>), ListErrors)
 )]
-async fn list_venues(
-    State(state): State<AppState>,
-    Query(query): Query<VenueQuery>,
-) -> Result<axum::Json<PageOut<VenueOut>>> {
+async fn list_venues(State(state): State<AppState>, Query(query): Query<VenueQuery>) -> Result<PageOut<VenueOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("organization_id", query.organization_id)]),
@@ -174,7 +171,7 @@ async fn list_venues(
         kind: query.kind,
     };
     let page = store::list(state.db.reader(), &filter, &page).await?;
-    Ok(axum::Json(page.map(|m| VenueOut::new(m, &state.feeds)).into()))
+    Ok(page.map(|m| VenueOut::new(m, &state.feeds)).into())
 }
 
 /// Reads one venue.

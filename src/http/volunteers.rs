@@ -280,7 +280,7 @@ async fn list_volunteers(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(query): Query<VolunteerQuery>,
-) -> Result<axum::Json<PageOut<VolunteerOut>>> {
+) -> Result<PageOut<VolunteerOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("organization_id", query.organization_id), ("team_id", query.team_id)]),
@@ -305,10 +305,10 @@ async fn list_volunteers(
         tag: query.tag,
     };
     let page = store::list(conn, &filter, &actor.reach()?, &page).await?;
-    Ok(axum::Json(PageOut {
+    Ok(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
         data: present(conn, &actor, page.items, &state.feeds).await?,
-    }))
+    })
 }
 
 /// Reads one volunteer the caller may see (404 for any other).

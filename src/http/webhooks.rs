@@ -307,7 +307,7 @@ async fn list_webhooks(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Query(query): Query<WebhookQuery>,
-) -> Result<axum::Json<PageOut<WebhookOut>>> {
+) -> Result<PageOut<WebhookOut>> {
     let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
     actor.require_token()?;
     let within = match actor.visibility() {
@@ -316,7 +316,7 @@ async fn list_webhooks(
         Visibility::Public => return Err(Error::Forbidden("only admins and organizers see webhooks".to_owned())),
     };
     let page = store::list(state.db.reader(), within.as_deref(), &page).await?;
-    Ok(axum::Json(page.map(WebhookOut::from).into()))
+    Ok(page.map(WebhookOut::from).into())
 }
 
 /// Reads one subscription.
@@ -600,7 +600,7 @@ async fn list_deliveries(
     Authenticated(actor): Authenticated,
     Id(id): Id,
     Query(query): Query<DeliveryQuery>,
-) -> Result<axum::Json<PageOut<DeliveryOut>>> {
+) -> Result<PageOut<DeliveryOut>> {
     let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
     let conn = state.db.reader();
     managed(conn, &actor, id).await?;
@@ -611,7 +611,7 @@ async fn list_deliveries(
         let tried = attempts.remove(&d.id).unwrap_or_default();
         DeliveryOut::new(d, tried)
     });
-    Ok(axum::Json(page.into()))
+    Ok(page.into())
 }
 
 /// One message of a subscription's delivery log, with its attempts.

@@ -319,3 +319,39 @@ db_test! {
         assert_eq!(cleared.invalid_fields(), ["starts_at"]);
     }
 }
+
+db_test! {
+    async fn a_list_page_links_to_the_next_one_with_the_same_filters(app: TestApp) {
+        let seed = app.seed().await;
+        for day in ["28", "29", "30"] {
+            app.session(seed.activity, seed.venue, &format!("2019-05-{day}T09:00+08:00"), &format!("2019-05-{day}T11:00+08:00")).await;
+        }
+        let all = app.get("/api/v1/sessions?status=scheduled").await;
+        assert_eq!(all.header("link"), None, "a single page links nowhere");
+        let mut seen = Vec::new();
+        let mut path = "/api/v1/sessions?status=scheduled&limit=2".to_owned();
+        loop {
+            let page = app.get(&path).await;
+            seen.extend(page.ids());
+            let Some(link) = page.header("link") else {
+                assert!(page.body.get("next_cursor").is_none(), "{}", page.body);
+                break;
+            };
+            let target = link.strip_prefix('<').and_then(|l| l.strip_suffix(">; rel=\"next\"")).unwrap();
+            assert!(target.starts_with("/api/v1/sessions?status=scheduled&limit=2&cursor="), "{link}");
+            let cursor = page.body["next_cursor"].as_str().unwrap();
+            assert_eq!(url_decoded_cursor(target), cursor, "the header and the body name the same page");
+            path = target.to_owned();
+        }
+        assert_eq!(seen, all.ids());
+    }
+}
+
+fn url_decoded_cursor(target: &str) -> String {
+    let query = target.split_once('?').unwrap().1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "cursor")
+        .unwrap()
+        .1
+        .into_owned()
+}

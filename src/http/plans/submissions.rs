@@ -51,7 +51,7 @@ pub(super) async fn list_plans(
     Authenticated(actor): Authenticated,
     Id(program_id): Id,
     Query(query): Query<PlanQuery>,
-) -> Result<axum::Json<PageOut<PlanOut>>> {
+) -> Result<PageOut<PlanOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("organization_id", query.organization_id)]),
@@ -70,10 +70,10 @@ pub(super) async fn list_plans(
     };
     let page = store::list(conn, program.id, &filter, &page).await?;
     let mut context = Context::read(conn, &program, &page.items).await?;
-    Ok(axum::Json(PageOut {
+    Ok(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
         data: page.items.into_iter().map(|p| context.out(p)).collect(),
-    }))
+    })
 }
 
 /// Submits an organization's plan before the deadline (or within its extension). Subscribed
