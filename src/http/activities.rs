@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request, positive_ids};
+use super::paging::{PageOut, page_request, positive_ids, search};
 use super::patch::{Change, Patch};
 use super::scope::require_activity_placement;
 use super::{AppState, as_field, created, with_etag};
@@ -150,6 +150,11 @@ pub struct ActivityQuery {
     /// Organized by this organization or one below it.
     organization_id: Option<i64>,
     kind: Option<ActivityKind>,
+    /// Text the title contains (Latin letters in either case), up to 64 characters.
+    q: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset): what a
+    /// client keeping a copy has not seen yet.
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -170,6 +175,7 @@ async fn list_activities(
     Query(query): Query<ActivityQuery>,
 ) -> Result<PageOut<ActivityOut>> {
     validate! {
+        search = search(query.q.as_deref(), query.updated_since.as_deref()),
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Ordered(..))),
         _ids = positive_ids(&[("program_id", query.program_id), ("organization_id", query.organization_id)]),
     }
@@ -177,6 +183,7 @@ async fn list_activities(
         program_id: query.program_id,
         organization_id: query.organization_id,
         kind: query.kind,
+        search,
     };
     let page = store::list(state.db.reader(), &filter, &actor.visibility(), &page)
         .await

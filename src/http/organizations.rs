@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request, positive_ids};
+use super::paging::{PageOut, page_request, positive_ids, search};
 use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
 use super::{Feeds, Target, feed_links};
@@ -204,6 +204,11 @@ pub struct OrganizationQuery {
     /// This organization and everything below it.
     organization_id: Option<i64>,
     kind: Option<OrganizationKind>,
+    /// Text the name contains (Latin letters in either case), up to 64 characters.
+    q: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset): what a
+    /// client keeping a copy has not seen yet.
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -224,6 +229,7 @@ async fn list_organizations(
     Query(query): Query<OrganizationQuery>,
 ) -> Result<PageOut<OrganizationOut>> {
     validate! {
+        search = search(query.q.as_deref(), query.updated_since.as_deref()),
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("parent_id", query.parent_id), ("organization_id", query.organization_id)]),
     }
@@ -231,6 +237,7 @@ async fn list_organizations(
         parent_id: query.parent_id,
         within: query.organization_id,
         kind: query.kind,
+        search,
     };
     let page = store::list(state.db.reader(), &filter, &page)
         .await

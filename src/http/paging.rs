@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::field::FieldError;
-use crate::store::{Cursor, Page, PageRequest};
+use crate::store::{Cursor, Page, PageRequest, Search};
 
 /// Rows per page when the client does not say.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -52,6 +52,18 @@ pub fn page_request(
     } else {
         Err(problems)
     }
+}
+
+/// Reads `q` (text the name contains, up to 64 characters) and `updated_since` (an instant
+/// with its offset).
+pub fn search(q: Option<&str>, updated_since: Option<&str>) -> Result<Search, Vec<FieldError>> {
+    use crate::domain::field::one;
+    use crate::domain::time::TimeInput;
+    crate::validate! {
+        text = one(crate::domain::text::optional("q", q, 64)),
+        updated_since = one(updated_since.map(|t| TimeInput::instant("updated_since", t)).transpose()),
+    }
+    Ok(Search { text, updated_since })
 }
 
 /// Checks that filter ids are positive (no record has another kind of id).

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request, positive_ids};
+use super::paging::{PageOut, page_request, positive_ids, search};
 use super::patch::{Change, Patch};
 use super::scope::require_organization;
 use super::{AppState, as_field, created, with_etag};
@@ -145,6 +145,11 @@ pub struct TeamQuery {
     parent_id: Option<i64>,
     /// This team and every team below it.
     team_id: Option<i64>,
+    /// Text the name contains (Latin letters in either case), up to 64 characters.
+    q: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset): what a
+    /// client keeping a copy has not seen yet.
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -165,6 +170,7 @@ async fn list_teams(
     Query(query): Query<TeamQuery>,
 ) -> Result<PageOut<TeamOut>> {
     validate! {
+        search = search(query.q.as_deref(), query.updated_since.as_deref()),
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[
             ("organization_id", query.organization_id),
@@ -176,6 +182,7 @@ async fn list_teams(
         organization_id: query.organization_id,
         parent_id: query.parent_id,
         within: query.team_id,
+        search,
     };
     let conn = state.db.reader();
     let page = store::list(conn, &filter, &page).await.map_err(as_field("team_id"))?;

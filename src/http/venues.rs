@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request, positive_ids};
+use super::paging::{PageOut, page_request, positive_ids, search};
 use super::patch::{Change, Patch};
 use super::scope::require_organization;
 use super::{AppState, created, with_etag};
@@ -147,6 +147,11 @@ pub struct VenueQuery {
     /// Managed by this organization.
     organization_id: Option<i64>,
     kind: Option<VenueKind>,
+    /// Text the name contains (Latin letters in either case), up to 64 characters.
+    q: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset): what a
+    /// client keeping a copy has not seen yet.
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -163,12 +168,14 @@ pub struct VenueQuery {
 )]
 async fn list_venues(State(state): State<AppState>, Query(query): Query<VenueQuery>) -> Result<PageOut<VenueOut>> {
     validate! {
+        search = search(query.q.as_deref(), query.updated_since.as_deref()),
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("organization_id", query.organization_id)]),
     }
     let filter = VenueFilter {
         organization_id: query.organization_id,
         kind: query.kind,
+        search,
     };
     let page = store::list(state.db.reader(), &filter, &page).await?;
     Ok(page.map(|m| VenueOut::new(m, &state.feeds)).into())

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, SecretErrors, UpdateErrors};
-use super::paging::{PageOut, page_request, positive_ids};
+use super::paging::{PageOut, page_request, positive_ids, search};
 use super::patch::{Change, Patch};
 use super::scope::require_organization;
 use super::{AppState, as_field, created, with_etag};
@@ -260,6 +260,11 @@ pub struct VolunteerQuery {
     team_id: Option<i64>,
     /// With this tag.
     tag: Option<String>,
+    /// Text the name contains (Latin letters in either case), up to 64 characters.
+    q: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset): what a
+    /// client keeping a copy has not seen yet.
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -282,6 +287,7 @@ async fn list_volunteers(
     Query(query): Query<VolunteerQuery>,
 ) -> Result<PageOut<VolunteerOut>> {
     validate! {
+        search = search(query.q.as_deref(), query.updated_since.as_deref()),
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("organization_id", query.organization_id), ("team_id", query.team_id)]),
     }
@@ -303,6 +309,7 @@ async fn list_volunteers(
         organization_path,
         team_path,
         tag: query.tag,
+        search,
     };
     let page = store::list(conn, &filter, &actor.reach()?, &page).await?;
     Ok(PageOut {

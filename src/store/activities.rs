@@ -75,6 +75,8 @@ pub struct ActivityFilter {
     pub organization_id: Option<i64>,
     /// Main or series.
     pub kind: Option<ActivityKind>,
+    /// By title and last change.
+    pub search: super::Search,
 }
 
 /// One activity by id, if the reader may see it.
@@ -100,11 +102,12 @@ pub async fn list(
     visibility: &Visibility,
     page: &PageRequest,
 ) -> Result<Page<Model>> {
-    let mut query = Entity::find()
+    let query = Entity::find()
         .filter(visible(visibility))
         .order_by_asc(Column::DisplayOrder)
         .order_by_asc(Column::Id)
         .limit(page.limit + 1);
+    let mut query = filter.search.apply(query, &[Column::Title], Column::UpdatedAt);
     if let Some(program) = filter.program_id {
         query = query.filter(Column::ProgramId.eq(program));
     }

@@ -122,6 +122,52 @@ pub async fn copy_sqlite(conn: &impl sea_orm::ConnectionTrait, target: &str) -> 
     Ok(())
 }
 
+/// What every list of named records may be narrowed by: a name search (`q=`) and, for a
+/// client that keeps a copy, the rows changed since its last look (`updated_since=`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Search {
+    /// Text the name (or one of `names`) contains.
+    pub text: Option<String>,
+    /// Rows created or changed at or after this instant.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Search {
+    /// Narrows `query` to rows whose `names` (any of them) contain the text and whose
+    /// `updated_at` is recent enough.
+    pub(crate) fn apply<E: sea_orm::EntityTrait>(
+        &self,
+        query: sea_orm::Select<E>,
+        names: &[E::Column],
+        updated_at: E::Column,
+    ) -> sea_orm::Select<E> {
+        use sea_orm::{ColumnTrait as _, QueryFilter as _};
+        let mut query = query;
+        if let Some(text) = &self.text {
+            let any = names.iter().fold(sea_orm::Condition::any(), |any, column| {
+                any.add(contains(*column, text))
+            });
+            query = query.filter(any);
+        }
+        if let Some(since) = self.updated_since {
+            query = query.filter(updated_at.gte(since));
+        }
+        query
+    }
+}
+
+/// Rows whose text `column` contains `text`: Latin letters in either case, and `%`, `_`
+/// and the backslash as the characters they are.
+fn contains(column: impl sea_orm::ColumnTrait, text: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Func::lower(Expr::col(column)).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}
+
 /// Turns "no row" into a 404 naming the resource.
 pub(crate) fn found<T>(row: Option<T>, what: &'static str) -> Result<T> {
     row.ok_or(Error::NotFound(what))

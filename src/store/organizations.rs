@@ -71,6 +71,8 @@ pub struct OrganizationFilter {
     pub within: Option<i64>,
     /// Of this kind.
     pub kind: Option<OrganizationKind>,
+    /// By name (or short name) and last change.
+    pub search: super::Search,
 }
 
 /// One organization by id.
@@ -113,7 +115,10 @@ pub async fn by_ids(conn: &impl ConnectionTrait, organizations: &[i64]) -> Resul
 
 /// A page of organizations in id order.
 pub async fn list(conn: &impl ConnectionTrait, filter: &OrganizationFilter, page: &PageRequest) -> Result<Page<Model>> {
-    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    let query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    let mut query = filter
+        .search
+        .apply(query, &[Column::Name, Column::ShortName], Column::UpdatedAt);
     if let Some(parent) = filter.parent_id {
         query = query.filter(Column::ParentId.eq(parent));
     }

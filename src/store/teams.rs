@@ -50,6 +50,8 @@ pub struct TeamFilter {
     pub parent_id: Option<i64>,
     /// This team and every team below it.
     pub within: Option<i64>,
+    /// By name and last change.
+    pub search: super::Search,
 }
 
 /// One team by id.
@@ -69,7 +71,8 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Mod
 
 /// A page of teams in id order.
 pub async fn list(conn: &impl ConnectionTrait, filter: &TeamFilter, page: &PageRequest) -> Result<Page<Model>> {
-    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    let query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    let mut query = filter.search.apply(query, &[Column::Name], Column::UpdatedAt);
     if let Some(organization) = filter.organization_id {
         query = query.filter(Column::OrganizationId.eq(organization));
     }

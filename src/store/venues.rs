@@ -74,6 +74,8 @@ pub struct VenueFilter {
     pub organization_id: Option<i64>,
     /// Of this kind.
     pub kind: Option<VenueKind>,
+    /// By name and last change.
+    pub search: super::Search,
 }
 
 /// One venue by id.
@@ -98,7 +100,8 @@ pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<std::col
 
 /// A page of venues in id order.
 pub async fn list(conn: &impl ConnectionTrait, filter: &VenueFilter, page: &PageRequest) -> Result<Page<Model>> {
-    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    let query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    let mut query = filter.search.apply(query, &[Column::Name], Column::UpdatedAt);
     if let Some(organization) = filter.organization_id {
         query = query.filter(Column::OrganizationId.eq(organization));
     }

@@ -164,6 +164,8 @@ pub struct VolunteerFilter {
     pub team_path: Option<String>,
     /// With this tag.
     pub tag: Option<String>,
+    /// By name and last change.
+    pub search: super::Search,
 }
 
 /// One volunteer by id, if the caller may see them (a 404 otherwise, as for one that does not
@@ -250,10 +252,11 @@ pub async fn list(
     reach: &Reach,
     page: &PageRequest,
 ) -> Result<Page<Model>> {
-    let mut query = Entity::find()
+    let query = Entity::find()
         .filter(reach::volunteers(reach))
         .order_by_asc(Column::Id)
         .limit(page.limit + 1);
+    let mut query = filter.search.apply(query, &[Column::Name], Column::UpdatedAt);
     if let Some(path) = &filter.organization_path {
         query = query.filter(Column::OrganizationId.in_subquery(super::activities::organizations_within(path)));
     }

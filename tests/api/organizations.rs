@@ -241,3 +241,48 @@ db_test! {
         assert_eq!(unknown.invalid_fields(), ["organization_id"]);
     }
 }
+
+db_test! {
+    async fn lists_search_names_and_return_what_changed_since_a_moment(app: TestApp) {
+        sciday::transfer::import(&app.db, &serde_json::from_str(sciday::cli::SAMPLE_PROGRAM).unwrap(), app.policy(), &|| {})
+            .await
+            .unwrap();
+        let names = |reply: &crate::helpers::Reply, key: &str| -> Vec<String> {
+            reply.body["data"].as_array().unwrap().iter().map(|r| r[key].as_str().unwrap().to_owned()).collect()
+        };
+        let search = |path: &str, q: &str| format!("{path}?q={}", url_encoded(q));
+        let counties = app.get(&search("/api/v1/organizations", "县科学技术协会")).await;
+        assert!(!counties.ids().is_empty());
+        assert!(names(&counties, "name").iter().all(|n| n.contains("县科学技术协会")), "{}", counties.body);
+        let short = app.get(&search("/api/v1/organizations", "中国科协")).await;
+        assert_eq!(names(&short, "name"), ["中国科学技术协会"], "the short name counts");
+        let beijing = app.get(&search("/api/v1/venues", "科技会堂")).await;
+        assert_eq!(names(&beijing, "name"), ["科技会堂"]);
+        let lecture = app.get(&search("/api/v1/activities", "李保国")).await;
+        assert_eq!(lecture.ids().len(), 1, "{}", lecture.body);
+        let literal = app.get("/api/v1/teams?q=%25").await;
+        assert!(literal.ids().is_empty(), "% is a character, not a wildcard: {}", literal.body);
+        let volunteers = app.get_as(&app.admin, "/api/v1/volunteers?limit=1").await;
+        let first = volunteers.body["data"][0]["name"].as_str().unwrap().to_owned();
+        let found = app.get_as(&app.admin, &format!("/api/v1/volunteers?q={}", url_encoded(&first))).await;
+        assert!(names(&found, "name").contains(&first), "{}", found.body);
+        let too_long = app.get(&format!("/api/v1/teams?q={}", "x".repeat(65))).await;
+        assert_eq!(too_long.invalid_fields(), ["q"]);
+
+        app.clock.advance(chrono::TimeDelta::hours(1));
+        let since = app.policy().now.to_rfc3339();
+        let nothing = app.get(&format!("/api/v1/organizations?updated_since={}", url_encoded(&since))).await;
+        assert!(nothing.ids().is_empty(), "{}", nothing.body);
+        let changed = id(&app.get("/api/v1/organizations?limit=1").await.body["data"][0]);
+        let patched = app.patch_current(&format!("/api/v1/organizations/{changed}"), json!({"short_name": "新简称"})).await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+        let recent = app.get(&format!("/api/v1/organizations?updated_since={}", url_encoded(&since))).await;
+        assert_eq!(recent.ids(), [changed]);
+        let local = app.get("/api/v1/organizations?updated_since=2019-05-10T09:00").await;
+        assert_eq!(local.invalid_fields(), ["updated_since"]);
+    }
+}
+
+fn url_encoded(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
