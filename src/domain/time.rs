@@ -5,7 +5,8 @@
 //! either way it has UTC bounds, which is what storage and overlap queries use.
 
 use chrono::{
-    DateTime, Datelike, Days, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc,
+    DateTime, Datelike, Days, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone,
+    Timelike, Utc,
 };
 
 use super::field::FieldError;
@@ -450,6 +451,65 @@ fn local_midnight(date: NaiveDate, zone: Zone) -> DateTime<Utc> {
         local += TimeDelta::minutes(15);
     }
     Utc.from_utc_datetime(&date.and_time(chrono::NaiveTime::MIN))
+}
+
+/// One end of a time window as a request gives it (`from`, `to`): a day, read in a zone the
+/// request implies (the feed's, the program's), or an instant with its offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Bound {
+    /// From the start of this day.
+    Day(NaiveDate),
+    /// This instant.
+    Instant(DateTime<Utc>),
+}
+
+impl Bound {
+    /// Reads `2019-05-30` or `2019-05-30T09:00:00+08:00`, years 1970–9998.
+    pub fn parse(field: &str, text: &str) -> Result<Self, FieldError> {
+        let year_ok = |year: i32| (1970..=9998).contains(&year);
+        if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            && year_ok(day.year())
+        {
+            return Ok(Self::Day(day));
+        }
+        match DateTime::parse_from_rfc3339(text) {
+            Ok(at) if year_ok(at.year()) => Ok(Self::Instant(at.with_timezone(&Utc))),
+            _ => Err(FieldError::new(
+                field,
+                "invalid_time",
+                format!(
+                    "{text:?} is not a day (2019-05-30) or an RFC 3339 time (2019-05-30T09:00:00+08:00) between 1970 and 9998"
+                ),
+            )),
+        }
+    }
+
+    /// The instant it stands for, a day starting at midnight in `zone`.
+    pub fn instant(self, zone: Zone) -> DateTime<Utc> {
+        match self {
+            Self::Instant(at) => at,
+            Self::Day(day) => zone
+                .tz()
+                .from_local_datetime(&day.and_time(NaiveTime::MIN))
+                .earliest()
+                .map_or_else(|| day.and_time(NaiveTime::MIN).and_utc(), |t| t.with_timezone(&Utc)),
+        }
+    }
+
+    /// Refuses a `to` that does not come after `from` (compared closely enough for bounds
+    /// given together, before any zone is known).
+    pub fn in_order(from: Option<Self>, to: Option<Self>) -> Result<(), FieldError> {
+        let key = |bound: Self| match bound {
+            Self::Day(day) => day.and_time(NaiveTime::MIN).and_utc(),
+            Self::Instant(at) => at,
+        };
+        match (from, to) {
+            (Some(from), Some(to)) if key(to) <= key(from) => {
+                Err(FieldError::new("to", "before_from", "`to` must come after `from`"))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

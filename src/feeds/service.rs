@@ -19,6 +19,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::render::{self, Audience, CalendarInfo, Options};
 use crate::db::Db;
+use crate::domain::time::Bound;
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
 use crate::store::feeds::{self as rows, Fingerprint, Scope, Window};
@@ -119,28 +120,6 @@ impl Target {
     /// A personal feed (not to be cached by shared caches).
     pub fn is_personal(&self) -> bool {
         matches!(self, Self::Volunteer(_))
-    }
-}
-
-/// A window bound as a request gives it: a day in the feed's zone, or an instant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Bound {
-    /// From the start of this day.
-    Day(NaiveDate),
-    /// This instant.
-    Instant(DateTime<Utc>),
-}
-
-impl Bound {
-    fn instant(self, zone: Zone) -> DateTime<Utc> {
-        match self {
-            Self::Instant(at) => at,
-            Self::Day(day) => zone
-                .tz()
-                .from_local_datetime(&day.and_time(NaiveTime::MIN))
-                .earliest()
-                .map_or_else(|| day.and_time(NaiveTime::MIN).and_utc(), |t| t.with_timezone(&Utc)),
-        }
     }
 }
 

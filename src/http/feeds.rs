@@ -7,15 +7,16 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::AppState;
 use super::openapi::FeedErrors;
 use crate::auth::is_feed_token;
 use crate::domain::field::FieldError;
+use crate::domain::time::Bound;
 use crate::error::{Error, Result};
-use crate::feeds::service::{Bound, FeedKey, Params, Target, Validated};
+use crate::feeds::service::{FeedKey, Params, Target, Validated};
 
 /// Most reminders one request may ask for.
 const MAX_ALARMS: usize = 5;
@@ -146,13 +147,13 @@ fn params(query: &str) -> Result<Params> {
         }
         seen.push(name.clone());
         match name.as_ref() {
-            "from" => match bound(&value) {
-                Some(at) => params.from = Some(at),
-                None => problems.push(bound_problem("from", &value)),
+            "from" => match Bound::parse("from", &value) {
+                Ok(at) => params.from = Some(at),
+                Err(problem) => problems.push(problem),
             },
-            "to" => match bound(&value) {
-                Some(at) => params.to = Some(at),
-                None => problems.push(bound_problem("to", &value)),
+            "to" => match Bound::parse("to", &value) {
+                Ok(at) => params.to = Some(at),
+                Err(problem) => problems.push(problem),
             },
             _ => match alarms(&value) {
                 Ok(alarms) => params.alarms = Some(alarms),
@@ -160,43 +161,14 @@ fn params(query: &str) -> Result<Params> {
             },
         }
     }
-    if let (Some(from), Some(to)) = (params.from, params.to)
-        && order_key(to) <= order_key(from)
-    {
-        problems.push(FieldError::new("to", "before_from", "`to` must come after `from`"));
+    if let Err(problem) = Bound::in_order(params.from, params.to) {
+        problems.push(problem);
     }
     if problems.is_empty() {
         Ok(params)
     } else {
         Err(Error::Validation(problems))
     }
-}
-
-/// A bound's place in time, close enough to order two bounds given together.
-fn order_key(bound: Bound) -> DateTime<Utc> {
-    match bound {
-        Bound::Day(day) => day.and_time(chrono::NaiveTime::MIN).and_utc(),
-        Bound::Instant(at) => at,
-    }
-}
-
-fn bound(text: &str) -> Option<Bound> {
-    let year_ok = |year: i32| (1970..=9998).contains(&year);
-    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return year_ok(chrono::Datelike::year(&day)).then_some(Bound::Day(day));
-    }
-    let at = DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc);
-    year_ok(chrono::Datelike::year(&at)).then_some(Bound::Instant(at))
-}
-
-fn bound_problem(field: &str, value: &str) -> FieldError {
-    FieldError::new(
-        field,
-        "invalid_time",
-        format!(
-            "{value:?} is not a day (2019-05-30) or an RFC 3339 time (2019-05-30T09:00:00+08:00) between 1970 and 9998"
-        ),
-    )
 }
 
 /// `none`, or up to five of `{n}d`, `{n}h`, `{n}m`, from one minute to thirty days.
@@ -372,7 +344,9 @@ mod tests {
         let parsed = params("from=2019-05-01&to=2019-06-01T00:00:00%2B08:00&x=1").unwrap_or_default();
         assert_eq!(
             parsed.from,
-            Some(Bound::Day(NaiveDate::from_ymd_opt(2019, 5, 1).unwrap_or_default()))
+            Some(Bound::Day(
+                chrono::NaiveDate::from_ymd_opt(2019, 5, 1).unwrap_or_default()
+            ))
         );
         assert!(matches!(parsed.to, Some(Bound::Instant(_))));
         for bad in [

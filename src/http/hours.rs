@@ -10,12 +10,14 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Query};
 use super::openapi::ListErrors;
-use super::paging::positive_ids;
+use super::paging::{PageOut, page_request, positive_ids};
 use super::{AppState, as_field};
 use crate::auth::Actor;
+use crate::domain::field::one;
+use crate::domain::time::Bound;
 use crate::error::{Error, Result};
 use crate::store::hours::{self as store, HoursFilter};
-use crate::store::{organizations, teams};
+use crate::store::{Cursor, PageRequest, organizations, teams};
 use crate::validate;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -58,6 +60,15 @@ pub struct HoursQuery {
     /// `json` (default) or `csv`.
     #[param(inline)]
     format: Option<Format>,
+    /// Sessions ending after this day (YYYY-MM-DD, in the program's time zone, else
+    /// Asia/Shanghai) or instant (RFC 3339 with offset), as feeds read it.
+    from: Option<String>,
+    /// Sessions starting before this day (read as `from`) or instant.
+    to: Option<String>,
+    /// From `next_cursor` of the previous page (JSON only: a CSV holds every row).
+    cursor: Option<String>,
+    /// Items per page, 1–500 (default 100; JSON only).
+    limit: Option<u64>,
 }
 
 /// Hours of one volunteer or team.
@@ -78,8 +89,8 @@ pub struct HoursOut {
     hours: f64,
 }
 
-/// Service hours from checked-in assignments. Admins see everyone; organizers the
-/// volunteers of their organizations; a volunteer token its own.
+/// Service hours from checked-in assignments, most hours first. Admins see everyone;
+/// organizers the volunteers of their organizations; a volunteer token its own.
 #[utoipa::path(
     get,
     path = "/service-hours",
@@ -88,7 +99,7 @@ pub struct HoursOut {
     security(("bearer" = [])),
     responses(
         (status = OK, description = "JSON, or CSV with format=csv", content(
-            (Vec<HoursOut> = "application/json"),
+            (PageOut<HoursOut> = "application/json"),
             (String = "text/csv"),
         )),
         ListErrors
@@ -100,15 +111,24 @@ async fn service_hours(
     Query(query): Query<HoursQuery>,
 ) -> Result<Response> {
     validate! {
+        page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Ordered(..))),
+        from = one(query.from.as_deref().map(|t| Bound::parse("from", t)).transpose()),
+        to = one(query.to.as_deref().map(|t| Bound::parse("to", t)).transpose()),
         _ids = positive_ids(&[
             ("program_id", query.program_id),
             ("organization_id", query.organization_id),
             ("team_id", query.team_id),
         ]),
     }
+    validate! {
+        _order = one(Bound::in_order(from, to)),
+    }
     let conn = state.db.reader();
+    let zone = super::window_zone(conn, query.program_id, None).await?;
     let mut filter = HoursFilter {
         program_id: query.program_id,
+        from: from.map(|b| b.instant(zone)),
+        to: to.map(|b| b.instant(zone)),
         ..HoursFilter::default()
     };
     if let Some(id) = query.organization_id {
@@ -161,8 +181,39 @@ async fn service_hours(
             .collect(),
     };
     match query.format.unwrap_or_default() {
-        Format::Json => Ok(axum::Json(rows).into_response()),
+        Format::Json => Ok(one_page(rows, &page).into_response()),
         Format::Csv => csv_response(&rows, query.by.unwrap_or_default()),
+    }
+}
+
+/// Where a row stands in the most-hours-first order: fewer hundredths of an hour later, then
+/// by id.
+fn place(row: &HoursOut) -> Cursor {
+    let hundredths = (row.hours * 100.0).round();
+    // Hours are far below what an i32 of hundredths holds; the cast only saturates.
+    #[allow(clippy::cast_possible_truncation)]
+    Cursor::Ordered(-(hundredths as i32), row.id)
+}
+
+/// The page `page` asks for of rows in most-hours-first order.
+fn one_page(rows: Vec<HoursOut>, page: &PageRequest) -> PageOut<HoursOut> {
+    let key = |c: &Cursor| match c {
+        Cursor::Ordered(order, id) => (*order, *id),
+        _ => (i32::MIN, i64::MIN),
+    };
+    let mut rows: Vec<(Cursor, HoursOut)> = rows.into_iter().map(|r| (place(&r), r)).collect();
+    rows.sort_by_key(|(c, _)| key(c));
+    let after = page.after.as_ref().map(key);
+    let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    let mut rest = rows.into_iter().filter(|(c, _)| after.is_none_or(|a| key(c) > a));
+    let data: Vec<(Cursor, HoursOut)> = rest.by_ref().take(limit).collect();
+    let next_cursor = match rest.next() {
+        Some(_) => data.last().map(|(c, _)| c.encode()),
+        None => None,
+    };
+    PageOut {
+        data: data.into_iter().map(|(_, r)| r).collect(),
+        next_cursor,
     }
 }
 

@@ -188,6 +188,32 @@ pub fn openapi_json() -> &'static str {
     JSON.get_or_init(|| serde_json::to_string_pretty(&openapi::finish(document())).unwrap_or_default())
 }
 
+/// The zone a day in `from`/`to` is read in: the program's, else the venue's, else the
+/// zone of China's programs.
+pub(super) async fn window_zone(
+    conn: &impl sea_orm::ConnectionTrait,
+    program_id: Option<i64>,
+    venue_id: Option<i64>,
+) -> crate::error::Result<crate::domain::zone::Zone> {
+    if let Some(id) = program_id {
+        return Ok(crate::domain::zone::Zone::from_stored(
+            &crate::store::programs::get(conn, id)
+                .await
+                .map_err(as_field("program_id"))?
+                .time_zone,
+        ));
+    }
+    if let Some(id) = venue_id {
+        return Ok(crate::domain::zone::Zone::from_stored(
+            &crate::store::venues::get(conn, id)
+                .await
+                .map_err(as_field("venue_id"))?
+                .time_zone,
+        ));
+    }
+    Ok(crate::domain::zone::Zone::from_stored("Asia/Shanghai"))
+}
+
 /// A record's feed link and its `webcal://` twin, as API outputs carry them.
 fn feed_links(feeds: &Feeds, target: Target) -> (String, String) {
     (feeds.feed_url(&target), feeds.webcal_url(&target))

@@ -22,7 +22,7 @@ use crate::auth::Actor;
 use crate::domain::field::{Checked, FieldError, one};
 use crate::domain::key::Key;
 use crate::domain::text::{self, DESCRIPTION_MAX, NAME_MAX};
-use crate::domain::time::{Schedule, ScheduleInput, TimeInput, check_date};
+use crate::domain::time::{Bound, Schedule, ScheduleInput, TimeInput, check_date};
 use crate::domain::web::http_url;
 use crate::domain::zone::Zone;
 use crate::error::Result;
@@ -201,9 +201,10 @@ pub struct SessionQuery {
     status: Option<SessionStatus>,
     /// Sessions linked to this slot.
     linked_session_id: Option<i64>,
-    /// Sessions ending after this instant (RFC 3339 with offset).
+    /// Sessions ending after this day (YYYY-MM-DD, in the program's time zone, else the
+    /// venue's, else Asia/Shanghai) or instant (RFC 3339 with offset), as feeds read it.
     from: Option<String>,
-    /// Sessions starting before this instant (RFC 3339 with offset).
+    /// Sessions starting before this day (read as `from`) or instant.
     to: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -226,8 +227,8 @@ async fn list_sessions(
 ) -> Result<PageOut<SessionOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Timed(..))),
-        from = one(query.from.as_deref().map(|t| TimeInput::instant("from", t)).transpose()),
-        to = one(query.to.as_deref().map(|t| TimeInput::instant("to", t)).transpose()),
+        from = one(query.from.as_deref().map(|t| Bound::parse("from", t)).transpose()),
+        to = one(query.to.as_deref().map(|t| Bound::parse("to", t)).transpose()),
         _ids = positive_ids(&[
             ("program_id", query.program_id),
             ("activity_id", query.activity_id),
@@ -236,6 +237,11 @@ async fn list_sessions(
             ("linked_session_id", query.linked_session_id),
         ]),
     }
+    validate! {
+        _order = one(Bound::in_order(from, to)),
+    }
+    let zone = super::window_zone(state.db.reader(), query.program_id, query.venue_id).await?;
+    let (from, to) = (from.map(|b| b.instant(zone)), to.map(|b| b.instant(zone)));
     let filter = SessionFilter {
         program_id: query.program_id,
         activity_id: query.activity_id,

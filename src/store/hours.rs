@@ -25,6 +25,10 @@ pub struct HoursFilter {
     pub team_path: Option<String>,
     /// One volunteer.
     pub volunteer_id: Option<i64>,
+    /// Sessions ending after this instant.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Sessions starting before this instant.
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One volunteer's service.
@@ -51,6 +55,12 @@ pub async fn by_volunteer(conn: &impl ConnectionTrait, filter: &HoursFilter) -> 
         .find_also_related(Session);
     if let Some(program) = filter.program_id {
         query = query.filter(entity::session::Column::ProgramId.eq(program));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(entity::session::Column::EndsAt.gt(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(entity::session::Column::StartsAt.lt(to));
     }
     let mut volunteers = Query::select().column(V::Id).from(Volunteers).to_owned();
     if let Some(path) = &filter.organization_path {

@@ -355,3 +355,17 @@ fn url_decoded_cursor(target: &str) -> String {
         .1
         .into_owned()
 }
+
+db_test! {
+    async fn a_session_window_takes_days_in_the_programs_zone_as_feeds_do(app: TestApp) {
+        let seed = app.seed().await;
+        let late = app.session(seed.activity, seed.venue, "2019-05-29T23:30+08:00", "2019-05-29T23:50+08:00").await;
+        let day = app.session(seed.activity, seed.venue, "2019-05-30T09:00+08:00", "2019-05-30T11:00+08:00").await;
+        let on_30_may = app.get(&format!("/api/v1/sessions?program_id={}&from=2019-05-30&to=2019-05-31", seed.program)).await;
+        assert_eq!(on_30_may.ids(), [id(&day)], "midnight in Lianyungang, not in UTC: {}", on_30_may.body);
+        let by_venue = app.get(&format!("/api/v1/sessions?venue_id={}&from=2019-05-29&to=2019-05-30", seed.venue)).await;
+        assert_eq!(by_venue.ids(), [id(&late)]);
+        let backwards = app.get("/api/v1/sessions?from=2019-05-30&to=2019-05-29").await;
+        assert_eq!(backwards.invalid_fields(), ["to"]);
+    }
+}

@@ -449,11 +449,20 @@ db_test! {
         app.post(&app.admin, &format!("/api/v1/assignments/{assignment}/check-in"), json!({})).await;
         app.post(&app.admin, &format!("/api/v1/assignments/{missed}/no-show"), json!({})).await;
         let hours = app.get_as(&app.admin, &format!("/api/v1/service-hours?program_id={}", s.seed.program)).await;
-        assert_eq!(hours.body, json!([{"id": s.volunteer, "name": "张伟", "organization_id": s.seed.haizhou, "sessions": 1, "hours": 2.0}]));
+        assert_eq!(hours.body, json!({"data": [{"id": s.volunteer, "name": "张伟", "organization_id": s.seed.haizhou, "sessions": 1, "hours": 2.0}]}));
         let teams = app.get_as(&app.admin, "/api/v1/service-hours?by=team").await;
-        assert_eq!(teams.body[0]["id"], s.team);
-        assert_eq!(teams.body[0]["hours"], 2.0);
-        assert_eq!(teams.body[0]["volunteers"], 1);
+        assert_eq!(teams.body["data"][0]["id"], s.team);
+        assert_eq!(teams.body["data"][0]["hours"], 2.0);
+        assert_eq!(teams.body["data"][0]["volunteers"], 1);
+        // The session ran 28 May, 09:00–11:00 in Lianyungang: a window of days picks it or not.
+        let within = app.get_as(&app.admin, "/api/v1/service-hours?from=2019-05-28&to=2019-05-29").await;
+        assert_eq!(within.ids(), [s.volunteer]);
+        let before = app.get_as(&app.admin, "/api/v1/service-hours?to=2019-05-28T09:00:00%2B08:00").await;
+        assert!(before.ids().is_empty(), "{}", before.body);
+        let after = app.get_as(&app.admin, &format!("/api/v1/service-hours?program_id={}&from=2019-05-29", s.seed.program)).await;
+        assert!(after.ids().is_empty(), "{}", after.body);
+        let backwards = app.get_as(&app.admin, "/api/v1/service-hours?from=2019-05-29&to=2019-05-28").await;
+        assert_eq!(backwards.invalid_fields(), ["to"]);
         let csv = app
             .request(reqwest::Method::GET, "/api/v1/service-hours?format=csv")
             .bearer_auth(&app.admin)
@@ -467,7 +476,7 @@ db_test! {
         assert!(text.starts_with("志愿者编号,姓名,所属组织编号,服务场次,服务时长（小时）\n"), "{text}");
         assert!(text.contains(&format!("{},张伟,{},1,2.00", s.volunteer, s.seed.haizhou)));
         let outsider = app.organizer(s.seed.ganyu).await;
-        assert_eq!(app.get_as(&outsider, "/api/v1/service-hours").await.body, json!([]), "others' volunteers stay private");
+        assert_eq!(app.get_as(&outsider, "/api/v1/service-hours").await.body, json!({"data": []}), "others' volunteers stay private");
     }
 }
 
@@ -553,5 +562,36 @@ db_test! {
         let flagged = &moved.body["flagged_assignments"];
         assert_eq!(flagged[0]["id"], assignment, "{}", moved.body);
         assert_eq!(flagged[0]["conflicts"][0]["rule"], "unavailable");
+    }
+}
+
+db_test! {
+    async fn service_hours_come_a_page_at_a_time_most_hours_first(app: TestApp) {
+        let s = staff(&app).await;
+        let mut people = Vec::new();
+        for (i, (starts, ends)) in [("09:00", "11:00"), ("09:00", "12:00"), ("09:00", "10:00")].into_iter().enumerate() {
+            let role = role_at(&app, &s, s.seed.venue, &format!("2019-05-2{}T{starts}+08:00", i + 1), &format!("2019-05-2{}T{ends}+08:00", i + 1), json!({"needed": 1})).await;
+            let person = volunteer(&app, &s.seed, &format!("志愿者{i}"), json!([])).await;
+            let assignment = id(&assign(&app, role, person).await.body);
+            app.clock.set(format!("2019-05-2{}T01:30:00Z", i + 1).parse().unwrap());
+            let done = app.post(&app.admin, &format!("/api/v1/assignments/{assignment}/check-in"), json!({})).await;
+            assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+            people.push(person);
+        }
+        let mut seen = Vec::new();
+        let mut hours = Vec::new();
+        let mut path = "/api/v1/service-hours?limit=2".to_owned();
+        loop {
+            let page = app.get_as(&app.admin, &path).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            seen.extend(page.ids());
+            hours.extend(page.body["data"].as_array().unwrap().iter().map(|r| r["hours"].as_f64().unwrap()));
+            match page.body["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/api/v1/service-hours?limit=2&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, [people[1], people[0], people[2]], "three, two, then one hour");
+        assert_eq!(hours, [3.0, 2.0, 1.0]);
     }
 }
