@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, Json, Query};
 use super::openapi::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request, positive_ids};
+use super::paging::{PageOut, page_request, positive_ids, search};
 use super::scope::session_owner;
 use super::volunteers::sees_personal_data;
 use super::{AppState, as_field, created, with_etag};
@@ -222,6 +222,9 @@ pub struct AssignmentQuery {
     status: Option<AssignmentStatus>,
     /// Only those flagged with conflicts (`true`) or only those without (`false`).
     flagged: Option<bool>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset): what a
+    /// client keeping a copy has not seen yet.
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -243,6 +246,7 @@ async fn list_assignments(
     Query(query): Query<AssignmentQuery>,
 ) -> Result<PageOut<AssignmentOut>> {
     validate! {
+        search = search(None, query.updated_since.as_deref()),
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[
             ("session_id", query.session_id),
@@ -258,6 +262,7 @@ async fn list_assignments(
         program_id: query.program_id,
         status: query.status,
         flagged: query.flagged,
+        search,
     };
     let conn = state.db.reader();
     let page = store::list(conn, &filter, &actor.reach()?, &page).await?;

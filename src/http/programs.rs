@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request, positive_ids};
+use super::paging::{PageOut, page_request, positive_ids, search};
 use super::patch::{Change, Patch};
 use super::{AppState, as_field, created, with_etag};
 use super::{Feeds, Target, feed_links};
@@ -118,6 +118,11 @@ impl ProgramOut {
 pub struct ProgramQuery {
     /// Hosted by this organization.
     organization_id: Option<i64>,
+    /// Text the name contains (Latin letters in either case), up to 64 characters.
+    q: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset): what a
+    /// client keeping a copy has not seen yet.
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -137,11 +142,13 @@ async fn list_programs(
     Query(query): Query<ProgramQuery>,
 ) -> Result<PageOut<ProgramOut>> {
     validate! {
+        search = search(query.q.as_deref(), query.updated_since.as_deref()),
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("organization_id", query.organization_id)]),
     }
     let filter = ProgramFilter {
         organization_id: query.organization_id,
+        search,
     };
     let page = store::list(state.db.reader(), &filter, &page).await?;
     Ok(page.map(|m| ProgramOut::new(m, &state.feeds)).into())

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::assignments::{AssignmentOut, present};
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request, positive_ids};
+use super::paging::{PageOut, page_request, positive_ids, search};
 use super::patch::{Change, Patch};
 use super::scope::{require_session_manager, require_venue_use};
 use super::{AppState, as_field, created, with_etag};
@@ -206,6 +206,9 @@ pub struct SessionQuery {
     from: Option<String>,
     /// Sessions starting before this day (read as `from`) or instant.
     to: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset): what a
+    /// client keeping a copy has not seen yet.
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -226,6 +229,7 @@ async fn list_sessions(
     Query(query): Query<SessionQuery>,
 ) -> Result<PageOut<SessionOut>> {
     validate! {
+        search = search(None, query.updated_since.as_deref()),
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Timed(..))),
         from = one(query.from.as_deref().map(|t| Bound::parse("from", t)).transpose()),
         to = one(query.to.as_deref().map(|t| Bound::parse("to", t)).transpose()),
@@ -251,6 +255,7 @@ async fn list_sessions(
         linked_session_id: query.linked_session_id,
         from,
         to,
+        search,
     };
     let page = store::list(state.db.reader(), &filter, &actor.visibility(), &page)
         .await

@@ -64,6 +64,8 @@ pub struct AssignmentFilter {
     pub status: Option<AssignmentStatus>,
     /// Only assignments flagged with conflicts.
     pub flagged: Option<bool>,
+    /// Changed since an instant.
+    pub search: super::Search,
 }
 
 /// One assignment by id.
@@ -88,10 +90,11 @@ pub async fn list(
     reach: &Reach,
     page: &PageRequest,
 ) -> Result<Page<Model>> {
-    let mut query = Entity::find()
+    let query = Entity::find()
         .filter(super::reach::assignments(reach))
         .order_by_asc(Column::Id)
         .limit(page.limit + 1);
+    let mut query = filter.search.apply(query, &[], Column::UpdatedAt);
     if let Some(session) = filter.session_id {
         query = query.filter(Column::SessionId.eq(session));
     }

@@ -105,6 +105,8 @@ pub struct PlanFilter {
     pub organization_id: Option<i64>,
     /// At this step of the review.
     pub review: Option<PlanReview>,
+    /// By activity name and last change.
+    pub search: super::Search,
 }
 
 /// A program's plan by id; a plan of another program is not found.
@@ -146,10 +148,11 @@ pub async fn list(
     filter: &PlanFilter,
     page: &PageRequest,
 ) -> Result<Page<Model>> {
-    let mut query = Entity::find()
+    let query = Entity::find()
         .filter(Column::ProgramId.eq(program_id))
         .order_by_asc(Column::Id)
         .limit(page.limit + 1);
+    let mut query = filter.search.apply(query, &[Column::ActivityName], Column::UpdatedAt);
     if let Some(organization) = filter.organization_id {
         query = query.filter(Column::OrganizationId.eq(organization));
     }

@@ -53,6 +53,8 @@ impl Fields<ActiveModel> for ProgramFields {
 pub struct ProgramFilter {
     /// Hosted by this organization.
     pub organization_id: Option<i64>,
+    /// By name and last change.
+    pub search: super::Search,
 }
 
 /// One program by id.
@@ -72,7 +74,8 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Mod
 
 /// A page of programs in id order.
 pub async fn list(conn: &impl ConnectionTrait, filter: &ProgramFilter, page: &PageRequest) -> Result<Page<Model>> {
-    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    let query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    let mut query = filter.search.apply(query, &[Column::Name], Column::UpdatedAt);
     if let Some(organization) = filter.organization_id {
         query = query.filter(Column::HostOrganizationId.eq(organization));
     }

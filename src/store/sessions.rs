@@ -145,6 +145,8 @@ pub struct SessionFilter {
     pub status: Option<SessionStatus>,
     /// Linked to this session.
     pub linked_session_id: Option<i64>,
+    /// Changed since an instant (no name search: sessions take their activity's).
+    pub search: super::Search,
     /// Ending after this instant.
     pub from: Option<DateTime<Utc>>,
     /// Starting before this instant.
@@ -206,11 +208,12 @@ pub async fn list(
     visibility: &Visibility,
     page: &PageRequest,
 ) -> Result<Page<Model>> {
-    let mut query = Entity::find()
+    let query = Entity::find()
         .filter(Column::DeletedAt.is_null())
         .order_by_asc(Column::StartsAt)
         .order_by_asc(Column::Id)
         .limit(page.limit + 1);
+    let mut query = filter.search.apply(query, &[], Column::UpdatedAt);
     if *visibility != Visibility::All {
         query = query.filter(Column::ActivityId.in_subquery(visible_ids(visibility)));
     }

@@ -369,3 +369,31 @@ db_test! {
         assert_eq!(backwards.invalid_fields(), ["to"]);
     }
 }
+
+db_test! {
+    async fn a_client_keeping_a_copy_fetches_only_what_changed_since_its_last_look(app: TestApp) {
+        let seed = app.seed().await;
+        let kept = app.session(seed.activity, seed.venue, "2019-05-29T09:00+08:00", "2019-05-29T11:00+08:00").await;
+        let moved = app.session(seed.activity, seed.venue, "2019-05-30T09:00+08:00", "2019-05-30T11:00+08:00").await;
+        app.clock.advance(chrono::TimeDelta::minutes(5));
+        let last_look = app.policy().now.to_rfc3339().replace('+', "%2B");
+        let quiet = app.get(&format!("/api/v1/sessions?updated_since={last_look}")).await;
+        assert!(quiet.ids().is_empty(), "{}", quiet.body);
+        let patched = app
+            .patch_current(&format!("/api/v1/sessions/{}", id(&moved)), json!({"starts_at": "2019-05-30T10:00:00+08:00", "ends_at": "2019-05-30T12:00:00+08:00"}))
+            .await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+        let changed = app.get(&format!("/api/v1/sessions?updated_since={last_look}")).await;
+        assert_eq!(changed.ids(), [id(&moved)]);
+        assert!(!changed.ids().contains(&id(&kept)));
+        let programs = app.get(&format!("/api/v1/programs?updated_since={last_look}")).await;
+        assert!(programs.ids().is_empty(), "{}", programs.body);
+        let assignments = app.get_as(&app.admin, &format!("/api/v1/assignments?updated_since={last_look}")).await;
+        assert_eq!(assignments.status, StatusCode::OK, "{}", assignments.body);
+        assert!(assignments.ids().is_empty());
+        let named = app.get("/api/v1/programs?q=nothing-like-this").await;
+        assert!(named.ids().is_empty());
+        let bad = app.get("/api/v1/sessions?updated_since=yesterday").await;
+        assert_eq!(bad.invalid_fields(), ["updated_since"]);
+    }
+}

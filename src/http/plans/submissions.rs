@@ -15,7 +15,7 @@ use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::http::extract::{Authenticated, Id, Ids, IfMatch, Json, Query};
 use crate::http::openapi::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
-use crate::http::paging::{PageOut, page_request, positive_ids};
+use crate::http::paging::{PageOut, page_request, positive_ids, search};
 use crate::http::{AppState, as_field, created, with_etag};
 use crate::store::plans::{self as store, PlanFields, PlanFilter};
 use crate::store::{Cursor, check_version, organizations, plan_notices, programs};
@@ -30,6 +30,11 @@ pub struct PlanQuery {
     organization_id: Option<i64>,
     /// At this step of the review.
     review: Option<PlanReview>,
+    /// Text the activity name contains (Latin letters in either case), up to 64 characters.
+    q: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset): what a
+    /// client keeping a copy has not seen yet.
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -53,6 +58,7 @@ pub(super) async fn list_plans(
     Query(query): Query<PlanQuery>,
 ) -> Result<PageOut<PlanOut>> {
     validate! {
+        search = search(query.q.as_deref(), query.updated_since.as_deref()),
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
         _ids = positive_ids(&[("organization_id", query.organization_id)]),
     }
@@ -67,6 +73,7 @@ pub(super) async fn list_plans(
     let filter = PlanFilter {
         organization_id: own.or(query.organization_id),
         review: query.review,
+        search,
     };
     let page = store::list(conn, program.id, &filter, &page).await?;
     let mut context = Context::read(conn, &program, &page.items).await?;
