@@ -110,9 +110,18 @@ fn plan_data(happening: &PlanHappening) -> Value {
             "plan": {
                 "id": plan.id, "organization": plan.organization, "activity_name": plan.activity,
                 "revision": plan.revision, "joins_video_link": plan.joins_video_link,
-                "submitted_at": plan.at, "link": plan.link,
+                "submitted_at": plan.zone.local(plan.at), "link": plan.link,
             },
         }),
+    }
+}
+
+/// A session's start and end as a message carries them: instants in the program's zone with
+/// its offset, or the first and last day.
+fn times(when: When, zone: crate::domain::zone::Zone) -> (Value, Value, bool) {
+    match when {
+        When::Timed(start, end) => (json!(zone.local(start)), json!(zone.local(end)), false),
+        When::AllDay(first, last) => (json!(first), json!(last), true),
     }
 }
 
@@ -122,10 +131,7 @@ fn session_data(session: &SessionFacts, happening: &Happening) -> Value {
         .iter()
         .map(|d| json!({"name": d.name, "role": d.role, "status": d.status, "mobile": d.masked_mobile()}))
         .collect();
-    let (starts_at, ends_at, all_day) = match session.when {
-        When::Timed(start, end) => (json!(start), json!(end), false),
-        When::AllDay(first, last) => (json!(first), json!(last), true),
-    };
+    let (starts_at, ends_at, all_day) = times(session.when, session.zone);
     let mut data = json!({
         "session": {
             "id": session.id, "title": session.title, "starts_at": starts_at, "ends_at": ends_at,
@@ -143,10 +149,7 @@ fn session_data(session: &SessionFacts, happening: &Happening) -> Value {
         }
         Happening::Rescheduled { was } => {
             // What it was, as fields a program can compare, beside the text for people.
-            let (starts_at, ends_at, all_day) = match was.when {
-                When::Timed(start, end) => (json!(start), json!(end), false),
-                When::AllDay(first, last) => (json!(first), json!(last), true),
-            };
+            let (starts_at, ends_at, all_day) = times(was.when, session.zone);
             data["previous"] = json!({
                 "starts_at": starts_at, "ends_at": ends_at, "all_day": all_day,
                 "venue_id": was.venue_id, "venue": {"name": was.venue, "address": was.address},

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
 
 use super::field::FieldError;
@@ -30,6 +31,11 @@ impl Zone {
     /// The IANA name.
     pub fn name(self) -> &'static str {
         self.0.name()
+    }
+
+    /// `at` as people there read it: the local time with the zone's offset.
+    pub fn local(self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
+        at.with_timezone(&self.0).fixed_offset()
     }
 
     /// A zone read back from the database, which only ever holds names that parsed.

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use entity::assignment::Model;
 use entity::kinds::AssignmentStatus;
 use sea_orm::ConnectionTrait;
@@ -30,6 +30,7 @@ use crate::domain::field::{FieldError, one};
 use crate::domain::key::Key;
 use crate::domain::staffing::{Rule, Violation};
 use crate::domain::text;
+use crate::domain::zone::Zone;
 use crate::error::{Error, Problem, Result};
 use crate::store::assignments::{self as store, Action, AssignmentFilter, Override, Request};
 use crate::store::{Cursor, Visibility, candidates, organizations, roles, sessions, volunteers};
@@ -104,14 +105,15 @@ pub struct AssignmentOut {
     status: AssignmentStatus,
     /// Why it was declined or cancelled.
     reason: Option<String>,
-    checked_in_at: Option<DateTime<Utc>>,
+    /// When the volunteer checked in, in the program's time zone.
+    checked_in_at: Option<DateTime<FixedOffset>>,
     /// Rules an admin set aside for it.
     overridden_rules: Vec<Rule>,
     override_reason: Option<String>,
     /// What it clashes with since a session moved.
     conflicts: Vec<Violation>,
-    /// When the clash was found.
-    flagged_at: Option<DateTime<Utc>>,
+    /// When the clash was found, in the program's time zone.
+    flagged_at: Option<DateTime<FixedOffset>>,
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -142,7 +144,7 @@ pub struct BatchOut {
 
 impl AssignmentOut {
     /// An assignment with its volunteer, whose mobile is shown in full only when `full`.
-    fn new(a: Model, volunteer: &entity::volunteer::Model, full: bool) -> Self {
+    fn new(a: Model, volunteer: &entity::volunteer::Model, full: bool, zone: Zone) -> Self {
         Self {
             volunteer: AssigneeOut {
                 id: volunteer.id,
@@ -161,9 +163,9 @@ impl AssignmentOut {
             session_id: a.session_id,
             status: a.status,
             reason: a.reason,
-            checked_in_at: a.checked_in_at,
+            checked_in_at: a.checked_in_at.map(|t| zone.local(t)),
             override_reason: a.override_reason,
-            flagged_at: a.flagged_at,
+            flagged_at: a.flagged_at.map(|t| zone.local(t)),
             version: a.version,
             created_at: a.created_at,
             updated_at: a.updated_at,
@@ -191,6 +193,10 @@ pub(super) async fn present(
     }
     let organizations: Vec<i64> = people.values().map(|v| v.organization_id).collect();
     let paths = organizations::paths(conn, &organizations).await?;
+    let mut sessions: Vec<i64> = models.iter().map(|a| a.session_id).collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    let zones = crate::store::sessions::program_zones(conn, &sessions).await?;
     Ok(models
         .into_iter()
         .filter_map(|a| {
@@ -200,7 +206,11 @@ pub(super) async fn present(
                 volunteer.id,
                 paths.get(&volunteer.organization_id).map(String::as_str),
             );
-            Some(AssignmentOut::new(a, volunteer, full))
+            let zone = zones
+                .get(&a.session_id)
+                .copied()
+                .unwrap_or_else(|| Zone::from_stored("UTC"));
+            Some(AssignmentOut::new(a, volunteer, full, zone))
         })
         .collect())
 }
@@ -405,7 +415,12 @@ async fn assign(state: &AppState, actor: &Actor, input: AssignmentIn) -> Result<
     let model = store::assign(&txn, request, state.policy()).await?;
     txn.commit().await?;
     let full = sees_personal_data(actor, volunteer.id, Some(&home));
-    Ok(AssignmentOut::new(model, &volunteer, full))
+    let zones = crate::store::sessions::program_zones(conn, &[session_id]).await?;
+    let zone = zones
+        .get(&session_id)
+        .copied()
+        .unwrap_or_else(|| Zone::from_stored("UTC"));
+    Ok(AssignmentOut::new(model, &volunteer, full, zone))
 }
 
 fn override_rules(given: Option<&OverrideIn>, actor: &Actor) -> Result<Option<Override>, FieldError> {

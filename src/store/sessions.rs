@@ -202,6 +202,26 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Mod
 }
 
 /// A page of the live sessions the reader may see, in start order.
+/// The time zone of each session's program, by session id: the zone times about the
+/// session are shown in.
+pub async fn program_zones(
+    conn: &impl ConnectionTrait,
+    session_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, crate::domain::zone::Zone>> {
+    let sessions = record::by_ids::<ActiveModel>(conn, session_ids, |s| s.id).await?;
+    let mut programs: Vec<i64> = sessions.values().map(|s| s.program_id).collect();
+    programs.sort_unstable();
+    programs.dedup();
+    let zones = record::by_ids::<entity::program::ActiveModel>(conn, &programs, |p| p.id).await?;
+    Ok(sessions
+        .values()
+        .filter_map(|s| {
+            let program = zones.get(&s.program_id)?;
+            Some((s.id, crate::domain::zone::Zone::from_stored(&program.time_zone)))
+        })
+        .collect())
+}
+
 pub async fn list(
     conn: &impl ConnectionTrait,
     filter: &SessionFilter,

@@ -297,11 +297,11 @@ db_test! {
         assert_eq!(moved.status, reqwest::StatusCode::OK, "{}", moved.body);
         quick(&app).dispatch_due().await.unwrap();
         let data = receiver.received("/standard/moved")[0].json()["data"].clone();
-        assert_eq!(data["previous"]["starts_at"], "2019-05-28T01:00:00Z", "{data}");
-        assert_eq!(data["previous"]["ends_at"], "2019-05-28T03:00:00Z");
+        assert_eq!(data["previous"]["starts_at"], "2019-05-28T09:00:00+08:00", "the program's time, with its offset: {data}");
+        assert_eq!(data["previous"]["ends_at"], "2019-05-28T11:00:00+08:00");
         assert_eq!(data["previous"]["venue_id"], seed.venue);
         assert_eq!(data["venue"]["id"], hall);
-        assert_eq!(data["session"]["starts_at"], "2019-05-28T06:00:00Z");
+        assert_eq!(data["session"]["starts_at"], "2019-05-28T14:00:00+08:00");
     }
 }
 

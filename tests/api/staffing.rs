@@ -432,7 +432,7 @@ db_test! {
         app.clock.set("2019-05-28T00:45:00Z".parse().unwrap()); // 08:45 local
         let on_time = app.post(&token, &path, json!({})).await;
         assert_eq!(on_time.body["status"], "checked_in", "{}", on_time.body);
-        assert_eq!(on_time.body["checked_in_at"], "2019-05-28T00:45:00Z");
+        assert_eq!(on_time.body["checked_in_at"], "2019-05-28T08:45:00+08:00", "in the program's time zone");
         app.clock.set("2019-05-28T03:00:00Z".parse().unwrap()); // 11:00 local: over
         let late = app.post(&app.admin, &format!("/api/v1/assignments/{latecomer}/check-in"), json!({})).await;
         assert_eq!(late.problem(StatusCode::CONFLICT, "conflict")["code"], "outside_check_in_window");
