@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request, positive_ids};
+use super::paging::{PageOut, page_request, positive_ids, search};
 use super::patch::{Change, Patch};
 use super::scope::require_session_manager;
 use super::{AppState, as_field, created, with_etag};
@@ -128,6 +128,10 @@ impl RoleOut {
 pub struct RoleQuery {
     /// The session's roles.
     session_id: Option<i64>,
+    /// Text the role's name contains (Latin letters in either case), up to 64 characters.
+    q: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset).
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -149,6 +153,7 @@ async fn list_roles(
 ) -> Result<PageOut<RoleOut>> {
     validate! {
         page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
+        search = search(query.q.as_deref(), query.updated_since.as_deref()),
         _ids = positive_ids(&[("session_id", query.session_id)]),
     }
     let conn = state.db.reader();
@@ -157,7 +162,7 @@ async fn list_roles(
             .await
             .map_err(as_field("session_id"))?;
     }
-    let page = store::list(conn, query.session_id, &actor.visibility(), &page).await?;
+    let page = store::list(conn, query.session_id, &search, &actor.visibility(), &page).await?;
     Ok(PageOut {
         next_cursor: page.next.map(|c| c.encode()),
         data: RoleOut::load(conn, page.items).await?,

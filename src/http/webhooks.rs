@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Id, Ids, IfMatch, Json, OptionalIfMatch, Query};
 use super::openapi::{ActionErrors, CreateErrors, DeleteErrors, ListErrors, ReadErrors, UpdateErrors};
-use super::paging::{PageOut, page_request};
+use super::paging::{PageOut, page_request, search};
 use super::patch::{Change, Patch};
 use super::scope::require_organization;
 use super::{AppState, created, with_etag};
@@ -192,6 +192,10 @@ pub struct WebhookCreatedOut {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookQuery {
+    /// Text the subscription's name contains (Latin letters in either case), up to 64 characters.
+    q: Option<String>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset).
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -308,14 +312,17 @@ async fn list_webhooks(
     Authenticated(actor): Authenticated,
     Query(query): Query<WebhookQuery>,
 ) -> Result<PageOut<WebhookOut>> {
-    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
+    validate! {
+        page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
+        search = search(query.q.as_deref(), query.updated_since.as_deref()),
+    }
     actor.require_token()?;
     let within = match actor.visibility() {
         Visibility::All => None,
         Visibility::PublicOrWithin(path) => Some(path),
         Visibility::Public => return Err(Error::Forbidden("only admins and organizers see webhooks".to_owned())),
     };
-    let page = store::list(state.db.reader(), within.as_deref(), &page).await?;
+    let page = store::list(state.db.reader(), within.as_deref(), &search, &page).await?;
     Ok(page.map(WebhookOut::from).into())
 }
 
@@ -565,6 +572,8 @@ impl DeliveryOut {
 pub struct DeliveryQuery {
     /// Only messages with this status.
     status: Option<DeliveryStatus>,
+    /// Only those created or changed at or after this instant (RFC 3339 with offset).
+    updated_since: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 100).
@@ -601,10 +610,13 @@ async fn list_deliveries(
     Id(id): Id,
     Query(query): Query<DeliveryQuery>,
 ) -> Result<PageOut<DeliveryOut>> {
-    let page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_)))?;
+    validate! {
+        page = page_request(query.cursor.as_deref(), query.limit, |c| matches!(c, Cursor::Id(_))),
+        search = search(None, query.updated_since.as_deref()),
+    }
     let conn = state.db.reader();
     managed(conn, &actor, id).await?;
-    let page = deliveries::list(conn, id, query.status, &page).await?;
+    let page = deliveries::list(conn, id, query.status, &search, &page).await?;
     let ids: Vec<i64> = page.items.iter().map(|d| d.id).collect();
     let mut attempts = deliveries::attempts(conn, &ids).await?;
     let page = page.map(|d| {

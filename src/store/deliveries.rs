@@ -549,12 +549,14 @@ pub async fn list(
     conn: &impl ConnectionTrait,
     webhook_id: i64,
     status: Option<DeliveryStatus>,
+    search: &super::Search,
     page: &PageRequest,
 ) -> Result<Page<Model>> {
-    let mut query = Entity::find()
+    let query = Entity::find()
         .filter(Column::WebhookId.eq(webhook_id))
         .order_by_desc(Column::Id)
         .limit(page.limit + 1);
+    let mut query = search.apply(query, &[], Column::UpdatedAt);
     if let Some(status) = status {
         query = query.filter(Column::Status.eq(status));
     }

@@ -90,6 +90,7 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Mod
 pub async fn list(
     conn: &impl ConnectionTrait,
     session_id: Option<i64>,
+    search: &super::Search,
     visibility: &Visibility,
     page: &PageRequest,
 ) -> Result<Page<Model>> {
@@ -100,10 +101,11 @@ pub async fn list(
         .and_where(S::DeletedAt.is_null())
         .and_where(S::ActivityId.in_subquery(super::activities::visible_ids(visibility)))
         .to_owned();
-    let mut query = Entity::find()
+    let query = Entity::find()
         .filter(Column::SessionId.in_subquery(visible_sessions))
         .order_by_asc(Column::Id)
         .limit(page.limit + 1);
+    let mut query = search.apply(query, &[Column::Name], Column::UpdatedAt);
     if let Some(session) = session_id {
         query = query.filter(Column::SessionId.eq(session));
     }

@@ -137,8 +137,14 @@ pub async fn get_for_update(txn: &DatabaseTransaction, id: i64) -> Result<Model>
 
 /// A page of subscriptions in id order; `within` limits it to those of the organization at
 /// that path and below.
-pub async fn list(conn: &impl ConnectionTrait, within: Option<&str>, page: &PageRequest) -> Result<Page<Model>> {
-    let mut query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    within: Option<&str>,
+    search: &super::Search,
+    page: &PageRequest,
+) -> Result<Page<Model>> {
+    let query = Entity::find().order_by_asc(Column::Id).limit(page.limit + 1);
+    let mut query = search.apply(query, &[Column::Name], Column::UpdatedAt);
     if let Some(path) = within {
         let subtree = entity::organization::Entity::find()
             .select_only()

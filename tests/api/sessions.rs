@@ -391,6 +391,14 @@ db_test! {
         let assignments = app.get_as(&app.admin, &format!("/api/v1/assignments?updated_since={last_look}")).await;
         assert_eq!(assignments.status, StatusCode::OK, "{}", assignments.body);
         assert!(assignments.ids().is_empty());
+        for list in ["/api/v1/session-roles", "/api/v1/webhooks"] {
+            let since = app.get_as(&app.admin, &format!("{list}?updated_since={last_look}")).await;
+            assert_eq!(since.status, StatusCode::OK, "{list}: {}", since.body);
+            assert!(since.ids().is_empty(), "{list}: {}", since.body);
+        }
+        let role = app.create("/api/v1/session-roles", json!({"session_id": id(&kept), "name": "引导员", "needed": 2})).await;
+        let roles = app.get(&format!("/api/v1/session-roles?updated_since={last_look}")).await;
+        assert_eq!(roles.ids(), [id(&role)], "a role made after the last look");
         let named = app.get("/api/v1/programs?q=nothing-like-this").await;
         assert!(named.ids().is_empty());
         let bad = app.get("/api/v1/sessions?updated_since=yesterday").await;
