@@ -1,6 +1,6 @@
 //! `sciday export --program ID`: one program and everything its records refer to.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
 use crate::transfer::format::Document;
@@ -31,23 +31,20 @@ pub(super) fn only(document: Document, id: i64) -> Result<Document> {
         .map(|s| s.key.clone())
         .collect();
     let own_activities = activities.clone();
-    // The slots followed, and the slots those follow.
+    // The slots followed, and the slots those follow: one pass over the sessions per link in
+    // the longest chain.
     loop {
-        let followed: Vec<&crate::transfer::format::SessionRecord> = document
+        let followed: HashSet<&str> = document
             .sessions
             .iter()
-            .filter(|s| !sessions.contains(&s.key))
-            .filter(|s| {
-                document
-                    .sessions
-                    .iter()
-                    .any(|own| sessions.contains(&own.key) && own.linked_session.as_ref() == Some(&s.key))
-            })
+            .filter(|s| sessions.contains(&s.key))
+            .filter_map(|s| s.linked_session.as_deref())
+            .filter(|key| !sessions.contains(*key))
             .collect();
         if followed.is_empty() {
             break;
         }
-        for slot in followed {
+        for slot in document.sessions.iter().filter(|s| followed.contains(s.key.as_str())) {
             sessions.insert(slot.key.clone());
             activities.insert(slot.activity.clone());
         }
@@ -106,13 +103,12 @@ pub(super) fn only(document: Document, id: i64) -> Result<Document> {
     for v in document.volunteers.iter().filter(|v| volunteers.contains(&v.key)) {
         teams.extend(v.teams.iter().map(|m| m.team.clone()));
     }
-    close_over(&mut teams, |key| {
-        document
-            .teams
-            .iter()
-            .find(|t| t.key == key)
-            .and_then(|t| t.parent.clone())
-    });
+    let team_parents: HashMap<&str, &str> = document
+        .teams
+        .iter()
+        .filter_map(|t| Some((t.key.as_str(), t.parent.as_deref()?)))
+        .collect();
+    close_over(&mut teams, &team_parents);
     let mut venues: HashSet<String> = document
         .sessions
         .iter()
@@ -167,13 +163,12 @@ pub(super) fn only(document: Document, id: i64) -> Result<Document> {
         .cloned()
         .collect();
     organizations.extend(extensions.iter().map(|e| e.organization.clone()));
-    close_over(&mut organizations, |key| {
-        document
-            .organizations
-            .iter()
-            .find(|o| o.key == key)
-            .and_then(|o| o.parent.clone())
-    });
+    let organization_parents: HashMap<&str, &str> = document
+        .organizations
+        .iter()
+        .filter_map(|o| Some((o.key.as_str(), o.parent.as_deref()?)))
+        .collect();
+    close_over(&mut organizations, &organization_parents);
 
     Ok(Document {
         format: document.format,
@@ -199,14 +194,14 @@ fn keep<T>(records: Vec<T>, wanted: impl Fn(&T) -> bool) -> Vec<T> {
     records.into_iter().filter(|r| wanted(r)).collect()
 }
 
-/// Adds every parent of every member, up to the roots.
-fn close_over(set: &mut HashSet<String>, parent: impl Fn(&str) -> Option<String>) {
+/// Adds every parent of every member, up to the roots (`parents`: each key's parent).
+fn close_over(set: &mut HashSet<String>, parents: &HashMap<&str, &str>) {
     let mut pending: Vec<String> = set.iter().cloned().collect();
     while let Some(key) = pending.pop() {
-        if let Some(up) = parent(&key)
-            && set.insert(up.clone())
+        if let Some(up) = parents.get(key.as_str())
+            && set.insert((*up).to_owned())
         {
-            pending.push(up);
+            pending.push((*up).to_owned());
         }
     }
 }
