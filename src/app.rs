@@ -56,6 +56,7 @@ impl App {
             feeds,
             dispatcher: Arc::new(dispatcher),
             recent_tokens: http::recent_tokens(),
+            pages: Arc::new(crate::web::PageCache::default()),
             config: Arc::new(HttpConfig {
                 body_limit: config.body_limit,
                 travel_buffer: config.travel_buffer,

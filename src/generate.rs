@@ -330,6 +330,7 @@ pub async fn generate(
             organization_id: Set(organizations[i % organizations.len()]),
             tags: Set(serde_json::json!(tags)),
             feed_token: Set(Some(crate::auth::feed_token())),
+            page_token: Set(Some(crate::auth::feed_token())),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

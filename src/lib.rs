@@ -19,3 +19,4 @@ pub mod http;
 pub mod store;
 pub mod telemetry;
 pub mod transfer;
+pub mod web;

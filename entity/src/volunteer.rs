@@ -19,6 +19,9 @@ pub struct Model {
     /// The secret part of the volunteer's personal calendar URL.
     #[sea_orm(unique)]
     pub feed_token: Option<String>,
+    /// The secret part of the volunteer's personal page address.
+    #[sea_orm(unique)]
+    pub page_token: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -28,6 +28,9 @@ mod m20261130_000021_index_settled_deliveries;
 mod m20261202_000022_add_expiry_to_api_tokens;
 mod m20261202_000023_add_shared_to_venues;
 mod m20261202_000024_add_delivery_recovery;
+mod m20261207_000025_add_page_token_to_volunteers;
+mod m20261207_000026_create_session_changes;
+mod m20261207_000027_create_page_actions;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -60,6 +63,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000022_add_expiry_to_api_tokens::Migration),
             Box::new(m20261202_000023_add_shared_to_venues::Migration),
             Box::new(m20261202_000024_add_delivery_recovery::Migration),
+            Box::new(m20261207_000025_add_page_token_to_volunteers::Migration),
+            Box::new(m20261207_000026_create_session_changes::Migration),
+            Box::new(m20261207_000027_create_page_actions::Migration),
         ]
     }
 }

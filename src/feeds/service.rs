@@ -286,6 +286,12 @@ impl Feeds {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// How many writes this instance has handled: pages cached under one number are stale
+    /// under the next.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// How many feeds this instance has rendered.
     pub fn renders(&self) -> u64 {
         self.renders.load(Ordering::Relaxed)

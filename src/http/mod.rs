@@ -94,6 +94,8 @@ pub struct Shared {
     pub dispatcher: Arc<crate::delivery::dispatcher::Dispatcher>,
     /// Tokens whose use this instance recorded a moment ago.
     pub recent_tokens: gate::RecentTokens,
+    /// Rendered public pages.
+    pub pages: Arc<crate::web::PageCache>,
 }
 
 pub use gate::recent_tokens;
@@ -116,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(gate::GateLayer::new(state.clone()))
         .route_layer(axum::middleware::from_fn(paging::link_next))
         .merge(docs::router())
+        .merge(crate::web::router())
         .fallback(|| async { Error::NotFound("resource") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -140,8 +143,15 @@ pub fn router(state: AppState) -> Router {
 
 /// A request path fit for logs: a personal feed's token is a secret.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/feeds/volunteers/") {
-        Some(_) => std::borrow::Cow::Borrowed("/feeds/volunteers/{token}.ics"),
+    if path.starts_with("/feeds/volunteers/") {
+        return std::borrow::Cow::Borrowed("/feeds/volunteers/{token}.ics");
+    }
+    // A personal page's address is a secret too; what follows the token is not.
+    match path.strip_prefix("/v/") {
+        Some(rest) => {
+            let after = rest.find('/').map_or("", |at| &rest[at..]);
+            std::borrow::Cow::Owned(format!("/v/{{token}}{after}"))
+        }
         None => std::borrow::Cow::Borrowed(path),
     }
 }

@@ -30,12 +30,17 @@ pub enum Scope {
     Team(String),
     /// Every session a volunteer is assigned to (one row per assignment).
     Volunteer(i64),
+    /// One session of a public activity (its page).
+    Session(i64),
+    /// Every assignment of the members of the team at this path or its sub-teams, public or
+    /// not (the roster its leader sees).
+    Members(String),
 }
 
 impl Scope {
     /// Rows are assignments rather than sessions.
     pub fn is_staffed(&self) -> bool {
-        matches!(self, Self::Team(_) | Self::Volunteer(_))
+        matches!(self, Self::Team(_) | Self::Volunteer(_) | Self::Members(_))
     }
 
     fn condition(&self) -> &'static str {
@@ -51,14 +56,21 @@ impl Scope {
                  JOIN teams t ON t.id = m.team_id WHERE t.path LIKE $4)"
             }
             Self::Volunteer(_) => "g.volunteer_id = $4",
+            Self::Session(_) => "a.public = TRUE AND s.id = $4",
+            Self::Members(_) => {
+                "g.volunteer_id IN (SELECT m.volunteer_id FROM team_memberships m \
+                 JOIN teams t ON t.id = m.team_id WHERE t.path LIKE $4)"
+            }
         }
     }
 
     fn value(&self) -> Value {
         match self {
-            Self::Program(id) | Self::Activity(id) | Self::Venue(id) | Self::Volunteer(id) => Value::from(*id),
+            Self::Program(id) | Self::Activity(id) | Self::Venue(id) | Self::Volunteer(id) | Self::Session(id) => {
+                Value::from(*id)
+            }
             // Paths are digits and slashes, so LIKE needs no escaping.
-            Self::Organization(path) | Self::Team(path) => Value::from(format!("{path}%")),
+            Self::Organization(path) | Self::Team(path) | Self::Members(path) => Value::from(format!("{path}%")),
         }
     }
 }
@@ -87,7 +99,7 @@ const STAFFED: &str = " JOIN assignments g ON g.session_id = s.id JOIN session_r
 const WHERE: &str = " WHERE s.ends_at > $1 AND s.starts_at < $2 \
 AND ((s.status = 'scheduled' AND s.deleted_at IS NULL) OR s.ends_at > $3) AND ";
 
-const EVENT_COLUMNS: &str = "SELECT s.id, s.title, s.description, s.time_zone, s.all_day, s.starts_at, s.ends_at, \
+const EVENT_COLUMNS: &str = "SELECT s.id, s.activity_id, s.venue_id, a.organization_id, s.linked_session_id, s.title, s.description, s.time_zone, s.all_day, s.starts_at, s.ends_at, \
 s.start_date, s.end_date, s.status, s.deleted_at, s.sequence, s.video_url, s.updated_at, \
 a.title AS activity_title, a.description AS activity_description, a.kind AS activity_kind, a.service_kinds, \
 a.updated_at AS activity_updated_at, \
@@ -277,6 +289,14 @@ pub async fn fingerprint(conn: &impl ConnectionTrait, scope: &Scope, window: &Wi
 pub struct EventRow {
     /// Session id.
     pub id: i64,
+    /// Its activity.
+    pub activity_id: i64,
+    /// Its venue.
+    pub venue_id: i64,
+    /// The activity's organizer.
+    pub organization_id: i64,
+    /// The remote slot it follows (the Beijing main venue's video link).
+    pub linked_session_id: Option<i64>,
     /// Session title, when it differs from the activity's.
     pub title: Option<String>,
     /// Session details.
@@ -285,6 +305,8 @@ pub struct EventRow {
     pub times: StoredTimes,
     /// Called off, or deleted.
     pub cancelled: bool,
+    /// Deleted.
+    pub deleted: bool,
     /// iCalendar SEQUENCE of the session.
     pub sequence: i32,
     /// The session's own video link.
@@ -369,6 +391,10 @@ impl EventRow {
         };
         Ok(Self {
             id: row.try_get("", "id")?,
+            activity_id: row.try_get("", "activity_id")?,
+            venue_id: row.try_get("", "venue_id")?,
+            organization_id: row.try_get("", "organization_id")?,
+            linked_session_id: row.try_get("", "linked_session_id")?,
             title: row.try_get("", "title")?,
             description: row.try_get("", "description")?,
             times: StoredTimes {
@@ -380,6 +406,7 @@ impl EventRow {
                 end_date: row.try_get::<Option<NaiveDate>>("", "end_date")?,
             },
             cancelled: status != "scheduled" || deleted_at.is_some(),
+            deleted: deleted_at.is_some(),
             sequence: row.try_get("", "sequence")?,
             video_url: row.try_get("", "video_url")?,
             slot_video_url: row.try_get("", "slot_video_url")?,

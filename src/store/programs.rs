@@ -121,3 +121,50 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }
+
+/// A program with when its public sessions take place, for the list of programs.
+#[derive(Clone, Debug)]
+pub struct Span {
+    /// The program.
+    pub program: Model,
+    /// Start of its first public session.
+    pub first: Option<DateTime<Utc>>,
+    /// End of its last public session.
+    pub last: Option<DateTime<Utc>>,
+    /// How many public sessions it has (cancelled ones included, deleted ones not).
+    pub sessions: i64,
+}
+
+/// Every program with the span of its public sessions, in id order.
+pub async fn spans(conn: &impl ConnectionTrait) -> Result<Vec<Span>> {
+    let programs = Entity::find().order_by_asc(Column::Id).all(conn).await?;
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT s.program_id, MIN(s.starts_at) AS first, MAX(s.ends_at) AS last, COUNT(*) AS n \
+             FROM sessions s JOIN activities a ON a.id = s.activity_id \
+             WHERE a.public = TRUE AND s.deleted_at IS NULL GROUP BY s.program_id",
+        ))
+        .await?;
+    let mut found = std::collections::HashMap::new();
+    for row in rows {
+        let program: i64 = row.try_get("", "program_id")?;
+        let first: Option<DateTime<Utc>> = row.try_get("", "first")?;
+        let last: Option<DateTime<Utc>> = row.try_get("", "last")?;
+        let n: i64 = row.try_get("", "n")?;
+        found.insert(program, (first, last, n));
+    }
+    Ok(programs
+        .into_iter()
+        .map(|program| {
+            let (first, last, sessions) = found.remove(&program.id).unwrap_or_default();
+            Span {
+                program,
+                first,
+                last,
+                sessions,
+            }
+        })
+        .collect())
+}

@@ -14,7 +14,7 @@ use sea_orm::{
 
 use super::activities::{organizations_within, visible_ids};
 use super::record::{self, Fields, Versioned};
-use super::{Cursor, Page, PageRequest, Policy, Visibility, assignments, found, reminders};
+use super::{Cursor, Page, PageRequest, Policy, Visibility, assignments, found, reminders, session_changes};
 use crate::domain::key::Key;
 use crate::domain::link::{self, MAX_CHAIN};
 use crate::domain::staffing::Slot;
@@ -393,6 +393,7 @@ async fn write(
     let session = row.update(txn).await?;
     // Notices go out while the assignments still say who serves at the session.
     reminders::changed(txn, &before, &session, now).await?;
+    session_changes::record(txn, &before, &session, now).await?;
     let followers = if cascade && has_followers && (delta != TimeDelta::zero() || cancelled) {
         follow(txn, id, delta, cancelled, now).await?
     } else {
@@ -455,6 +456,7 @@ async fn follow(
             row.stamp(version, now);
             let after = row.update(txn).await?;
             reminders::changed(txn, &before, &after, now).await?;
+            session_changes::record(txn, &before, &after, now).await?;
             changed.push(after);
         }
     }
@@ -542,6 +544,7 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
     let after = row.update(txn).await?;
     // Notices go out while the assignments still say who serves at the session.
     reminders::changed(txn, &before, &after, now).await?;
+    session_changes::record(txn, &before, &after, now).await?;
     assignments::cancel_for_sessions(txn, &[after.id], "the session was deleted", now).await?;
     Ok(())
 }

@@ -200,6 +200,21 @@ pub async fn by_feed_token(conn: &impl ConnectionTrait, token: &str) -> Result<O
     Ok(Entity::find().filter(Column::FeedToken.eq(token)).one(conn).await?)
 }
 
+/// The volunteer whose personal page `token` opens.
+pub async fn by_page_token(conn: &impl ConnectionTrait, token: &str) -> Result<Option<Model>> {
+    Ok(Entity::find().filter(Column::PageToken.eq(token)).one(conn).await?)
+}
+
+/// Gives the volunteer a new page token: the old personal page, and the old pages of the
+/// teams they lead, stop working at once.
+pub async fn rotate_page_token(txn: &DatabaseTransaction, current: Model, now: DateTime<Utc>) -> Result<Model> {
+    let version = current.version + 1;
+    let mut row: ActiveModel = current.into();
+    row.page_token = Set(Some(crate::auth::feed_token()));
+    row.stamp(version, now);
+    Ok(row.update(txn).await?)
+}
+
 /// Gives the volunteer a new feed token; the old one stops working at once.
 pub async fn rotate_feed_token(txn: &DatabaseTransaction, current: Model, now: DateTime<Utc>) -> Result<Model> {
     let version = current.version + 1;
@@ -342,6 +357,7 @@ pub async fn insert(
     let row = ActiveModel {
         key: Set(key.as_str().to_owned()),
         feed_token: Set(Some(crate::auth::feed_token())),
+        page_token: Set(Some(crate::auth::feed_token())),
         ..Default::default()
     };
     let volunteer = record::create(txn, key.as_str(), row, fields, now).await?;

@@ -113,6 +113,7 @@ pub(super) async fn export(conn: &impl ConnectionTrait, org_keys: &Keys, session
                         })
                         .collect(),
                     feed_token: v.feed_token.clone(),
+                    page_token: v.page_token.clone(),
                 }
             })
             .collect(),

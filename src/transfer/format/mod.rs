@@ -272,6 +272,9 @@ pub struct VolunteerRecord {
     /// The secret part of the personal feed's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed_token: Option<String>,
+    /// The secret part of the personal page's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
 }
 
 /// A team membership.

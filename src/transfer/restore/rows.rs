@@ -327,6 +327,7 @@ async fn volunteers(
         let mut row = volunteer::ActiveModel {
             key: Set(key.as_str().to_owned()),
             feed_token: Set(Some(record.feed_token.clone().unwrap_or_else(crate::auth::feed_token))),
+            page_token: Set(Some(record.page_token.clone().unwrap_or_else(crate::auth::feed_token))),
             ..Default::default()
         };
         fields.write_to(&mut row);
