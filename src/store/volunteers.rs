@@ -454,3 +454,12 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
     Entity::delete_by_id(model.id).exec(txn).await?;
     Ok(())
 }
+
+/// The members of the team at `path` and of the teams below it, each once, in id order.
+pub async fn members_below(conn: &impl ConnectionTrait, path: &str) -> Result<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::Id.in_subquery(super::teams::members_within(path)))
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await?)
+}
