@@ -1,4 +1,5 @@
-//! `sciday bench feeds`: calendar feeds under load, against nginx serving the same bytes.
+//! `sciday bench feeds`: calendar feeds and the program page under load, against nginx
+//! serving the same bytes.
 //!
 //! It generates programs of 1,000 sessions each (20 by default: 20,000 sessions and 100,000
 //! volunteers), times the query and the render of one program feed in process, then serves
@@ -154,8 +155,8 @@ impl Nginx {
                keepalive_requests 10000000; keepalive_timeout 65;\n\
                client_body_temp_path {root}/body; proxy_temp_path {root}/proxy; fastcgi_temp_path {root}/fastcgi;\n\
                uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;\n\
-               types {{ text/calendar ics; }}\n\
-               charset utf-8; charset_types text/calendar;\n\
+               types {{ text/calendar ics; text/html html; }}\n\
+               charset utf-8; charset_types text/calendar text/html;\n\
                server {{ listen 127.0.0.1:{port}; root {root}/www; etag on; }}\n\
              }}\n"
         );

@@ -44,8 +44,9 @@ pub(super) enum BenchCommand {
         explain: bool,
     },
     /// Generates programs of 1,000 sessions (unless the database has them already), times a
-    /// program feed's query and render, then loads the feeds with wrk on loopback against
-    /// nginx serving the same bytes. Needs `nginx` and `wrk` (Debian packages).
+    /// program feed's query and render, then loads the feeds and the program's page with wrk
+    /// on loopback against nginx serving the same bytes. Needs `nginx` and `wrk` (Debian
+    /// packages).
     Feeds(FeedBenchArgs),
     /// Sends reminders to a fast receiver on loopback: 10,000 due at once across 100
     /// subscriptions (throughput), and 1,000 due over a minute (lateness); medians of repeats.
@@ -299,11 +300,14 @@ pub(super) async fn bench_feeds(
     };
     let personal_path = format!("/feeds/volunteers/{first}.ics");
     let (personal_etag, personal_body) = fetch(personal_path.clone()).await?;
+    let page_path = format!("/programs/{}", program.id);
+    let (page_etag, page_body) = fetch(page_path.clone()).await?;
 
     let dir = std::env::temp_dir().join(format!("sciday-bench-feeds-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("www"))?;
     std::fs::write(dir.join("www/program.ics"), &program_body)?;
     std::fs::write(dir.join("www/personal.ics"), &personal_body)?;
+    std::fs::write(dir.join("www/program.html"), &page_body)?;
     let nginx = feeds::Nginx::start(&dir)?;
     let nginx_etag = |file: &'static str| {
         let client = client.clone();
@@ -313,8 +317,11 @@ pub(super) async fn bench_feeds(
             Ok::<_, anyhow::Error>(feeds::etag(&response))
         }
     };
-    let (nginx_program_etag, nginx_personal_etag) =
-        (nginx_etag("program.ics").await?, nginx_etag("personal.ics").await?);
+    let (nginx_program_etag, nginx_personal_etag, nginx_page_etag) = (
+        nginx_etag("program.ics").await?,
+        nginx_etag("personal.ics").await?,
+        nginx_etag("program.html").await?,
+    );
     let script = feeds::write_script(&dir)?;
     let one = |name: &str, path: &str| feeds::write_paths(&dir, name, &[path.to_owned()]);
     let matching = |etag: &str| vec![format!("If-None-Match: {etag}")];
@@ -329,6 +336,7 @@ pub(super) async fn bench_feeds(
         one("personal", &personal_path)?,
         one("personal-static", "/personal.ics")?,
     );
+    let (page, page_static) = (one("page", &page_path)?, one("page-static", "/program.html")?);
     let compared = |name, ours: &PathBuf, our_headers, theirs: &PathBuf, their_headers| Case {
         name,
         sciday_paths: vec![ours.clone()],
@@ -365,6 +373,14 @@ pub(super) async fn bench_feeds(
             &personal_static,
             matching(&nginx_personal_etag),
         ),
+        compared("program page 200 (cached)", &page, Vec::new(), &page_static, Vec::new()),
+        compared(
+            "program page 304",
+            &page,
+            matching(&page_etag),
+            &page_static,
+            matching(&nginx_page_etag),
+        ),
         Case {
             name: "personal feed 200 (rendered)",
             sciday_paths: fresh,
@@ -380,13 +396,14 @@ pub(super) async fn bench_feeds(
         repeats: args.repeats,
     };
     println!(
-        "== wrk -t{} -c{} -d{}s, {} runs per case and server (medians); program feed {} bytes, personal feed {} bytes",
+        "== wrk -t{} -c{} -d{}s, {} runs per case and server (medians); program feed {} bytes, personal feed {} bytes, program page {} bytes",
         load.threads,
         load.connections,
         load.seconds,
         load.repeats,
         program_body.len(),
-        personal_body.len()
+        personal_body.len(),
+        page_body.len()
     );
     let results = feeds::measure(&load, &base, &nginx.base, &cases, &script).await;
     drop(nginx);

@@ -143,6 +143,9 @@ fn session_data(session: &SessionFacts, happening: &Happening) -> Value {
         "venue": {"id": session.venue_id, "name": session.venue, "address": session.address},
         "roster": roster,
     });
+    if let Some(page) = &session.personal_link {
+        data["volunteer_page_url"] = json!(page);
+    }
     match happening {
         Happening::Reminder { before } => {
             data["before_minutes"] = json!(before.num_minutes());
@@ -375,6 +378,7 @@ mod tests {
                     address: None,
                     video_url: Some("https://meeting.example.cn/j/530".to_owned()),
                     link: format!("https://sciday.example.cn/api/v1/sessions/{id}"),
+                    personal_link: None,
                     roster: vec![OnDuty {
                         name: "张伟".to_owned(),
                         role: "讲解员".to_owned(),

@@ -201,9 +201,10 @@ mod tests {
         Zone::from_stored("Asia/Shanghai")
     }
 
-    fn at(h: u32, m: u32) -> DateTime<Utc> {
-        // 2019-05-28 in Shanghai, UTC+8.
-        Utc.with_ymd_and_hms(2019, 5, 28, h, m, 0).single().unwrap() - chrono::TimeDelta::hours(8)
+    /// `h:m` on 28 May 2019 in Shanghai (UTC+8); hours past 23 run into the next days.
+    fn at(h: i64, m: i64) -> DateTime<Utc> {
+        let midnight = Utc.with_ymd_and_hms(2019, 5, 27, 16, 0, 0).single().unwrap();
+        midnight + chrono::TimeDelta::hours(h) + chrono::TimeDelta::minutes(m)
     }
 
     #[test]

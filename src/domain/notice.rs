@@ -29,6 +29,8 @@ pub struct SessionFacts {
     pub video_url: Option<String>,
     /// Where the session is described.
     pub link: String,
+    /// The volunteer's own page, for a message to that volunteer's own subscription only.
+    pub personal_link: Option<String>,
     /// Who is on duty.
     pub roster: Vec<OnDuty>,
 }
@@ -434,6 +436,9 @@ pub fn body_lines(session: &SessionFacts, happening: &Happening) -> Vec<String> 
             }
         }
     }
+    if let Some(page) = &session.personal_link {
+        lines.push(format!("我的安排（确认、请假、签到码）：{page}"));
+    }
     lines.push(format!("详情：{}", session.link));
     lines
 }
@@ -462,6 +467,7 @@ mod tests {
             address: Some("海州区朝阳东路".to_owned()),
             video_url: None,
             link: "https://sciday.example.cn/api/v1/sessions/7".to_owned(),
+            personal_link: None,
             roster: vec![
                 OnDuty {
                     name: "张伟".to_owned(),

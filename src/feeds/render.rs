@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{
-    DateTime, Datelike as _, Days, DurationRound as _, NaiveDate, NaiveDateTime, TimeDelta, Timelike as _, Utc,
+    DateTime, Datelike as _, Days, DurationRound as _, NaiveDate, NaiveDateTime, TimeDelta, TimeZone as _,
+    Timelike as _, Utc,
 };
 use icalendar::{Calendar, Property};
 
@@ -19,6 +20,7 @@ use crate::domain::notice::{is_active, status_text};
 use crate::domain::reminder;
 use crate::domain::zone::Zone;
 use crate::store::feeds::{AssignmentPart, DeadlineRow, EventRow};
+use crate::store::sessions::StoredTimes;
 
 /// The `PRODID` of every feed.
 pub const PRODID: &str = concat!("-//sciday//sciday ", env!("CARGO_PKG_VERSION"), "//ZH");
@@ -120,7 +122,10 @@ fn date_text(day: NaiveDate) -> String {
 }
 
 /// `DTSTART`/`DTEND` as local times with `TZID`, or as dates for all-day sessions (with
-/// `DTEND` the day after the last day).
+/// `DTEND` the day after the last day). A session whose start or end falls in the hour a
+/// daylight-saving change repeats is written in UTC: parsers resolve such a local time
+/// differently (Python's `icalendar` takes the second, libical the first), an instant in UTC
+/// they all read alike.
 fn write_times(writer: &mut Writer, row: &EventRow) {
     let times = &row.times;
     if let (true, Some(first), Some(last)) = (times.all_day, times.start_date, times.end_date) {
@@ -131,10 +136,27 @@ fn write_times(writer: &mut Writer, row: &EventRow) {
     }
     let zone = Zone::from_stored(&times.time_zone);
     let tz = zone.tz();
+    let in_utc = !local_times_are_plain(times);
     for (name, at) in [("DTSTART", times.starts_at), ("DTEND", times.ends_at)] {
-        let local = at.with_timezone(&tz).naive_local();
-        writer.property(name, [("TZID", zone.name())], &date_time_text(local, false));
+        if in_utc {
+            writer.property(name, [], &date_time_text(at.naive_utc(), true));
+        } else {
+            let local = at.with_timezone(&tz).naive_local();
+            writer.property(name, [("TZID", zone.name())], &date_time_text(local, false));
+        }
     }
+}
+
+/// Whether a timed session's start and end each name one instant as local times in its zone
+/// (neither falls in an hour a daylight-saving change repeats).
+fn local_times_are_plain(times: &StoredTimes) -> bool {
+    let tz = Zone::from_stored(&times.time_zone).tz();
+    [times.starts_at, times.ends_at].into_iter().all(|at| {
+        matches!(
+            tz.from_local_datetime(&at.with_timezone(&tz).naive_local()),
+            chrono::LocalResult::Single(_)
+        )
+    })
 }
 
 fn title(row: &EventRow) -> &str {
@@ -166,8 +188,8 @@ fn status(item: &Item<'_>, audience: Audience) -> Status {
     }
     match audience {
         Audience::Public => Status::Confirmed,
-        Audience::Team if item.assignments.iter().any(|a| is_active(&a.status)) => Status::Confirmed,
-        Audience::Team => Status::Cancelled,
+        // The session goes ahead whoever serves; a team that withdrew says so in the description.
+        Audience::Team => Status::Confirmed,
         Audience::Personal => match item.assignments.first().map(|a| a.status.as_str()) {
             Some("proposed") => Status::Tentative,
             Some(status) if is_active(status) => Status::Confirmed,
@@ -246,7 +268,9 @@ fn description(item: &Item<'_>, audience: Audience) -> String {
             }
             let total: usize = roles.values().sum();
             let parts: Vec<String> = roles.iter().map(|(role, n)| format!("{role} {n} 人")).collect();
-            if parts.is_empty() {
+            if parts.is_empty() && !item.assignments.is_empty() {
+                lines.push("本队志愿者：0 人（本队已退出此场次：志愿者已请假或安排已取消；活动照常举行）".to_owned());
+            } else if parts.is_empty() {
                 lines.push("本队志愿者：0 人".to_owned());
             } else {
                 lines.push(format!("本队志愿者：{total} 人（{}）", parts.join("，")));
@@ -300,9 +324,10 @@ fn write_event(writer: &mut Writer, item: &Item<'_>, options: &Options) {
     writer.property("SEQUENCE", [], &sequence(item, audience).to_string());
     writer.property("STATUS", [], status.as_str());
     writer.property("SUMMARY", [], &summary);
-    match video {
-        Some(url) => writer.property("URL", [], url),
-        None => writer.property("URL", [], &format!("{}/api/v1/sessions/{}", options.public_url, row.id)),
+    // The session's page, where everything about it is; a session of an activity that is not
+    // public has none (its video link is in CONFERENCE and the description).
+    if row.activity_public {
+        writer.property("URL", [], &crate::web::session_url(&options.public_url, row.id));
     }
     if status != Status::Cancelled {
         write_alarms(writer, &summary, &options.alarms);
@@ -329,7 +354,7 @@ fn zones_used<'a>(
     let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
     let timed = rows
         .iter()
-        .filter(|r| !r.times.all_day)
+        .filter(|r| !r.times.all_day && local_times_are_plain(&r.times))
         .map(|r| (r.times.time_zone.as_str(), r.times.starts_at, r.times.ends_at))
         .chain(deadlines.iter().map(|d| {
             let (start, end) = deadline_span(d.due);

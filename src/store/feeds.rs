@@ -102,7 +102,7 @@ AND ((s.status = 'scheduled' AND s.deleted_at IS NULL) OR s.ends_at > $3) AND ";
 const EVENT_COLUMNS: &str = "SELECT s.id, s.activity_id, s.venue_id, a.organization_id, s.linked_session_id, s.title, s.description, s.time_zone, s.all_day, s.starts_at, s.ends_at, \
 s.start_date, s.end_date, s.status, s.deleted_at, s.sequence, s.video_url, s.updated_at, \
 a.title AS activity_title, a.description AS activity_description, a.kind AS activity_kind, a.service_kinds, \
-a.updated_at AS activity_updated_at, \
+a.updated_at AS activity_updated_at, a.public AS activity_public, \
 v.name AS venue_name, v.address AS venue_address, v.latitude, v.longitude, v.updated_at AS venue_updated_at, \
 o.name AS organizer_name, o.contact_name, o.contact_office_phone, o.contact_email, \
 o.updated_at AS organizer_updated_at, \
@@ -319,6 +319,8 @@ pub struct EventRow {
     pub activity_description: Option<String>,
     /// `main` or `series`.
     pub activity_kind: String,
+    /// The activity is public (it has pages).
+    pub activity_public: bool,
     /// Kinds of service the activity offers.
     pub service_kinds: Vec<String>,
     /// Venue name.
@@ -413,6 +415,7 @@ impl EventRow {
             activity_title: row.try_get("", "activity_title")?,
             activity_description: row.try_get("", "activity_description")?,
             activity_kind: row.try_get("", "activity_kind")?,
+            activity_public: row.try_get("", "activity_public")?,
             service_kinds: serde_json::from_value(service_kinds).unwrap_or_default(),
             venue_name: row.try_get("", "venue_name")?,
             venue_address: row.try_get("", "venue_address")?,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Statement};
 
 use crate::domain::notice::{OnDuty, SessionFacts, When};
 use crate::domain::zone::Zone;
@@ -41,6 +41,7 @@ struct FactRow {
     venue_name: String,
     venue_address: Option<String>,
     program_zone: String,
+    activity_public: bool,
 }
 
 #[derive(FromQueryResult)]
@@ -83,14 +84,41 @@ async fn query<T: FromQueryResult>(conn: &impl ConnectionTrait, text: String) ->
         .collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
-/// The address a notice links to for a session.
-pub fn session_link(public_url: &str, id: i64) -> String {
-    format!("{}/api/v1/sessions/{id}", public_url.trim_end_matches('/'))
+/// The address a notice links to for a session: its page, or for a session of an activity
+/// that is not public (and has no page) its record in the API.
+pub fn session_link(public_url: &str, id: i64, public: bool) -> String {
+    let public_url = public_url.trim_end_matches('/');
+    if public {
+        crate::web::session_url(public_url, id)
+    } else {
+        format!("{public_url}/api/v1/sessions/{id}")
+    }
+}
+
+/// The personal page addresses of these volunteers, by volunteer id.
+pub async fn pages(conn: &impl ConnectionTrait, volunteers: &[i64], public_url: &str) -> Result<HashMap<i64, String>> {
+    let mut found = HashMap::with_capacity(volunteers.len());
+    for chunk in volunteers.chunks(CHUNK) {
+        let rows = entity::prelude::Volunteer::find()
+            .filter(entity::volunteer::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        for volunteer in rows {
+            if let Some(token) = volunteer.page_token {
+                found.insert(
+                    volunteer.id,
+                    crate::web::volunteer_url(public_url.trim_end_matches('/'), &token),
+                );
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The sessions with these ids, with their active rosters, times told in their program's zone.
 pub async fn sessions(conn: &impl ConnectionTrait, ids: &[i64], public_url: &str) -> Result<HashMap<i64, Subject>> {
     let mut found = HashMap::with_capacity(ids.len());
+    let mut public = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let list = id_list(chunk);
         let rows: Vec<FactRow> = query(
@@ -98,7 +126,8 @@ pub async fn sessions(conn: &impl ConnectionTrait, ids: &[i64], public_url: &str
             format!(
                 "SELECT s.id, s.title, s.all_day, s.starts_at, s.ends_at, s.start_date, s.end_date, s.status, \
                  s.deleted_at, s.video_url, k.video_url AS slot_video_url, a.title AS activity_title, \
-                 s.venue_id, v.name AS venue_name, v.address AS venue_address, p.time_zone AS program_zone \
+                 s.venue_id, v.name AS venue_name, v.address AS venue_address, p.time_zone AS program_zone, \
+                 a.public AS activity_public \
                  FROM sessions s JOIN activities a ON a.id = s.activity_id JOIN venues v ON v.id = s.venue_id \
                  JOIN programs p ON p.id = s.program_id LEFT JOIN sessions k ON k.id = s.linked_session_id \
                  WHERE s.id IN ({list})"
@@ -121,9 +150,11 @@ pub async fn sessions(conn: &impl ConnectionTrait, ids: &[i64], public_url: &str
                 address: row.venue_address,
                 video_url: row.video_url.or(row.slot_video_url),
                 link: String::new(),
+                personal_link: None,
                 roster: Vec::new(),
             };
             let on = row.status == "scheduled" && row.deleted_at.is_none();
+            public.insert(row.id, row.activity_public);
             found.insert(row.id, Subject { facts, on });
         }
         let roster: Vec<RosterRow> = query(
@@ -150,7 +181,8 @@ pub async fn sessions(conn: &impl ConnectionTrait, ids: &[i64], public_url: &str
         }
     }
     for subject in found.values_mut() {
-        subject.facts.link = session_link(public_url, subject.facts.id);
+        let id = subject.facts.id;
+        subject.facts.link = session_link(public_url, id, public.get(&id).copied().unwrap_or(false));
     }
     Ok(found)
 }

@@ -48,6 +48,7 @@ const LAST: &[&str] = &[
     "cancel_assignment",
     "review_plan",
     "rotate_feed_token",
+    "rotate_page_token",
     "resend_delivery",
     // At the session's start (the clock is moved first): the confirmed volunteer arrives.
     "check_in",

@@ -23,7 +23,7 @@ async fn import_sample(app: &TestApp) {
 }
 
 /// Where the tests leave feeds for `ical-check` (see `.ci/run`).
-fn feed_dir() -> std::path::PathBuf {
+pub(crate) fn feed_dir() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("feeds");
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -128,7 +128,8 @@ db_test! {
             assert_eq!(conference.param("FEATURE"), Some("VIDEO"));
             assert!(conference.param("LABEL").is_some());
             assert!(conference.value.starts_with("https://"));
-            assert_eq!(event.get("URL"), Some(conference.value.as_str()));
+            // URL is the session's page; the video link is CONFERENCE and in the description.
+            assert!(event.get("URL").is_some_and(|url| url.ends_with(&format!("/sessions/{}", id(session)))));
             assert!(event.text("DESCRIPTION").unwrap().contains(&conference.value));
             if follows.is_some() {
                 followers += 1;
@@ -557,10 +558,13 @@ db_test! {
         assert_eq!(event.get("STATUS"), Some("CONFIRMED"));
         assert!(event.text("DESCRIPTION").unwrap().contains("本队志愿者：1 人（讲解员 1 人）"));
         assert!(!calendar.events().iter().any(|e| e.get("UID") == Some(uid(other).as_str())));
-        // Once no member serves there, the event stays, cancelled.
+        // Once no member serves there, the event stays as the session is (it goes ahead), and
+        // its description says the team withdrew.
         app.post(&app.admin, &format!("/api/v1/assignments/{}/cancel", a.assignment), json!({"reason": "调整"})).await;
         let after = app.feed(&format!("/feeds/teams/{}.ics", a.team), &[]).await.calendar();
-        assert_eq!(after.event(&uid(a.session)).get("STATUS"), Some("CANCELLED"));
+        let event = after.event(&uid(a.session));
+        assert_eq!(event.get("STATUS"), Some("CONFIRMED"));
+        assert!(event.text("DESCRIPTION").unwrap().contains("本队已退出此场次"));
     }
 }
 

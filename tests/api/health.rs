@@ -53,6 +53,8 @@ db_test! {
             "GET /api/v1/session-roles/{id}/candidates",
             "GET /api/v1/service-hours",
             "POST /api/v1/volunteers/{id}/feed-token",
+            "POST /api/v1/volunteers/{id}/page-token",
+            "GET /api/v1/teams/{id}/page-links",
             "GET /feeds/{collection}/{file}",
             "GET /api/v1/webhooks/{id}/deliveries",
             "GET /api/v1/webhooks/{id}/deliveries/{delivery_id}",

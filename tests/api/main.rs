@@ -25,6 +25,7 @@ mod instances;
 mod matrix;
 mod organizations;
 mod outbox;
+mod pages;
 mod plans;
 mod programs;
 mod receiver;

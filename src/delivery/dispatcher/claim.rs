@@ -37,7 +37,7 @@ impl Dispatcher {
         webhook_ids.sort_unstable();
         webhook_ids.dedup();
         let subscriptions = webhooks::lock_all(txn, &webhook_ids).await?;
-        let said = Said::read(txn, &claimed, &self.public_url).await?;
+        let said = Said::read(txn, &claimed, &subscriptions, &self.public_url).await?;
         let mut by_webhook: BTreeMap<i64, Vec<Delivery>> = BTreeMap::new();
         for delivery in claimed {
             by_webhook.entry(delivery.webhook_id).or_default().push(delivery);

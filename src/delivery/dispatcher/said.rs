@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::delivery::Model as Delivery;
+use entity::kinds::WebhookScope;
 use entity::webhook::Model as Webhook;
 use sha2::{Digest as _, Sha256};
 
@@ -28,14 +29,25 @@ pub(super) struct Said {
     sessions: HashMap<i64, Subject>,
     people: HashMap<i64, (crate::domain::notice::OnDuty, Option<String>)>,
     venues: HashMap<i64, (String, Option<String>)>,
+    /// The personal page of each volunteer with a subscription of their own in the batch.
+    pages: HashMap<i64, String>,
 }
 
 impl Said {
     pub(super) async fn read(
         conn: &impl sea_orm::ConnectionTrait,
         claimed: &[Delivery],
+        subscriptions: &HashMap<i64, Webhook>,
         public_url: &str,
     ) -> Result<Self> {
+        // Only a volunteer's own subscription hears of their page: never a group.
+        let mut volunteers: Vec<i64> = subscriptions
+            .values()
+            .filter(|w| w.scope_kind == WebhookScope::Volunteer)
+            .map(|w| w.scope_id)
+            .collect();
+        volunteers.sort_unstable();
+        volunteers.dedup();
         let mut session_ids: Vec<i64> = claimed.iter().filter_map(|d| d.session_id).collect();
         session_ids.sort_unstable();
         session_ids.dedup();
@@ -62,6 +74,7 @@ impl Said {
             sessions: notices::sessions(conn, &session_ids, public_url).await?,
             people: notices::people(conn, &assignment_ids).await?,
             venues: notices::venues(conn, &venue_ids).await?,
+            pages: notices::pages(conn, &volunteers, public_url).await?,
         })
     }
 
@@ -70,7 +83,7 @@ impl Said {
     pub(super) fn notice(&self, webhook: &Webhook, delivery: &Delivery) -> Option<Notice> {
         let about = match delivery.event_type.as_str() {
             plan_notices::DEADLINE | plan_notices::SUBMITTED => self.plan_notice(delivery)?,
-            _ => self.session_notice(delivery)?,
+            _ => self.session_notice(webhook, delivery)?,
         };
         Some(Notice {
             id: message_id(webhook, delivery),
@@ -99,7 +112,7 @@ impl Said {
         Some(About::Plans(PlanHappening::Submitted(facts)))
     }
 
-    fn session_notice(&self, delivery: &Delivery) -> Option<About> {
+    fn session_notice(&self, webhook: &Webhook, delivery: &Delivery) -> Option<About> {
         let subject = self.sessions.get(&delivery.session_id?)?;
         let on_duty = || self.people.get(&delivery.assignment_id?);
         let happening = match delivery.event_type.as_str() {
@@ -121,10 +134,11 @@ impl Said {
             }
             _ => return None,
         };
-        Some(About::Session {
-            happening,
-            session: Box::new(subject.facts.clone()),
-        })
+        let mut session = Box::new(subject.facts.clone());
+        if webhook.scope_kind == WebhookScope::Volunteer {
+            session.personal_link = self.pages.get(&webhook.scope_id).cloned();
+        }
+        Some(About::Session { happening, session })
     }
 
     /// The session as it was before a move.

@@ -251,6 +251,16 @@ const RULES: &[(&str, &str, &str)] = &[
         "The volunteer, or those who manage them.",
         "403; 404 for a volunteer the caller may not see.",
     ),
+    (
+        "rotate_page_token",
+        "The volunteer, or those who manage them.",
+        "403; 404 for a volunteer the caller may not see.",
+    ),
+    (
+        "page_links",
+        "Managers of the team's organization; only members of organizations they manage are listed.",
+        "401 without a token; 403 for other organizations' teams; 404 for an unknown team.",
+    ),
     // Tokens.
     ("list_tokens", "Admins.", "403 for other tokens."),
     (
