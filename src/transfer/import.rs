@@ -256,6 +256,10 @@ async fn merge(
         (document.plan_extensions.len(), "plan extension(s)"),
         (document.webhooks.len(), "webhook subscription(s)"),
         (document.deliveries.len(), "outbox message(s)"),
+        (
+            document.session_changes.len(),
+            "session change(s) (the history on session pages)",
+        ),
     ] {
         if count > 0 {
             report

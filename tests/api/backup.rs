@@ -189,7 +189,17 @@ db_test! {
         let backup = export(&app, EVERYTHING).await;
         assert!(!backup.plans.is_empty() && !backup.webhooks.is_empty() && !backup.plan_extensions.is_empty());
         assert!(!backup.plans[0].attachments.is_empty() && !backup.plans[0].revisions.is_empty());
+        assert!(backup.session_changes.iter().any(|c| c.old.starts_at != c.new.starts_at), "the move is history");
         let restored = restore(app.backend, &backup).await;
+        // A session's page, its change history included, reads the same.
+        let slot = slot_id(&app).await;
+        let page = |app: &TestApp| {
+            let path = format!("{}/sessions/{slot}", app.address);
+            async move { reqwest::get(&path).await.unwrap().text().await.unwrap() }
+        };
+        let before = page(&app).await;
+        assert!(before.contains("时间调整"), "{before}");
+        assert_eq!(page(&restored).await.replace(&restored.address, ""), before.replace(&app.address, ""));
         assert_same(&export(&restored, EVERYTHING).await, &backup, "export → import → export");
 
         // Restored with the same ids, so the same addresses answer the same, and the tokens

@@ -14,8 +14,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::{Keys, Options, key, micros, stored};
 use crate::error::Result;
 use crate::transfer::format::{
-    AttachmentRecord, AttemptRecord, ContactRecord, DeliveryRecord, ExtensionRecord, PlanRecord, RevisionRecord,
-    ScopeRecord, TokenRecord, WebhookRecord,
+    AttachmentRecord, AttemptRecord, ChangeRecord, ChangeSide, ContactRecord, DeliveryRecord, ExtensionRecord,
+    PlanRecord, RevisionRecord, ScopeRecord, TokenRecord, WebhookRecord,
 };
 
 /// The keys of everything the keyless records refer to.
@@ -48,6 +48,7 @@ pub(super) struct Backup {
     pub extensions: Vec<ExtensionRecord>,
     pub webhooks: Vec<WebhookRecord>,
     pub deliveries: Vec<DeliveryRecord>,
+    pub session_changes: Vec<ChangeRecord>,
 }
 
 pub(super) async fn export(conn: &impl ConnectionTrait, refs: &References<'_>, options: Options) -> Result<Backup> {
@@ -101,7 +102,45 @@ pub(super) async fn export(conn: &impl ConnectionTrait, refs: &References<'_>, o
             })
             .collect(),
         deliveries: deliveries(conn, refs, &webhook_keys, options).await?,
+        session_changes: session_changes(conn, refs).await?,
     })
+}
+
+/// The history of the exported sessions, oldest first; a change naming a venue outside the
+/// export is left out.
+async fn session_changes(conn: &impl ConnectionTrait, refs: &References<'_>) -> Result<Vec<ChangeRecord>> {
+    let changes = entity::prelude::SessionChange::find()
+        .order_by_asc(entity::session_change::Column::Id)
+        .all(conn)
+        .await?;
+    Ok(changes
+        .into_iter()
+        .filter(|c| {
+            refs.sessions.contains_key(&c.session_id)
+                && refs.venues.contains_key(&c.old_venue_id)
+                && refs.venues.contains_key(&c.new_venue_id)
+        })
+        .map(|c| ChangeRecord {
+            session: key(refs.sessions, c.session_id),
+            sequence: c.sequence,
+            changed_at: micros(c.changed_at),
+            old: ChangeSide {
+                all_day: c.old_all_day,
+                starts_at: micros(c.old_starts_at),
+                ends_at: micros(c.old_ends_at),
+                venue: key(refs.venues, c.old_venue_id),
+                status: c.old_status,
+            },
+            new: ChangeSide {
+                all_day: c.new_all_day,
+                starts_at: micros(c.new_starts_at),
+                ends_at: micros(c.new_ends_at),
+                venue: key(refs.venues, c.new_venue_id),
+                status: c.new_status,
+            },
+            deleted: c.deleted,
+        })
+        .collect())
 }
 
 async fn tokens(conn: &impl ConnectionTrait, refs: &References<'_>, options: Options) -> Result<Vec<TokenRecord>> {

@@ -217,6 +217,7 @@ async fn read(conn: &impl ConnectionTrait, options: Options) -> Result<Document>
         plan_extensions: extra.extensions,
         webhooks: extra.webhooks,
         deliveries: extra.deliveries,
+        session_changes: extra.session_changes,
     })
 }
 

@@ -182,6 +182,9 @@ pub(super) fn only(document: Document, id: i64) -> Result<Document> {
         volunteers: keep(document.volunteers, |v| volunteers.contains(&v.key)),
         session_roles: keep(document.session_roles, |r| roles.contains(&r.key)),
         deliveries: keep(document.deliveries, |d| webhook_keys.contains(&d.webhook)),
+        session_changes: keep(document.session_changes, |c| {
+            sessions.contains(&c.session) && venues.contains(&c.old.venue) && venues.contains(&c.new.venue)
+        }),
         assignments,
         api_tokens,
         plans,

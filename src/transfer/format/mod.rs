@@ -69,6 +69,40 @@ pub struct Document {
     /// The outbox: messages waiting, and with `--include-deliveries` those already settled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<DeliveryRecord>,
+    /// Each change of a session's time, place or status, oldest first (its page's history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub session_changes: Vec<ChangeRecord>,
+}
+
+/// One change of a session.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRecord {
+    /// The session's key.
+    pub session: String,
+    /// The session's SEQUENCE after the change.
+    pub sequence: i32,
+    pub changed_at: DateTime<Utc>,
+    /// The session before.
+    pub old: ChangeSide,
+    /// The session after.
+    pub new: ChangeSide,
+    /// The change was the session's deletion.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+}
+
+/// A session's time, place and status on one side of a change.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSide {
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub all_day: bool,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// The venue's key.
+    pub venue: String,
+    pub status: SessionStatus,
 }
 
 /// A row as it was stored: its id (which the API's addresses and feed links use), its

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use entity::kinds::WebhookScope;
-use entity::{api_token, delivery, delivery_attempt, plan, plan_extension, plan_revision, webhook};
+use entity::{api_token, delivery, delivery_attempt, plan, plan_extension, plan_revision, session_change, webhook};
 use sea_orm::{DatabaseTransaction, Set};
 
 use super::{Ids, id_of};
@@ -96,7 +96,41 @@ pub(super) async fn restore(
     report.plan_extensions = rows.len();
     insert_all(txn, rows).await?;
     let webhooks = webhooks(txn, document, ids, report).await?;
-    deliveries(txn, document, ids, &webhooks, report, tick).await
+    deliveries(txn, document, ids, &webhooks, report, tick).await?;
+    session_changes(txn, document, ids).await
+}
+
+/// The sessions' histories, as they were.
+async fn session_changes(txn: &DatabaseTransaction, document: &Document, ids: &Ids) -> Result<()> {
+    let mut rows = Vec::with_capacity(document.session_changes.len());
+    for (i, record) in document.session_changes.iter().enumerate() {
+        let place = || -> Result<(i64, i64, i64)> {
+            Ok((
+                id_of(&ids.sessions, "session", "session", &record.session)?,
+                id_of(&ids.venues, "old.venue", "venue", &record.old.venue)?,
+                id_of(&ids.venues, "new.venue", "venue", &record.new.venue)?,
+            ))
+        };
+        let (session_id, old_venue, new_venue) = place().map_err(within(format!("session_changes[{i}]")))?;
+        rows.push(session_change::ActiveModel {
+            session_id: Set(session_id),
+            sequence: Set(record.sequence),
+            changed_at: Set(record.changed_at),
+            old_all_day: Set(record.old.all_day),
+            old_starts_at: Set(record.old.starts_at),
+            old_ends_at: Set(record.old.ends_at),
+            old_venue_id: Set(old_venue),
+            old_status: Set(record.old.status),
+            new_all_day: Set(record.new.all_day),
+            new_starts_at: Set(record.new.starts_at),
+            new_ends_at: Set(record.new.ends_at),
+            new_venue_id: Set(new_venue),
+            new_status: Set(record.new.status),
+            deleted: Set(record.deleted),
+            ..Default::default()
+        });
+    }
+    insert_all(txn, rows).await
 }
 
 async fn plans(

@@ -105,7 +105,7 @@ pub async fn holdings(conn: &impl ConnectionTrait) -> Result<Holdings> {
 }
 
 /// Every table a backup writes, parents before children.
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 22] = [
     "organizations",
     "venues",
     "programs",
@@ -126,6 +126,8 @@ const TABLES: [&str; 20] = [
     "webhooks",
     "deliveries",
     "delivery_attempts",
+    "session_changes",
+    "page_actions",
 ];
 
 /// Restores `document` (a backup) into the empty database behind `txn`.
