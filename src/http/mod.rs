@@ -258,3 +258,23 @@ fn as_field(field: &'static str) -> impl FnOnce(Error) -> Error {
 
 /// How long the server waits for in-flight requests at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn logged_paths_never_carry_a_personal_token() {
+        let token = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            loggable_path(&format!("/feeds/volunteers/{token}.ics")),
+            "/feeds/volunteers/{token}.ics"
+        );
+        assert_eq!(loggable_path(&format!("/v/{token}")), "/v/{token}");
+        assert_eq!(
+            loggable_path(&format!("/v/{token}/teams/3/actions")),
+            "/v/{token}/teams/3/actions"
+        );
+        assert_eq!(loggable_path("/programs/1"), "/programs/1");
+    }
+}
