@@ -156,7 +156,7 @@ impl Nginx {
                client_body_temp_path {root}/body; proxy_temp_path {root}/proxy; fastcgi_temp_path {root}/fastcgi;\n\
                uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;\n\
                types {{ text/calendar ics; text/html html; }}\n\
-               charset utf-8; charset_types text/calendar text/html;\n\
+               charset utf-8; charset_types text/calendar;\n\
                server {{ listen 127.0.0.1:{port}; root {root}/www; etag on; }}\n\
              }}\n"
         );
