@@ -205,21 +205,24 @@ pub async fn by_page_token(conn: &impl ConnectionTrait, token: &str) -> Result<O
     Ok(Entity::find().filter(Column::PageToken.eq(token)).one(conn).await?)
 }
 
-/// Gives the volunteer a new page token: the old personal page, and the old pages of the
-/// teams they lead, stop working at once.
-pub async fn rotate_page_token(txn: &DatabaseTransaction, current: Model, now: DateTime<Utc>) -> Result<Model> {
-    let version = current.version + 1;
-    let mut row: ActiveModel = current.into();
-    row.page_token = Set(Some(crate::auth::feed_token()));
-    row.stamp(version, now);
-    Ok(row.update(txn).await?)
+/// A secret address of a volunteer's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// The personal calendar feed.
+    Feed,
+    /// The personal page (and the pages of the teams they lead).
+    Page,
 }
 
-/// Gives the volunteer a new feed token; the old one stops working at once.
-pub async fn rotate_feed_token(txn: &DatabaseTransaction, current: Model, now: DateTime<Utc>) -> Result<Model> {
+/// Gives the volunteer a new token for `link`; the old address stops working at once.
+pub async fn renew(txn: &DatabaseTransaction, current: Model, link: Link, now: DateTime<Utc>) -> Result<Model> {
     let version = current.version + 1;
     let mut row: ActiveModel = current.into();
-    row.feed_token = Set(Some(crate::auth::feed_token()));
+    let token = Set(Some(crate::auth::feed_token()));
+    match link {
+        Link::Feed => row.feed_token = token,
+        Link::Page => row.page_token = token,
+    }
     row.stamp(version, now);
     Ok(row.update(txn).await?)
 }

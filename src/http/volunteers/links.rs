@@ -8,9 +8,10 @@ use super::super::extract::{Authenticated, Id};
 use super::super::openapi::SecretErrors;
 use super::super::{AppState, with_etag};
 use super::{VolunteerOut, present_one, sees_personal_data};
+use crate::auth::Actor;
 use crate::domain::contact::mask_mobile;
 use crate::error::{Error, Result};
-use crate::store::volunteers as store;
+use crate::store::volunteers::{self as store, Link};
 use crate::store::{organizations, teams};
 
 /// Gives the volunteer a new personal calendar link; the old one answers 404 from now on.
@@ -28,19 +29,7 @@ pub(super) async fn rotate_feed_token(
     Authenticated(actor): Authenticated,
     Id(id): Id,
 ) -> Result<Response> {
-    let txn = state.db.begin().await?;
-    let (_, path) = store::with_home(&txn, id).await?;
-    if !sees_personal_data(&actor, id, Some(&path)) {
-        return Err(Error::Forbidden(
-            "only the volunteer and those who manage them can renew the calendar link".into(),
-        ));
-    }
-    let current = store::get_for_update(&txn, id).await?;
-    let model = store::rotate_feed_token(&txn, current, state.clock.now()).await?;
-    let version = model.version;
-    let out = present_one(&txn, &actor, model, &state.feeds).await?;
-    txn.commit().await?;
-    Ok(with_etag(version, out))
+    renew(&state, &actor, id, Link::Feed).await
 }
 
 /// Gives the volunteer a new personal page address; the old page, and the old pages of the
@@ -58,17 +47,26 @@ pub(super) async fn rotate_page_token(
     Authenticated(actor): Authenticated,
     Id(id): Id,
 ) -> Result<Response> {
+    renew(&state, &actor, id, Link::Page).await
+}
+
+/// Renews one of the volunteer's secret addresses, for the volunteer and those who manage them.
+async fn renew(state: &AppState, actor: &Actor, id: i64, link: Link) -> Result<Response> {
     let txn = state.db.begin().await?;
     let (_, path) = store::with_home(&txn, id).await?;
-    if !sees_personal_data(&actor, id, Some(&path)) {
-        return Err(Error::Forbidden(
-            "only the volunteer and those who manage them can renew the page address".into(),
-        ));
+    if !sees_personal_data(actor, id, Some(&path)) {
+        let what = match link {
+            Link::Feed => "calendar link",
+            Link::Page => "page address",
+        };
+        return Err(Error::Forbidden(format!(
+            "only the volunteer and those who manage them can renew the {what}"
+        )));
     }
     let current = store::get_for_update(&txn, id).await?;
-    let model = store::rotate_page_token(&txn, current, state.clock.now()).await?;
+    let model = store::renew(&txn, current, link, state.clock.now()).await?;
     let version = model.version;
-    let out = present_one(&txn, &actor, model, &state.feeds).await?;
+    let out = present_one(&txn, actor, model, &state.feeds).await?;
     txn.commit().await?;
     Ok(with_etag(version, out))
 }
