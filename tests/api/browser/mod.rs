@@ -371,8 +371,8 @@ pub fn skipped(why: &str) {
     use std::io::Write as _;
     let _ = writeln!(
         std::io::stderr(),
-        "\nNOTE: {why}: browser tests were NOT run (they passed without doing anything). \
-         `bash .ci/run` installs what they need; SCIDAY_BROWSER_TESTS=required makes this fail.\n"
+        "\nNOTE: {why}: the browser tests that need it were NOT run (they passed without doing \
+         anything). `bash .ci/run` installs what they need; SCIDAY_BROWSER_TESTS=required makes this fail.\n"
     );
 }
 
