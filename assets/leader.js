@@ -33,8 +33,11 @@
     return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
   }
 
+  // The latest answer only: a pile of old ones would push the roster off a phone's screen.
   function say(ok, text) {
+    document.querySelectorAll("p[data-said]").forEach(function (old) { old.remove(); });
     var note = document.createElement("p");
+    note.setAttribute("data-said", "");
     note.className = "notice " + (ok ? "ok" : "error");
     note.setAttribute("role", ok ? "status" : "alert");
     note.textContent = text;
@@ -44,13 +47,21 @@
   function apply(item, ok, answer) {
     var id = (answer && answer.assignment_id) || item.body.assignment;
     var row = id && document.getElementById("a" + id);
-    if (ok && row) {
-      var badge = row.querySelector("[data-status]");
+    var badge = row && row.querySelector("[data-status]");
+    if (ok && answer && badge) {
       badge.textContent = answer.label;
       badge.className = "badge " + (answer.status === "checked_in" ? "ok" : "off");
       row.querySelectorAll("form.act").forEach(function (form) { form.remove(); });
+    } else if (badge && badge.dataset.was) {
+      // Refused: the row says again what it said before the tap.
+      badge.textContent = badge.dataset.was;
     }
-    say(ok, answer && answer.message ? answer.message : "操作未完成，请刷新页面后再试。");
+    var who = row && row.querySelector(".who strong");
+    if (ok && answer && who) {
+      say(true, who.textContent + "：" + answer.label);
+    } else {
+      say(ok, answer && answer.message ? answer.message : "操作未完成，请刷新页面后再试。");
+    }
   }
 
   async function flush() {
@@ -94,7 +105,9 @@
       var body = Object.fromEntries(new FormData(form));
       var queue = load();
       if (!queue.some(function (queued) { return queued.body.key === body.key; })) {
-        queue.push({ url: form.action, csrf: body.csrf, body: body });
+        // Not form.action: in a form with a field named "action" that is the field.
+        var url = new URL(form.getAttribute("action"), location.href).href;
+        queue.push({ url: url, csrf: body.csrf, body: body });
       }
       save(queue);
       if (form.elements.code) {
@@ -102,7 +115,11 @@
         form.elements.key.value = newKey();
       }
       var row = form.closest("li");
-      if (row) row.querySelector("[data-status]").textContent = "已记录，等待发送";
+      if (row) {
+        var badge = row.querySelector("[data-status]");
+        if (!badge.dataset.was) badge.dataset.was = badge.textContent;
+        badge.textContent = "已记录，等待发送";
+      }
       flush();
     });
   });

@@ -10,6 +10,7 @@ mod access;
 mod activities;
 mod auth;
 mod backup;
+mod browser;
 mod cli;
 mod connections;
 mod contract;
