@@ -197,6 +197,10 @@ pub struct Problem {
     /// Every staffing rule a refused assignment breaks.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+    /// This occurrence: the request's id, as in its `X-Request-Id` header and the service's
+    /// log, to quote when asking about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 impl Error {
@@ -232,6 +236,7 @@ impl Error {
             code,
             errors: Vec::new(),
             violations: Vec::new(),
+            instance: crate::correlation::request_id().map(|id| id.to_string()),
         };
         match self {
             Self::Validation(errors) => Problem { errors, ..problem },

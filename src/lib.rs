@@ -9,6 +9,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod correlation;
 pub mod db;
 pub mod delivery;
 pub mod domain;

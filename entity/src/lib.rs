@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod api_token;
 pub mod assignment;
+pub mod audit_entry;
 pub mod delivery;
 pub mod delivery_attempt;
 pub mod kinds;
@@ -32,6 +33,7 @@ pub mod prelude {
     pub use crate::activity::Entity as Activity;
     pub use crate::api_token::Entity as ApiToken;
     pub use crate::assignment::Entity as Assignment;
+    pub use crate::audit_entry::Entity as AuditEntry;
     pub use crate::delivery::Entity as Delivery;
     pub use crate::delivery_attempt::Entity as DeliveryAttempt;
     pub use crate::organization::Entity as Organization;

@@ -31,6 +31,7 @@ mod m20261202_000024_add_delivery_recovery;
 mod m20261207_000025_add_page_token_to_volunteers;
 mod m20261207_000026_create_session_changes;
 mod m20261207_000027_create_page_actions;
+mod m20261207_000028_create_audit_entries;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000025_add_page_token_to_volunteers::Migration),
             Box::new(m20261207_000026_create_session_changes::Migration),
             Box::new(m20261207_000027_create_page_actions::Migration),
+            Box::new(m20261207_000028_create_audit_entries::Migration),
         ]
     }
 }

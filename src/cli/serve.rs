@@ -69,6 +69,9 @@ pub(super) struct ServeArgs {
     /// Days the webhook delivery log keeps a message after it settled (31–3650).
     #[arg(long, env = "SCIDAY_DELIVERY_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u16).range(31..=3650))]
     delivery_retention_days: u16,
+    /// Days the audit trail keeps an entry (31–3650).
+    #[arg(long, env = "SCIDAY_AUDIT_RETENTION_DAYS", default_value_t = 400, value_parser = clap::value_parser!(u16).range(31..=3650))]
+    audit_retention_days: u16,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +138,7 @@ pub(super) async fn serve(
         dispatch: crate::delivery::dispatcher::Settings {
             timeout: Duration::from_millis(args.webhook_timeout_ms),
             retention: chrono::TimeDelta::days(i64::from(args.delivery_retention_days)),
+            audit_retention: chrono::TimeDelta::days(i64::from(args.audit_retention_days)),
             takeover: Duration::from_secs(args.delivery_takeover_secs),
             gather: Duration::from_millis(args.webhook_gather_ms),
             instance: args.instance_id.clone().or_else(|| default_instance(args.listen)),
@@ -168,7 +172,10 @@ pub(super) async fn serve(
             volunteer_id: None,
             expires_at: None,
         };
-        let (_, secret) = tokens::create(&txn, grant, clock.now()).await?;
+        let (row, secret) = tokens::create(&txn, grant, clock.now()).await?;
+        crate::store::audit::Audit::new(crate::store::audit::Author::cli(), clock.now())
+            .created(&txn, &row)
+            .await?;
         txn.commit().await?;
         Some(secret)
     } else {

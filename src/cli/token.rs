@@ -8,6 +8,7 @@ use entity::kinds::Role;
 use super::{describe, find_organization, find_volunteer, open};
 use crate::clock::{Clock, SystemClock};
 use crate::db::DatabaseUrl;
+use crate::store::audit::{Audit, Author};
 use crate::store::tokens::{self, Grant};
 use crate::store::{PageRequest, organizations};
 
@@ -97,6 +98,10 @@ pub(super) async fn run(url: &DatabaseUrl, max_connections: u32, command: TokenC
                 expires_at: expires_at.or(expires_in_days.map(|days| now + TimeDelta::days(i64::from(days)))),
             };
             let (row, secret) = tokens::create(&txn, grant, now).await.map_err(|e| describe(&e))?;
+            Audit::new(Author::cli(), now)
+                .created(&txn, &row)
+                .await
+                .map_err(|e| describe(&e))?;
             txn.commit().await?;
             let until = row
                 .expires_at
@@ -137,7 +142,11 @@ pub(super) async fn run(url: &DatabaseUrl, max_connections: u32, command: TokenC
         }
         TokenCommand::Revoke { id } => {
             let txn = db.begin().await?;
-            let row = tokens::revoke(&txn, id, now).await.map_err(|e| describe(&e))?;
+            let (before, row) = tokens::revoke(&txn, id, now).await.map_err(|e| describe(&e))?;
+            Audit::new(Author::cli(), now)
+                .acted(&txn, "revoke", &before, &row)
+                .await
+                .map_err(|e| describe(&e))?;
             txn.commit().await?;
             eprintln!("token {} ({}) is revoked", row.id, row.name);
         }

@@ -1,6 +1,7 @@
 //! Domain types and pure rules: parsing user input into values that are valid by
 //! construction, and the rules of the schedule. Nothing here touches HTTP or a database.
 
+pub mod audit;
 pub mod check_in;
 pub mod contact;
 pub mod display;

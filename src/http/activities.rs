@@ -242,6 +242,7 @@ async fn create_activity(
         public: input.public,
     };
     let model = store::insert(&txn, key, program.id, fields, state.clock.now()).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     txn.commit().await?;
     Ok(created(
         format!("/api/v1/activities/{}", model.id),
@@ -302,7 +303,9 @@ async fn update_activity(
         service_kinds,
         public,
     };
+    let before = current.clone();
     let model = store::update(&txn, current, fields, state.clock.now()).await?;
+    state.audit(&actor).updated(&txn, &before, &model).await?;
     txn.commit().await?;
     Ok(with_etag(model.version, ActivityOut::new(model, &state.feeds)))
 }
@@ -329,6 +332,7 @@ async fn delete_activity(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
+    state.audit(&actor).deleted(&txn, &current).await?;
     store::delete(&txn, current).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -413,6 +413,7 @@ async fn assign(state: &AppState, actor: &Actor, input: AssignmentIn) -> Result<
     };
     let txn = state.db.begin().await?;
     let model = store::assign(&txn, request, state.policy()).await?;
+    state.audit(actor).created(&txn, &model).await?;
     txn.commit().await?;
     let full = sees_personal_data(actor, volunteer.id, Some(&home));
     let zones = crate::store::sessions::program_zones(conn, &[session_id]).await?;
@@ -492,7 +493,7 @@ async fn act(state: &AppState, actor: &Actor, id: i64, action: Action, who: Who)
             return Err(Error::Forbidden("only the session's organizers may do this".into()));
         }
     }
-    let model = store::act(&txn, current, action, state.clock.now()).await?;
+    let model = store::act(&txn, current, action, state.clock.now(), &state.audit(actor)).await?;
     txn.commit().await?;
     let version = model.version;
     Ok(with_etag(version, present_one(state.db.reader(), actor, model).await?))

@@ -3,6 +3,7 @@
 
 mod activities;
 mod assignments;
+mod audit;
 mod docs;
 mod download;
 mod extract;
@@ -32,7 +33,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -42,6 +43,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::clock::Clock;
+use crate::correlation::RequestId;
 use crate::db::Db;
 use crate::error::Error;
 use crate::feeds::service::{Feeds, Target};
@@ -101,6 +103,11 @@ pub struct Shared {
 pub use gate::recent_tokens;
 
 impl AppState {
+    /// The audit trail's entries of what `actor` changes now.
+    pub fn audit(&self, actor: &crate::auth::Actor) -> crate::store::audit::Audit {
+        crate::store::audit::Audit::new(crate::store::audit::Author::of(actor), self.clock.now())
+    }
+
     /// The clock and staffing settings for a decision made now.
     pub fn policy(&self) -> crate::store::Policy {
         crate::store::Policy {
@@ -128,9 +135,14 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    // Only method and path: headers may carry tokens, and so may feed paths.
+                    // Only method, path and id: headers may carry tokens, and so may feed paths.
                     let path = loggable_path(request.uri().path());
-                    tracing::info_span!("request", method = %request.method(), %path)
+                    let id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    tracing::info_span!("request", method = %request.method(), %path, request_id = %id)
                 })
                 .on_response(
                     DefaultOnResponse::new()
@@ -138,7 +150,31 @@ pub fn router(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Micros),
                 ),
         )
+        .layer(axum::middleware::from_fn(identify_request))
         .with_state(state)
+}
+
+/// The header that carries a request's id, in both directions.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives each request an id (the one a proxy in front sent, when it is plain, else a new
+/// one), serves the request as that id, and returns it in `X-Request-Id`: it is in every log
+/// line of the request, in its problem answers (`instance`) and in the audit entries of its
+/// writes.
+async fn identify_request(mut request: Request, next: axum::middleware::Next) -> Response {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .and_then(RequestId::given)
+        .unwrap_or_else(RequestId::generate);
+    request.extensions_mut().insert(id.clone());
+    let header = HeaderValue::from_str(id.as_str()).ok();
+    let mut response = crate::correlation::scope(id, next.run(request)).await;
+    if let Some(header) = header {
+        response.headers_mut().insert(REQUEST_ID, header);
+    }
+    response
 }
 
 /// A request path fit for logs: a personal feed's token is a secret.
@@ -171,7 +207,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(volunteers::router())
         .merge(tokens::router())
         .merge(webhooks::router())
-        .merge(plans::router());
+        .merge(plans::router())
+        .merge(audit::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)
         .routes(routes!(feeds::feed))

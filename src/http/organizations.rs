@@ -302,6 +302,7 @@ async fn create_organization(
         }
     };
     let model = store::insert(&txn, key, parent.as_ref(), fields, state.clock.now()).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     txn.commit().await?;
     Ok(created(
         format!("/api/v1/organizations/{}", model.id),
@@ -359,6 +360,7 @@ async fn update_organization(
         contact,
         plan_expected,
     };
+    let before = current.clone();
     let model = store::update(
         &txn,
         current,
@@ -367,6 +369,7 @@ async fn update_organization(
         state.clock.now(),
     )
     .await?;
+    state.audit(&actor).updated(&txn, &before, &model).await?;
     txn.commit().await?;
     Ok(with_etag(
         model.version,
@@ -395,6 +398,7 @@ async fn delete_organization(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
+    state.audit(&actor).deleted(&txn, &current).await?;
     store::delete(&txn, current, state.clock.now()).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -199,6 +199,7 @@ async fn create_program(State(state): State<AppState>, actor: Actor, Json(input)
         plan_deadline,
     };
     let model = store::insert(&txn, key, fields, state.clock.now()).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     txn.commit().await?;
     Ok(created(
         format!("/api/v1/programs/{}", model.id),
@@ -257,7 +258,9 @@ async fn update_program(
         host_organization_id,
         plan_deadline,
     };
+    let before = current.clone();
     let model = store::update(&txn, current, fields, state.clock.now()).await?;
+    state.audit(&actor).updated(&txn, &before, &model).await?;
     txn.commit().await?;
     Ok(with_etag(model.version, ProgramOut::new(model, &state.feeds)))
 }
@@ -284,6 +287,7 @@ async fn delete_program(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
+    state.audit(&actor).deleted(&txn, &current).await?;
     store::delete(&txn, current).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -222,6 +222,7 @@ async fn create_role(
         qualifications,
     };
     let model = store::insert(&txn, key, session.id, fields, state.clock.now()).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     let (id, version) = (model.id, model.version);
     let out = RoleOut::load_one(&txn, model).await?;
     txn.commit().await?;
@@ -271,7 +272,9 @@ async fn update_role(
         team_id,
         qualifications,
     };
+    let before = current.clone();
     let model = store::update(&txn, current, fields, state.clock.now()).await?;
+    state.audit(&actor).updated(&txn, &before, &model).await?;
     let version = model.version;
     let out = RoleOut::load_one(&txn, model).await?;
     txn.commit().await?;
@@ -300,6 +303,7 @@ async fn delete_role(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
+    state.audit(&actor).deleted(&txn, &current).await?;
     store::delete(&txn, current).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)

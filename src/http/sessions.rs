@@ -324,6 +324,7 @@ async fn create_session(State(state): State<AppState>, actor: Actor, Json(input)
         illustrative: input.illustrative,
     };
     let model = store::insert(&txn, key, &activity, fields, state.clock.now()).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     txn.commit().await?;
     Ok(created(
         format!("/api/v1/sessions/{}", model.id),
@@ -390,7 +391,7 @@ async fn update_session(
         linked_session_id: patch.linked_session_id.apply(old.linked_session_id),
         illustrative,
     };
-    let updated = store::update(&txn, current, fields, state.policy()).await?;
+    let updated = store::update(&txn, current, fields, state.policy(), &state.audit(&actor)).await?;
     txn.commit().await?;
     let conn = state.db.reader();
     Ok(with_etag(
@@ -426,7 +427,7 @@ async fn delete_session(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
-    store::delete(&txn, current, state.clock.now()).await?;
+    store::delete(&txn, current, state.clock.now(), &state.audit(&actor)).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -241,6 +241,7 @@ async fn create_team(
         description,
     };
     let model = store::insert(&txn, key, parent.as_ref(), fields, state.clock.now()).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     let (id, version) = (model.id, model.version);
     let out = TeamOut::load_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
@@ -291,6 +292,7 @@ async fn update_team(
         name,
         description,
     };
+    let before = current.clone();
     let model = store::update(
         &txn,
         current,
@@ -299,6 +301,7 @@ async fn update_team(
         state.clock.now(),
     )
     .await?;
+    state.audit(&actor).updated(&txn, &before, &model).await?;
     let version = model.version;
     let out = TeamOut::load_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
@@ -326,6 +329,7 @@ async fn delete_team(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
+    state.audit(&actor).deleted(&txn, &current).await?;
     store::delete(&txn, current).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)

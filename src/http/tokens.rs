@@ -159,6 +159,7 @@ async fn create_token(
         expires_at: input.expires_at,
     };
     let (model, secret) = store::create(&txn, grant, state.clock.now()).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     txn.commit().await?;
     tracing::info!(token = model.id, role = ?model.role, "token created");
     Ok(created(
@@ -187,7 +188,8 @@ async fn revoke_token(
 ) -> Result<StatusCode> {
     actor.require_admin()?;
     let txn = state.db.begin().await?;
-    store::revoke(&txn, id, state.clock.now()).await?;
+    let (before, after) = store::revoke(&txn, id, state.clock.now()).await?;
+    state.audit(&actor).acted(&txn, "revoke", &before, &after).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

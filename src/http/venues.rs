@@ -224,6 +224,7 @@ async fn create_venue(State(state): State<AppState>, actor: Actor, Json(input): 
         illustrative: input.illustrative,
     };
     let model = store::insert(&txn, key, fields, state.clock.now()).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     txn.commit().await?;
     Ok(created(
         format!("/api/v1/venues/{}", model.id),
@@ -279,7 +280,9 @@ async fn update_venue(
         shared: patch.shared.apply(old.shared),
         illustrative,
     };
+    let before = current.clone();
     let model = store::update(&txn, current, fields, state.clock.now()).await?;
+    state.audit(&actor).updated(&txn, &before, &model).await?;
     txn.commit().await?;
     Ok(with_etag(model.version, VenueOut::new(model, &state.feeds)))
 }
@@ -305,6 +308,7 @@ async fn delete_venue(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
+    state.audit(&actor).deleted(&txn, &current).await?;
     store::delete(&txn, current).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)

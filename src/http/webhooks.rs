@@ -404,6 +404,7 @@ async fn create_webhook(
         state.clock.now(),
     )
     .await?;
+    state.audit(&actor).created(&txn, &model).await?;
     txn.commit().await?;
     tracing::info!(webhook = model.id, url = %store::shown_url(&model), "webhook created");
     let shown = (format == WebhookFormat::Standard).then_some(secret).flatten();
@@ -462,7 +463,9 @@ async fn update_webhook(
         enabled,
         disabled_reason: if enabled { None } else { old.disabled_reason.clone() },
     };
+    let before = current.clone();
     let model = store::update(&txn, current, fields, state.clock.now()).await?;
+    state.audit(&actor).updated(&txn, &before, &model).await?;
     txn.commit().await?;
     Ok(with_etag(model.version, WebhookOut::from(model)))
 }
@@ -488,6 +491,7 @@ async fn delete_webhook(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
+    state.audit(&actor).deleted(&txn, &current).await?;
     store::delete(&txn, current).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -670,7 +674,9 @@ async fn resend_delivery(
             "the subscription is disabled; enable it before sending again",
         ));
     }
+    let before = deliveries::get(&txn, id, delivery_id).await?;
     let model = deliveries::resend(&txn, id, delivery_id, state.clock.now()).await?;
+    state.audit(&actor).acted(&txn, "resend", &before, &model).await?;
     let out = delivery_out(&txn, model).await?;
     txn.commit().await?;
     Ok((StatusCode::ACCEPTED, axum::Json(out)))

@@ -387,13 +387,32 @@ pub enum Action {
     NoShow,
 }
 
+impl Action {
+    /// The action's name in the audit trail.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::Decline(_) => "decline",
+            Self::Cancel(_) => "cancel",
+            Self::CheckIn => "check_in",
+            Self::NoShow => "no_show",
+        }
+    }
+}
+
 /// When volunteers may check in, relative to their session.
 pub const CHECK_IN_OPENS_BEFORE_START: TimeDelta = TimeDelta::minutes(60);
 
 /// Moves an assignment to its next status, if the action allows it now. A decline or a
 /// cancellation is announced to the subscriptions covering the session, and reminders of the
 /// volunteer's own (and their teams') subscriptions are withdrawn.
-pub async fn act(txn: &DatabaseTransaction, current: Model, action: Action, now: DateTime<Utc>) -> Result<Model> {
+pub async fn act(
+    txn: &DatabaseTransaction,
+    current: Model,
+    action: Action,
+    now: DateTime<Utc>,
+    audit: &super::audit::Audit,
+) -> Result<Model> {
     let event = match action {
         Action::Decline(_) => Some("assignment.declined"),
         Action::Cancel(_) => Some("assignment.cancelled"),
@@ -406,7 +425,9 @@ pub async fn act(txn: &DatabaseTransaction, current: Model, action: Action, now:
         // (and their teams') hear of it; a refused transition rolls the notice back with it.
         reminders::assignment_notice(txn, event, &current, current.version + 1, now).await?;
     }
+    let (before, name) = (current.clone(), action.name());
     let after = transition(txn, current, action, now).await?;
+    audit.acted(txn, name, &before, &after).await?;
     if announce.is_some() {
         sync_reminders(txn, after.session_id, now).await?;
     }
@@ -497,6 +518,7 @@ pub async fn cancel_for_sessions(
     sessions: &[i64],
     reason: &str,
     now: DateTime<Utc>,
+    audit: &super::audit::Audit,
 ) -> Result<Vec<Model>> {
     let open = Entity::find()
         .filter(Column::SessionId.is_in(sessions.iter().copied()))
@@ -507,7 +529,10 @@ pub async fn cancel_for_sessions(
     let mut cancelled = Vec::with_capacity(open.len());
     for assignment in open {
         // The session's own notice tells its subscribers; no notice per assignment.
-        cancelled.push(transition(txn, assignment, Action::Cancel(Some(reason.to_owned())), now).await?);
+        let before = assignment.clone();
+        let after = transition(txn, assignment, Action::Cancel(Some(reason.to_owned())), now).await?;
+        audit.acted(txn, "cancel", &before, &after).await?;
+        cancelled.push(after);
     }
     Ok(cancelled)
 }

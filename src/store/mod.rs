@@ -5,6 +5,7 @@
 
 pub mod activities;
 pub mod assignments;
+pub mod audit;
 pub mod candidates;
 pub mod deliveries;
 mod dialect;

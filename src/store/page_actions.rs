@@ -192,7 +192,8 @@ async fn act(
         PageAction::CheckIn { .. } => Action::CheckIn,
         PageAction::NoShow => Action::NoShow,
     };
-    assignments::act(txn, current, action, now).await
+    let audit = super::audit::Audit::new(super::audit::Author::page(page.owner()), now);
+    assignments::act(txn, current, action, now, &audit).await
 }
 
 /// Whether `volunteer_id` leads the team now.

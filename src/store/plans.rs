@@ -354,18 +354,24 @@ pub async fn attach(
     file_name: String,
     content: Vec<u8>,
     now: DateTime<Utc>,
-) -> Result<AttachmentInfo> {
-    let row = attachment_row(plan_id, kind, file_name, content, now)
+) -> Result<plan_attachment::Model> {
+    Ok(attachment_row(plan_id, kind, file_name, content, now)
         .insert(txn)
-        .await?;
-    Ok(AttachmentInfo {
-        id: row.id,
-        kind: row.kind,
-        file_name: row.file_name,
-        size: row.size,
-        sha256: row.sha256,
-        created_at: row.created_at,
-    })
+        .await?)
+}
+
+impl AttachmentInfo {
+    /// What lists show of an attachment.
+    pub fn of(row: &plan_attachment::Model) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind,
+            file_name: row.file_name.clone(),
+            size: row.size,
+            sha256: row.sha256.clone(),
+            created_at: row.created_at,
+        }
+    }
 }
 
 /// The attachments of plans, each with its plan's id, oldest first, without their bytes.
@@ -473,17 +479,13 @@ pub async fn grant(
     }
 }
 
-/// Takes an organization's extension back; a 404 when there is none.
-pub async fn revoke(txn: &DatabaseTransaction, program_id: i64, organization_id: i64) -> Result<()> {
-    let result = Extension::delete_many()
-        .filter(plan_extension::Column::ProgramId.eq(program_id))
-        .filter(plan_extension::Column::OrganizationId.eq(organization_id))
-        .exec(txn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(Error::NotFound("extension"));
-    }
-    Ok(())
+/// Takes an organization's extension back (a 404 when there is none); returns what it was.
+pub async fn revoke(txn: &DatabaseTransaction, program_id: i64, organization_id: i64) -> Result<plan_extension::Model> {
+    let current = extension(txn, program_id, organization_id)
+        .await?
+        .ok_or(Error::NotFound("extension"))?;
+    Extension::delete_by_id(current.id).exec(txn).await?;
+    Ok(current)
 }
 
 /// The organizations that take part in a program hosted by `host`: the county associations

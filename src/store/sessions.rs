@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use super::activities::{organizations_within, visible_ids};
+use super::audit::Audit;
 use super::record::{self, Fields, Versioned};
 use super::{Cursor, Page, PageRequest, Policy, Visibility, assignments, found, reminders, session_changes};
 use crate::domain::key::Key;
@@ -332,8 +333,9 @@ pub async fn update(
     current: Model,
     fields: SessionFields,
     policy: Policy,
+    audit: &Audit,
 ) -> Result<Updated> {
-    write(txn, current, fields, policy, true).await
+    write(txn, current, fields, policy, audit, true).await
 }
 
 /// Applies new fields exactly as given, without moving linked sessions (imports: the file
@@ -343,8 +345,9 @@ pub async fn replace(
     current: Model,
     fields: SessionFields,
     policy: Policy,
+    audit: &Audit,
 ) -> Result<Model> {
-    Ok(write(txn, current, fields, policy, false).await?.session)
+    Ok(write(txn, current, fields, policy, audit, false).await?.session)
 }
 
 async fn write(
@@ -352,6 +355,7 @@ async fn write(
     current: Model,
     fields: SessionFields,
     policy: Policy,
+    audit: &Audit,
     cascade: bool,
 ) -> Result<Updated> {
     let now = policy.now;
@@ -394,8 +398,11 @@ async fn write(
     // Notices go out while the assignments still say who serves at the session.
     reminders::changed(txn, &before, &session, now).await?;
     session_changes::record(txn, &before, &session, now).await?;
+    // What follows from this change (linked sessions, cancelled assignments) is tied to it.
+    let entry = audit.updated(txn, &before, &session).await?;
+    let audit = audit.following(entry);
     let followers = if cascade && has_followers && (delta != TimeDelta::zero() || cancelled) {
-        follow(txn, id, delta, cancelled, now).await?
+        follow(txn, id, delta, cancelled, now, &audit).await?
     } else {
         Vec::new()
     };
@@ -410,7 +417,7 @@ async fn write(
             moved.push(changed.id);
         }
     }
-    let cancelled = assignments::cancel_for_sessions(txn, &gone, "the session was cancelled", now).await?;
+    let cancelled = assignments::cancel_for_sessions(txn, &gone, "the session was cancelled", now, &audit).await?;
     let flagged = assignments::recheck_moved(txn, &moved, policy).await?;
     Ok(Updated {
         session,
@@ -427,6 +434,7 @@ async fn follow(
     delta: TimeDelta,
     cancel: bool,
     now: DateTime<Utc>,
+    audit: &Audit,
 ) -> Result<Vec<Model>> {
     let mut changed = Vec::new();
     let mut frontier = vec![slot];
@@ -457,6 +465,7 @@ async fn follow(
             let after = row.update(txn).await?;
             reminders::changed(txn, &before, &after, now).await?;
             session_changes::record(txn, &before, &after, now).await?;
+            audit.updated(txn, &before, &after).await?;
             changed.push(after);
         }
     }
@@ -521,7 +530,7 @@ async fn check_link(txn: &DatabaseTransaction, session: Option<i64>, fields: &Se
 }
 
 /// Deletes a session: its row stays (marked deleted, unlinked) so feeds can report it.
-pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>) -> Result<()> {
+pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>, audit: &Audit) -> Result<()> {
     let followers = Entity::find()
         .filter(Column::LinkedSessionId.eq(model.id))
         .filter(Column::DeletedAt.is_null())
@@ -545,7 +554,15 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>)
     // Notices go out while the assignments still say who serves at the session.
     reminders::changed(txn, &before, &after, now).await?;
     session_changes::record(txn, &before, &after, now).await?;
-    assignments::cancel_for_sessions(txn, &[after.id], "the session was deleted", now).await?;
+    let entry = audit.record(txn, "delete", Some(&before), Some(&after)).await?;
+    assignments::cancel_for_sessions(
+        txn,
+        &[after.id],
+        "the session was deleted",
+        now,
+        &audit.following(entry),
+    )
+    .await?;
     Ok(())
 }
 

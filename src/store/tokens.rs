@@ -192,15 +192,16 @@ pub async fn revoke_for_volunteer(txn: &DatabaseTransaction, volunteer_id: i64, 
     Ok(())
 }
 
-/// Revokes a token; revoking twice is harmless.
-pub async fn revoke(txn: &DatabaseTransaction, id: i64, now: DateTime<Utc>) -> Result<Model> {
+/// Revokes a token; revoking twice is harmless. Returns the token before and after.
+pub async fn revoke(txn: &DatabaseTransaction, id: i64, now: DateTime<Utc>) -> Result<(Model, Model)> {
     let token = found(Entity::find_by_id(id).one(txn).await?, "token")?;
     if token.revoked_at.is_some() {
-        return Ok(token);
+        return Ok((token.clone(), token));
     }
+    let before = token.clone();
     let mut row: ActiveModel = token.into();
     row.revoked_at = Set(Some(now));
-    Ok(row.update(txn).await?)
+    Ok((before, row.update(txn).await?))
 }
 
 /// Revokes every live token with this name (used to replace the demo admin token).

@@ -28,6 +28,7 @@ use crate::domain::web::http_url;
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
 use crate::store::activities::ActivityFields;
+use crate::store::audit::{Audit, Author};
 use crate::store::organizations::OrganizationFields;
 use crate::store::programs::ProgramFields;
 use crate::store::sessions::SessionFields;
@@ -153,6 +154,7 @@ async fn merge(
     tick: &(dyn Fn() + Sync),
 ) -> Result<Report> {
     let now = policy.now;
+    let audit = Audit::new(Author::cli(), now);
     let mut report = Report::default();
     let order = dependency_order(
         &document.organizations,
@@ -162,28 +164,28 @@ async fn merge(
     )?;
     for i in order {
         let record = &document.organizations[i];
-        organization(txn, record, now, &mut report.organizations)
+        organization(txn, &audit, record, now, &mut report.organizations)
             .await
             .map_err(within(format!("organizations[{i}]")))?;
         tick();
     }
     let mut venue_by_key = HashMap::new();
     for (i, record) in document.venues.iter().enumerate() {
-        let venue = venue(txn, record, now, &mut report.venues)
+        let venue = venue(txn, &audit, record, now, &mut report.venues)
             .await
             .map_err(within(format!("venues[{i}]")))?;
         venue_by_key.insert(venue.key.clone(), venue);
         tick();
     }
     for (i, record) in document.programs.iter().enumerate() {
-        program(txn, record, now, &mut report.programs)
+        program(txn, &audit, record, now, &mut report.programs)
             .await
             .map_err(within(format!("programs[{i}]")))?;
         tick();
     }
     let mut activity_by_key = HashMap::new();
     for (i, record) in document.activities.iter().enumerate() {
-        let activity = activity(txn, record, now, &mut report.activities)
+        let activity = activity(txn, &audit, record, now, &mut report.activities)
             .await
             .map_err(within(format!("activities[{i}]")))?;
         activity_by_key.insert(activity.key.clone(), activity);
@@ -206,20 +208,20 @@ async fn merge(
             gone.insert(record.key.as_str());
             continue;
         }
-        session(txn, record, &mut references, policy, &mut report.sessions)
+        session(txn, &audit, record, &mut references, policy, &mut report.sessions)
             .await
             .map_err(within(format!("sessions[{i}]")))?;
         tick();
     }
     let order = dependency_order(&document.teams, |r| &r.key, |r| r.parent.as_deref(), "teams")?;
     for i in order {
-        staffing::team(txn, &document.teams[i], now, &mut report.teams)
+        staffing::team(txn, &audit, &document.teams[i], now, &mut report.teams)
             .await
             .map_err(within(format!("teams[{i}]")))?;
         tick();
     }
     for (i, record) in document.volunteers.iter().enumerate() {
-        staffing::volunteer(txn, record, now, &mut report.volunteers)
+        staffing::volunteer(txn, &audit, record, now, &mut report.volunteers)
             .await
             .map_err(within(format!("volunteers[{i}]")))?;
         tick();
@@ -230,7 +232,7 @@ async fn merge(
             gone_roles.insert(record.key.as_str());
             continue;
         }
-        staffing::role(txn, record, now, &mut report.session_roles)
+        staffing::role(txn, &audit, record, now, &mut report.session_roles)
             .await
             .map_err(within(format!("session_roles[{i}]")))?;
         tick();
@@ -239,7 +241,7 @@ async fn merge(
         if gone_roles.contains(record.role.as_str()) {
             continue;
         }
-        staffing::assignment(txn, record, policy, &mut report.assignments)
+        staffing::assignment(txn, &audit, record, policy, &mut report.assignments)
             .await
             .map_err(within(format!("assignments[{i}]")))?;
         tick();
@@ -278,6 +280,7 @@ struct References {
 
 async fn organization(
     txn: &DatabaseTransaction,
+    audit: &Audit,
     record: &OrganizationRecord,
     now: DateTime<Utc>,
     tally: &mut Tally,
@@ -293,12 +296,14 @@ async fn organization(
     };
     match organizations::by_key(txn, key.as_str()).await? {
         None => {
-            organizations::insert(txn, key, parent.as_ref(), fields, now).await?;
+            let row = organizations::insert(txn, key, parent.as_ref(), fields, now).await?;
+            audit.created(txn, &row).await?;
             tally.count(true, None, 1);
         }
         Some(current) => {
-            let old = current.version;
+            let (old, before) = (current.version, current.clone());
             let row = organizations::update(txn, current, Some(parent.as_ref()), fields, now).await?;
+            audit.updated(txn, &before, &row).await?;
             tally.count(false, Some(old), row.version);
         }
     }
@@ -338,6 +343,7 @@ fn contact(record: &ContactRecord) -> Result<Contact, Vec<FieldError>> {
 
 async fn venue(
     txn: &DatabaseTransaction,
+    audit: &Audit,
     record: &VenueRecord,
     now: DateTime<Utc>,
     tally: &mut Tally,
@@ -350,11 +356,14 @@ async fn venue(
     Ok(match venues::by_key(txn, key.as_str()).await? {
         None => {
             tally.count(true, None, 1);
-            venues::insert(txn, key, fields, now).await?
+            let row = venues::insert(txn, key, fields, now).await?;
+            audit.created(txn, &row).await?;
+            row
         }
         Some(current) => {
-            let old = current.version;
+            let (old, before) = (current.version, current.clone());
             let row = venues::update(txn, current, fields, now).await?;
+            audit.updated(txn, &before, &row).await?;
             tally.count(false, Some(old), row.version);
             row
         }
@@ -385,6 +394,7 @@ pub(super) fn venue_fields(record: &VenueRecord, organization_id: Option<i64>) -
 
 async fn program(
     txn: &DatabaseTransaction,
+    audit: &Audit,
     record: &ProgramRecord,
     now: DateTime<Utc>,
     tally: &mut Tally,
@@ -393,12 +403,14 @@ async fn program(
     let (key, fields) = program_fields(record, host)?;
     match programs::by_key(txn, key.as_str()).await? {
         None => {
-            programs::insert(txn, key, fields, now).await?;
+            let row = programs::insert(txn, key, fields, now).await?;
+            audit.created(txn, &row).await?;
             tally.count(true, None, 1);
         }
         Some(current) => {
-            let old = current.version;
+            let (old, before) = (current.version, current.clone());
             let row = programs::update(txn, current, fields, now).await?;
+            audit.updated(txn, &before, &row).await?;
             tally.count(false, Some(old), row.version);
         }
     }
@@ -434,6 +446,7 @@ pub(super) fn program_fields(record: &ProgramRecord, host_organization_id: i64) 
 
 async fn activity(
     txn: &DatabaseTransaction,
+    audit: &Audit,
     record: &ActivityRecord,
     now: DateTime<Utc>,
     tally: &mut Tally,
@@ -446,7 +459,9 @@ async fn activity(
     Ok(match activities::by_key(txn, key.as_str()).await? {
         None => {
             tally.count(true, None, 1);
-            activities::insert(txn, key, program.id, fields, now).await?
+            let row = activities::insert(txn, key, program.id, fields, now).await?;
+            audit.created(txn, &row).await?;
+            row
         }
         Some(current) if current.program_id != program.id => {
             return Err(Error::field(
@@ -456,8 +471,9 @@ async fn activity(
             ));
         }
         Some(current) => {
-            let old = current.version;
+            let (old, before) = (current.version, current.clone());
             let row = activities::update(txn, current, fields, now).await?;
+            audit.updated(txn, &before, &row).await?;
             tally.count(false, Some(old), row.version);
             row
         }
@@ -486,6 +502,7 @@ pub(super) fn activity_fields(record: &ActivityRecord, organization_id: i64) -> 
 
 async fn session(
     txn: &DatabaseTransaction,
+    audit: &Audit,
     record: &SessionRecord,
     references: &mut References,
     policy: Policy,
@@ -521,7 +538,8 @@ async fn session(
     let (key, fields) = session_fields(record, venue.id, Zone::from_stored(&venue.time_zone), linked_session_id)?;
     match sessions::by_key(txn, key.as_str()).await? {
         None => {
-            sessions::insert(txn, key, &activity, fields, now).await?;
+            let row = sessions::insert(txn, key, &activity, fields, now).await?;
+            audit.created(txn, &row).await?;
             tally.count(true, None, 1);
         }
         Some(current) if current.activity_id != activity.id => {
@@ -533,7 +551,7 @@ async fn session(
         }
         Some(current) => {
             let old = current.version;
-            let row = sessions::replace(txn, current, fields, policy).await?;
+            let row = sessions::replace(txn, current, fields, policy, audit).await?;
             tally.count(false, Some(old), row.version);
         }
     }

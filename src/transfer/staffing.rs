@@ -15,6 +15,7 @@ use crate::domain::text::{self, DESCRIPTION_MAX, NAME_MAX};
 use crate::domain::time::TimeInput;
 use crate::error::{Error, Result};
 use crate::store::assignments::{self, Restored};
+use crate::store::audit::Audit;
 use crate::store::roles::{self, RoleFields};
 use crate::store::teams::{self, TeamFields};
 use crate::store::volunteers::{self, Away, Details, Held, Membership, VolunteerFields};
@@ -23,6 +24,7 @@ use crate::validate;
 
 pub(super) async fn team(
     txn: &DatabaseTransaction,
+    audit: &Audit,
     record: &TeamRecord,
     now: DateTime<Utc>,
     tally: &mut Tally,
@@ -41,12 +43,14 @@ pub(super) async fn team(
     let (key, fields) = team_fields(record, organization.id)?;
     match teams::by_key(txn, key.as_str()).await? {
         None => {
-            teams::insert(txn, key, parent.as_ref(), fields, now).await?;
+            let row = teams::insert(txn, key, parent.as_ref(), fields, now).await?;
+            audit.created(txn, &row).await?;
             tally.count(true, None, 1);
         }
         Some(current) => {
-            let old = current.version;
+            let (old, before) = (current.version, current.clone());
             let row = teams::update(txn, current, Some(parent.as_ref()), fields, now).await?;
+            audit.updated(txn, &before, &row).await?;
             tally.count(false, Some(old), row.version);
         }
     }
@@ -70,6 +74,7 @@ pub(super) fn team_fields(record: &TeamRecord, organization_id: i64) -> Result<(
 
 pub(super) async fn volunteer(
     txn: &DatabaseTransaction,
+    audit: &Audit,
     record: &VolunteerRecord,
     now: DateTime<Utc>,
     tally: &mut Tally,
@@ -90,12 +95,14 @@ pub(super) async fn volunteer(
     let (key, fields, details) = volunteer_fields(record, organization.id, memberships)?;
     match volunteers::by_key(txn, key.as_str()).await? {
         None => {
-            volunteers::insert(txn, key, fields, details, now).await?;
+            let row = volunteers::insert(txn, key, fields, details, now).await?;
+            audit.created(txn, &row).await?;
             tally.count(true, None, 1);
         }
         Some(current) => {
-            let old = current.version;
+            let (old, before) = (current.version, current.clone());
             let row = volunteers::update(txn, current, fields, Some(details), now).await?;
+            audit.updated(txn, &before, &row).await?;
             tally.count(false, Some(old), row.version);
         }
     }
@@ -139,6 +146,7 @@ pub(super) fn volunteer_fields(
 
 pub(super) async fn role(
     txn: &DatabaseTransaction,
+    audit: &Audit,
     record: &RoleRecord,
     now: DateTime<Utc>,
     tally: &mut Tally,
@@ -159,7 +167,8 @@ pub(super) async fn role(
     let (key, fields) = role_fields(record, team_id)?;
     match roles::by_key(txn, key.as_str()).await? {
         None => {
-            roles::insert(txn, key, session.id, fields, now).await?;
+            let row = roles::insert(txn, key, session.id, fields, now).await?;
+            audit.created(txn, &row).await?;
             tally.count(true, None, 1);
         }
         Some(current) if current.session_id != session.id => {
@@ -170,8 +179,9 @@ pub(super) async fn role(
             ));
         }
         Some(current) => {
-            let old = current.version;
+            let (old, before) = (current.version, current.clone());
             let row = roles::update(txn, current, fields, now).await?;
+            audit.updated(txn, &before, &row).await?;
             tally.count(false, Some(old), row.version);
         }
     }
@@ -199,6 +209,7 @@ pub(super) fn role_fields(record: &RoleRecord, team_id: Option<i64>) -> Result<(
 
 pub(super) async fn assignment(
     txn: &DatabaseTransaction,
+    audit: &Audit,
     record: &AssignmentRecord,
     policy: Policy,
     tally: &mut Tally,
@@ -219,11 +230,17 @@ pub(super) async fn assignment(
         reason,
         checked_in_at,
     };
-    let before = assignments::by_key(txn, restored.key.as_str())
-        .await?
-        .map(|a| a.version);
+    let before = assignments::by_key(txn, restored.key.as_str()).await?;
     let (row, created) = assignments::restore(txn, restored, policy).await?;
-    tally.count(created, before, row.version);
+    audit
+        .record(
+            txn,
+            if created { "create" } else { "update" },
+            before.as_ref(),
+            Some(&row),
+        )
+        .await?;
+    tally.count(created, before.map(|a| a.version), row.version);
     Ok(())
 }
 

@@ -287,9 +287,14 @@ async fn every_example_in_the_document_is_what_the_service_takes_and_answers() {
             // 15:00 on 30 May, when the moved session starts.
             app.clock.set("2019-05-30T07:00:00Z".parse().unwrap());
         }
+        let entries_before = app.count("audit_entries").await;
         let (status, answer) = answer_of(request(&app, &operation).send().await.unwrap()).await;
         let (expected, _) = success(&operation.spec);
         if is_success(&operation.spec, status) {
+            // Every write the API takes leaves its entry in the audit trail.
+            if operation.method != Method::GET && app.count("audit_entries").await == entries_before {
+                problems.push(format!("{id}: the write left no entry in the audit trail"));
+            }
             live.insert(id.clone(), answer);
         } else if !(status == StatusCode::CONFLICT && MAY_CONFLICT.contains(&id.as_str())) {
             problems.push(format!(

@@ -52,6 +52,7 @@ db_test! {
             "POST /api/v1/assignments",
             "GET /api/v1/session-roles/{id}/candidates",
             "GET /api/v1/service-hours",
+            "GET /api/v1/audit",
             "POST /api/v1/volunteers/{id}/feed-token",
             "POST /api/v1/volunteers/{id}/page-token",
             "GET /api/v1/teams/{id}/page-links",

@@ -8,6 +8,7 @@ mod ical;
 
 mod access;
 mod activities;
+mod audit;
 mod auth;
 mod backup;
 mod browser;

@@ -57,6 +57,8 @@ pub struct Settings {
     /// withdrawn or in doubt). At least [`MIN_RETENTION`], so no message it owed is enqueued
     /// again.
     pub retention: TimeDelta,
+    /// How long the audit trail keeps an entry; pruned with the delivery log.
+    pub audit_retention: TimeDelta,
     /// A claim not renewed for this long is taken over by any instance.
     pub takeover: Duration,
     /// Notices due to one chat robot within this window go out together.
@@ -69,6 +71,10 @@ pub struct Settings {
 /// The shortest retention: longer than the longest reminder offset (thirty days), so a pruned
 /// reminder's session has started and nothing brings the reminder back.
 pub const MIN_RETENTION: TimeDelta = TimeDelta::days(31);
+
+/// How long the audit trail keeps an entry unless told otherwise: a year and a month, so
+/// last year's program can be looked back on while this year's is prepared.
+pub const DEFAULT_AUDIT_RETENTION: TimeDelta = TimeDelta::days(400);
 
 /// How often a running dispatcher prunes the log.
 const PRUNE_EVERY: TimeDelta = TimeDelta::hours(1);
@@ -93,6 +99,7 @@ impl Default for Settings {
             timeout: client::TIMEOUT,
             poll: Duration::from_secs(2),
             retention: TimeDelta::days(90),
+            audit_retention: DEFAULT_AUDIT_RETENTION,
             takeover: Duration::from_secs(15),
             gather: Duration::from_secs(3),
             instance: None,
@@ -316,6 +323,22 @@ impl Dispatcher {
         Ok(pruned)
     }
 
+    /// Removes from the audit trail what is older than its retention; returns how many.
+    pub async fn prune_audit(&self) -> Result<u64> {
+        let before = self.clock.now() - self.settings.audit_retention;
+        let mut pruned = 0;
+        for _ in 0..PRUNE_BATCHES {
+            let txn = self.db.begin().await?;
+            let removed = crate::store::audit::prune(&txn, before, PRUNE_BATCH).await?;
+            txn.commit().await?;
+            pruned += removed;
+            if removed < PRUNE_BATCH {
+                break;
+            }
+        }
+        Ok(pruned)
+    }
+
     /// Takes back what a previous life of this instance claimed and never recorded: its leases
     /// end now, so the next round takes those deliveries over (marked in doubt) at once.
     pub async fn reclaim(&self) -> Result<u64> {
@@ -348,6 +371,11 @@ impl Dispatcher {
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "pruned the webhook delivery log"),
                     Err(error) => tracing::warn!(%error, "could not prune the webhook delivery log"),
+                }
+                match self.prune_audit().await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "pruned the audit trail"),
+                    Err(error) => tracing::warn!(%error, "could not prune the audit trail"),
                 }
                 next_prune = self.clock.now() + PRUNE_EVERY;
             }

@@ -264,6 +264,11 @@ const RULES: &[(&str, &str, &str)] = &[
     // Tokens.
     ("list_tokens", "Admins.", "403 for other tokens."),
     (
+        "list_audit",
+        "Admins every entry; organizers the entries of their organizations' records (and those below).",
+        "403 for volunteer tokens; 422 for a bad `object`, `actor`, `action`, `from`, `to` or cursor.",
+    ),
+    (
         "create_token",
         "Admins any token; organizers volunteer tokens for their organizations' volunteers. The secret is shown once; only its digest is stored.",
         "403 for anything else; 422 per field.",

@@ -59,8 +59,10 @@ pub(super) async fn upload_attachment(
             format!("a plan keeps at most {ATTACHMENTS_PER_PLAN} uploads; ask the association if more are needed"),
         ));
     }
-    let info = store::attach(&txn, plan.id, kind, file_name, content, now).await?;
+    let row = store::attach(&txn, plan.id, kind, file_name, content, now).await?;
+    state.audit(&actor).created(&txn, &row).await?;
     txn.commit().await?;
+    let info = store::AttachmentInfo::of(&row);
     let out = AttachmentOut::new(program.id, plan.id, &info, true);
     let location = HeaderValue::from_str(&out.url);
     let mut response = (StatusCode::CREATED, axum::Json(out)).into_response();

@@ -132,7 +132,12 @@ pub(super) async fn grant_extension(
     if !store::belongs_to_program(&txn, &program, &organization).await? {
         return Err(Error::NotFound("organization"));
     }
+    let before = store::extension(&txn, program.id, organization.id).await?;
     let (model, granted) = store::grant(&txn, program.id, organization.id, until, reason, state.clock.now()).await?;
+    state
+        .audit(&actor)
+        .record(&txn, "grant", before.as_ref(), Some(&model))
+        .await?;
     txn.commit().await?;
     let status = if granted { StatusCode::CREATED } else { StatusCode::OK };
     let mut response = with_etag(model.version, ExtensionOut::new(model, zone));
@@ -157,7 +162,8 @@ pub(super) async fn revoke_extension(
     actor.require_admin()?;
     let txn = state.db.begin().await?;
     let program = programs::get(&txn, program_id).await?;
-    store::revoke(&txn, program.id, organization_id).await?;
+    let revoked = store::revoke(&txn, program.id, organization_id).await?;
+    state.audit(&actor).record(&txn, "revoke", Some(&revoked), None).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

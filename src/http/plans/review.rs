@@ -21,6 +21,7 @@ use crate::http::extract::{Authenticated, Ids, Json, OptionalIfMatch};
 use crate::http::openapi::UpdateErrors;
 use crate::http::paging::positive_ids;
 use crate::http::{AppState, as_field, with_etag};
+use crate::store::audit::Audit;
 use crate::store::plans as store;
 use crate::store::sessions::{self, SessionFields};
 use crate::store::{Visibility, activities, check_version, organizations, programs, venues};
@@ -79,6 +80,7 @@ pub(super) async fn review_plan(
         _slot = positive_ids(&[("linked_session_id", input.linked_session_id)]),
     }
     let now = state.clock.now();
+    let audit = state.audit(&actor);
     let txn = state.db.begin().await?;
     let program = programs::get(&txn, program_id).await?;
     let current = store::get_for_update(&txn, program.id, plan_id).await?;
@@ -103,11 +105,13 @@ pub(super) async fn review_plan(
         return Err(Error::conflict("invalid_transition", detail));
     }
     let session = if input.create_session {
-        Some(flag_ceremony(&txn, &program, &current, &input, now).await?)
+        Some(flag_ceremony(&txn, &program, &current, &input, now, &audit).await?)
     } else {
         None
     };
+    let before = current.clone();
     let model = store::review(&txn, current, input.status, comment, session, now).await?;
+    audit.acted(&txn, "review", &before, &model).await?;
     let version = model.version;
     let out = plan_out(&txn, &program, model).await?;
     txn.commit().await?;
@@ -122,6 +126,7 @@ async fn flag_ceremony(
     plan: &Plan,
     input: &ReviewIn,
     now: DateTime<Utc>,
+    audit: &Audit,
 ) -> Result<i64> {
     if input.status == PlanReview::NotSelected {
         return Err(Error::field(
@@ -204,5 +209,6 @@ async fn flag_ceremony(
         illustrative: false,
     };
     let session = sessions::insert(txn, Key::generate("session"), &activity, fields, now).await?;
+    audit.created(txn, &session).await?;
     Ok(session.id)
 }

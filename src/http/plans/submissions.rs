@@ -129,6 +129,7 @@ pub(super) async fn submit_plan(
     let fields = fields_of(&txn, &input).await?;
     require_open(&txn, &program, organization.id, now).await?;
     let model = store::submit(&txn, program.id, organization.id, fields, now).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     plan_notices::submitted(&txn, &program, &model, now).await?;
     let (id, version) = (model.id, model.version);
     let out = plan_out(&txn, &program, model).await?;
@@ -212,6 +213,7 @@ pub(super) async fn revise_plan(
     let model = match store::revise(&txn, current.clone(), fields, now).await? {
         Some(revised) => {
             plan_notices::submitted(&txn, &program, &revised, now).await?;
+            state.audit(&actor).acted(&txn, "revise", &current, &revised).await?;
             revised
         }
         None => current,

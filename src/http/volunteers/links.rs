@@ -64,7 +64,13 @@ async fn renew(state: &AppState, actor: &Actor, id: i64, link: Link) -> Result<R
         )));
     }
     let current = store::get_for_update(&txn, id).await?;
+    let before = current.clone();
     let model = store::renew(&txn, current, link, state.clock.now()).await?;
+    let action = match link {
+        Link::Feed => "renew_feed_link",
+        Link::Page => "renew_page_link",
+    };
+    state.audit(actor).acted(&txn, action, &before, &model).await?;
     let version = model.version;
     let out = present_one(&txn, actor, model, &state.feeds).await?;
     txn.commit().await?;

@@ -172,6 +172,7 @@ async fn create_volunteer(
         tags,
     };
     let model = store::insert(&txn, key, fields, details, state.clock.now()).await?;
+    state.audit(&actor).created(&txn, &model).await?;
     let (id, version) = (model.id, model.version);
     let out = present_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
@@ -235,7 +236,9 @@ async fn update_volunteer(
         organization_id,
         tags,
     };
+    let before = current.clone();
     let model = store::update(&txn, current, fields, details, state.clock.now()).await?;
+    state.audit(&actor).updated(&txn, &before, &model).await?;
     let version = model.version;
     let out = present_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
@@ -263,6 +266,7 @@ async fn delete_volunteer(
     if let Some(precondition) = precondition {
         check_version(&precondition, current.version)?;
     }
+    state.audit(&actor).deleted(&txn, &current).await?;
     store::delete(&txn, current, state.clock.now()).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -491,7 +491,8 @@ db_test! {
         let current = sciday::store::sessions::get_for_update(&txn, id(&session)).await.unwrap();
         let mut fields = <sciday::store::sessions::SessionFields as sciday::store::Fields<_>>::of(&current);
         fields.title = Some("开幕式（改期）".to_owned());
-        sciday::store::sessions::update(&txn, current, fields, app.policy()).await.unwrap();
+        let audit = sciday::store::audit::Audit::new(sciday::store::audit::Author::cli(), app.policy().now);
+        sciday::store::sessions::update(&txn, current, fields, app.policy(), &audit).await.unwrap();
         txn.commit().await.unwrap();
         let soon = app.feed(path, &[]).await;
         assert_eq!(soon.etag(), before.etag(), "within the recheck interval the known ETag stands");

@@ -86,6 +86,12 @@ db_test! {
         assert_eq!(app.count("page_actions").await, 1);
         let assignment = app.get_as(&app.admin, &format!("/api/v1/assignments/{first}")).await.body;
         assert_eq!(assignment["version"], 2, "one check-in, one change: {assignment}");
+        // The audit trail says the leader did it, from their page.
+        let trail = app.get_as(&app.admin, &format!("/api/v1/audit?object=assignment:{first}&action=check_in")).await.body;
+        assert_eq!(trail["data"].as_array().unwrap().len(), 1, "{trail}");
+        assert_eq!(trail["data"][0]["actor_role"], "page");
+        assert_eq!(trail["data"][0]["volunteer_id"], crew.leader);
+        assert_eq!(trail["data"][0]["changes"]["status"], json!({"old": "proposed", "new": "checked_in"}));
 
         // By the code on the volunteer's own page.
         let volunteer_page = path_of(&app, volunteer(&app, crew.members[1]).await["page_url"].as_str().unwrap());
