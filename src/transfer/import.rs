@@ -262,6 +262,7 @@ async fn merge(
             document.session_changes.len(),
             "session change(s) (the history on session pages)",
         ),
+        (document.audit_entries.len(), "audit trail entry(ies)"),
     ] {
         if count > 0 {
             report

@@ -14,8 +14,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::{Keys, Options, key, micros, stored};
 use crate::error::Result;
 use crate::transfer::format::{
-    AttachmentRecord, AttemptRecord, ChangeRecord, ChangeSide, ContactRecord, DeliveryRecord, ExtensionRecord,
-    PlanRecord, RevisionRecord, ScopeRecord, TokenRecord, WebhookRecord,
+    AttachmentRecord, AttemptRecord, AuditRecord, ChangeRecord, ChangeSide, ContactRecord, DeliveryRecord,
+    ExtensionRecord, PlanRecord, RevisionRecord, ScopeRecord, TokenRecord, WebhookRecord,
 };
 
 /// The keys of everything the keyless records refer to.
@@ -49,6 +49,7 @@ pub(super) struct Backup {
     pub webhooks: Vec<WebhookRecord>,
     pub deliveries: Vec<DeliveryRecord>,
     pub session_changes: Vec<ChangeRecord>,
+    pub audit_entries: Vec<AuditRecord>,
 }
 
 pub(super) async fn export(conn: &impl ConnectionTrait, refs: &References<'_>, options: Options) -> Result<Backup> {
@@ -103,6 +104,13 @@ pub(super) async fn export(conn: &impl ConnectionTrait, refs: &References<'_>, o
             .collect(),
         deliveries: deliveries(conn, refs, &webhook_keys, options).await?,
         session_changes: session_changes(conn, refs).await?,
+        audit_entries: entity::prelude::AuditEntry::find()
+            .order_by_asc(entity::audit_entry::Column::Id)
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(AuditRecord::from)
+            .collect(),
     })
 }
 

@@ -218,6 +218,7 @@ async fn read(conn: &impl ConnectionTrait, options: Options) -> Result<Document>
         webhooks: extra.webhooks,
         deliveries: extra.deliveries,
         session_changes: extra.session_changes,
+        audit_entries: extra.audit_entries,
     })
 }
 

@@ -190,6 +190,8 @@ pub(super) fn only(document: Document, id: i64) -> Result<Document> {
         plans,
         plan_extensions: extensions,
         webhooks,
+        // The trail names records by id across every program: it belongs to whole backups.
+        audit_entries: Vec::new(),
     })
 }
 

@@ -72,6 +72,51 @@ pub struct Document {
     /// Each change of a session's time, place or status, oldest first (its page's history).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub session_changes: Vec<ChangeRecord>,
+    /// The audit trail, oldest first, as it was kept (personal data already masked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit_entries: Vec<AuditRecord>,
+}
+
+/// One entry of the audit trail. Records are named by id, as a backup restores them.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volunteer_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause_id: Option<i64>,
+    pub changes: serde_json::Value,
+}
+
+impl From<entity::audit_entry::Model> for AuditRecord {
+    fn from(e: entity::audit_entry::Model) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            actor_role: e.actor_role,
+            token_id: e.token_id,
+            volunteer_id: e.volunteer_id,
+            request_id: e.request_id,
+            action: e.action,
+            object_type: e.object_type,
+            object_id: e.object_id,
+            organization_id: e.organization_id,
+            cause_id: e.cause_id,
+            changes: e.changes,
+        }
+    }
 }
 
 /// One change of a session.

@@ -97,7 +97,31 @@ pub(super) async fn restore(
     insert_all(txn, rows).await?;
     let webhooks = webhooks(txn, document, ids, report).await?;
     deliveries(txn, document, ids, &webhooks, report, tick).await?;
-    session_changes(txn, document, ids).await
+    session_changes(txn, document, ids).await?;
+    audit_entries(txn, document).await
+}
+
+/// The audit trail, entry for entry: the records it names keep their ids in a restore.
+async fn audit_entries(txn: &DatabaseTransaction, document: &Document) -> Result<()> {
+    let rows = document
+        .audit_entries
+        .iter()
+        .map(|e| entity::audit_entry::ActiveModel {
+            id: Set(e.id),
+            at: Set(e.at),
+            actor_role: Set(e.actor_role.clone()),
+            token_id: Set(e.token_id),
+            volunteer_id: Set(e.volunteer_id),
+            request_id: Set(e.request_id.clone()),
+            action: Set(e.action.clone()),
+            object_type: Set(e.object_type.clone()),
+            object_id: Set(e.object_id),
+            organization_id: Set(e.organization_id),
+            cause_id: Set(e.cause_id),
+            changes: Set(e.changes.clone()),
+        })
+        .collect();
+    insert_all(txn, rows).await
 }
 
 /// The sessions' histories, as they were.

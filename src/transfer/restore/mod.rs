@@ -75,7 +75,7 @@ pub fn is_backup(document: &Document) -> Result<bool> {
 pub enum Holdings {
     /// Not a row: a backup can go in as it was.
     Nothing,
-    /// API tokens (made to get started) and nothing else.
+    /// API tokens (made to get started), the trail of their making, and nothing else.
     OnlyTokens,
     /// Data.
     Data,
@@ -93,7 +93,8 @@ pub async fn holdings(conn: &impl ConnectionTrait) -> Result<Holdings> {
             .await?;
         match (row.is_some(), table) {
             (false, _) => {}
-            (true, "api_tokens") => tokens = true,
+            // The trail of those tokens' making comes with them.
+            (true, "api_tokens" | "audit_entries") => tokens = true,
             (true, _) => return Ok(Holdings::Data),
         }
     }
@@ -105,7 +106,7 @@ pub async fn holdings(conn: &impl ConnectionTrait) -> Result<Holdings> {
 }
 
 /// Every table a backup writes, parents before children.
-const TABLES: [&str; 22] = [
+const TABLES: [&str; 23] = [
     "organizations",
     "venues",
     "programs",
@@ -128,6 +129,7 @@ const TABLES: [&str; 22] = [
     "delivery_attempts",
     "session_changes",
     "page_actions",
+    "audit_entries",
 ];
 
 /// Restores `document` (a backup) into the empty database behind `txn`.
