@@ -41,6 +41,19 @@ impl Rule {
             Self::Overlap | Self::Team | Self::Qualification | Self::Unavailable
         )
     }
+
+    /// The rule's name, as the API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Overlap => "overlap",
+            Self::Capacity => "capacity",
+            Self::Team => "team",
+            Self::Qualification => "qualification",
+            Self::Unavailable => "unavailable",
+            Self::SessionCancelled => "session_cancelled",
+            Self::SessionEnded => "session_ended",
+        }
+    }
 }
 
 /// One broken rule, with the records involved.
@@ -232,6 +245,22 @@ fn covers(held: &Held, name: &str, slot: Slot) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_names_are_spelled_as_in_refusals() {
+        let rules = [
+            Rule::Overlap,
+            Rule::Capacity,
+            Rule::Team,
+            Rule::Qualification,
+            Rule::Unavailable,
+            Rule::SessionCancelled,
+            Rule::SessionEnded,
+        ];
+        for rule in rules {
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.name());
+        }
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)

@@ -375,6 +375,38 @@ pub async fn next_due(conn: &impl ConnectionTrait) -> Result<NextDue> {
     })
 }
 
+/// How many messages wait in the outbox for one platform in one state.
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct Depth {
+    /// `pending` or `sending`.
+    pub status: DeliveryStatus,
+    /// The platform of their subscription.
+    pub format: entity::kinds::WebhookFormat,
+    /// How many.
+    pub messages: i64,
+    /// How many of the pending ones are due at `now`: the backlog.
+    pub due: i64,
+}
+
+/// The outbox's depth by state and platform, in one grouped count over the unsettled rows
+/// (which the status index finds without reading the delivery log).
+pub async fn depth(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Depth>> {
+    const DEPTH: &str = "\
+SELECT d.status AS status, w.format AS format, COUNT(*) AS messages, \
+       COALESCE(SUM(CASE WHEN d.status = 'pending' AND d.next_attempt_at <= $1 THEN 1 ELSE 0 END), 0) AS due \
+FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+WHERE d.status IN ('pending', 'sending') \
+GROUP BY d.status, w.format";
+    let backend = conn.get_database_backend();
+    let statement = Statement::from_sql_and_values(backend, sql(DEPTH, backend), [Value::from(now)]);
+    Ok(conn
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| Depth::from_query_result(row, ""))
+        .collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
 /// Claimed rows that `worker` still holds, among `ids`.
 fn held(ids: &[i64], worker: &str) -> sea_orm::Condition {
     sea_orm::Condition::all()
