@@ -181,12 +181,35 @@ pub struct TakenOver {
     pub resent: Vec<i64>,
     /// Deliveries whose deadline has passed: `in_doubt`, never sent again.
     pub settled: Vec<i64>,
+    /// Each of them, for the log.
+    pub rows: Vec<Taken>,
+}
+
+/// A delivery taken over, as its outcome is logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Taken {
+    /// Its subscription.
+    pub webhook_id: i64,
+    /// The subscription's platform.
+    pub format: entity::kinds::WebhookFormat,
+    /// `session.reminder`, ….
+    pub event_type: String,
+    /// When it fell due.
+    pub due_at: DateTime<Utc>,
+    /// Attempts, the one in doubt included.
+    pub attempts: i32,
+    /// Due again (its deadline allows), or settled `in_doubt`.
+    pub resent: bool,
 }
 
 #[derive(FromQueryResult)]
 struct Dead {
     id: i64,
     webhook_id: i64,
+    format: entity::kinds::WebhookFormat,
+    event_type: String,
+    due_at: DateTime<Utc>,
+    attempts: i32,
     deadline: Option<DateTime<Utc>>,
     leased_by: Option<String>,
     updated_at: DateTime<Utc>,
@@ -207,7 +230,8 @@ pub async fn take_over(txn: &DatabaseTransaction, now: DateTime<Utc>, limit: u64
         _ => "",
     };
     let text = format!(
-        "SELECT id, webhook_id, deadline, leased_by, updated_at FROM deliveries \
+        "SELECT id, webhook_id, event_type, due_at, attempts, deadline, leased_by, updated_at, \
+         (SELECT w.format FROM webhooks w WHERE w.id = deliveries.webhook_id) AS format FROM deliveries \
          WHERE status = 'sending' AND lease_until < $1 ORDER BY id LIMIT $2{lock}"
     );
     let statement = Statement::from_sql_and_values(
@@ -238,6 +262,14 @@ pub async fn take_over(txn: &DatabaseTransaction, now: DateTime<Utc>, limit: u64
         } else {
             taken.settled.push(row.id);
         }
+        taken.rows.push(Taken {
+            webhook_id: row.webhook_id,
+            format: row.format,
+            event_type: row.event_type.clone(),
+            due_at: row.due_at,
+            attempts: row.attempts + 1,
+            resent: resend,
+        });
         attempts.push(AttemptRow {
             delivery_id: Set(row.id),
             webhook_id: Set(row.webhook_id),
