@@ -246,18 +246,19 @@ fn covers(held: &Held, name: &str, slot: Slot) -> bool {
 mod tests {
     use super::*;
 
+    const EVERY_RULE: [Rule; 7] = [
+        Rule::Overlap,
+        Rule::Capacity,
+        Rule::Team,
+        Rule::Qualification,
+        Rule::Unavailable,
+        Rule::SessionCancelled,
+        Rule::SessionEnded,
+    ];
+
     #[test]
     fn rule_names_are_spelled_as_in_refusals() {
-        let rules = [
-            Rule::Overlap,
-            Rule::Capacity,
-            Rule::Team,
-            Rule::Qualification,
-            Rule::Unavailable,
-            Rule::SessionCancelled,
-            Rule::SessionEnded,
-        ];
-        for rule in rules {
+        for rule in EVERY_RULE {
             assert_eq!(serde_json::to_value(rule).unwrap(), rule.name());
         }
     }
@@ -445,18 +446,7 @@ mod tests {
 
     #[test]
     fn only_overlap_team_qualification_and_unavailability_can_be_overridden() {
-        let overridable: Vec<Rule> = [
-            Rule::Overlap,
-            Rule::Capacity,
-            Rule::Team,
-            Rule::Qualification,
-            Rule::Unavailable,
-            Rule::SessionCancelled,
-            Rule::SessionEnded,
-        ]
-        .into_iter()
-        .filter(|r| r.overridable())
-        .collect();
+        let overridable: Vec<Rule> = EVERY_RULE.into_iter().filter(|r| r.overridable()).collect();
         assert_eq!(
             overridable,
             [Rule::Overlap, Rule::Team, Rule::Qualification, Rule::Unavailable]
