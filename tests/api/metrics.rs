@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{SecondsFormat, TimeDelta, Utc};
 use reqwest::StatusCode;
@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::dispatch::loopback;
+use crate::faults::until;
 use crate::helpers::{Backend, id};
 use crate::receiver::Receiver;
 
@@ -126,15 +127,6 @@ impl Scrape {
 /// How much a sample moved between two scrapes.
 fn moved(before: &Scrape, after: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
     after.value(name, labels) - before.value(name, labels)
-}
-
-/// Waits until `done` holds, failing after `limit`.
-async fn until(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < limit, "{what} did not happen within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn rfc3339(at: chrono::DateTime<Utc>) -> String {
