@@ -23,6 +23,8 @@ use crate::http::{self, AppState, HttpConfig, Shared};
 /// A service ready to serve.
 pub struct App {
     listener: TcpListener,
+    /// Where `/metrics` is served, when not on `listener`.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     run_dispatcher: bool,
     connections: ConnectionLimits,
@@ -41,6 +43,16 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("listening for metrics on {address}"))?,
+            ),
+            None => None,
+        };
+        // Counts recorded from here on reach `/metrics`.
+        crate::metrics::handle();
         let feeds = Arc::new(Feeds::new(config.feeds.clone(), listener.local_addr()?));
         let dispatcher = Dispatcher::new(
             db.clone(),
@@ -61,10 +73,12 @@ impl App {
                 body_limit: config.body_limit,
                 travel_buffer: config.travel_buffer,
                 webhook_addresses: config.webhook_addresses.clone(),
+                metrics: metrics_listener.is_none(),
             }),
         });
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             run_dispatcher: config.run_dispatcher,
             connections: config.connections.within_open_file_limit(),
@@ -76,6 +90,11 @@ impl App {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The address `/metrics` is served at on its own, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The service's calendar feeds.
@@ -103,6 +122,15 @@ impl App {
             let dispatcher = Arc::clone(&self.state.dispatcher);
             let stop = stop_dispatching.clone();
             tokio::spawn(async move { dispatcher.run(stop).await })
+        });
+        let upkeep = tokio::spawn(crate::metrics::upkeep(stop_dispatching.clone()));
+        // The metrics listener and the upkeep stop as soon as shutdown begins.
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = http::metrics::router().with_state(self.state.clone());
+            let stop = stop_dispatching.clone();
+            tokio::spawn(server::run(listener, router, ConnectionLimits::default(), async move {
+                stop.cancelled().await;
+            }))
         });
         let router = http::router(self.state);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -132,6 +160,11 @@ impl App {
             && let Err(join) = dispatching.await
         {
             tracing::error!(error = %join, "the webhook dispatcher failed");
+        }
+        for task in [Some(upkeep), metrics].into_iter().flatten() {
+            if let Err(join) = task.await {
+                tracing::error!(error = %join, "serving metrics failed");
+            }
         }
         db.close().await.context("closing the database")?;
         Ok(())

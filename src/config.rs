@@ -19,6 +19,8 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 pub struct Config {
     /// Address to listen on; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// A separate address for `/metrics`, which the main listener then does not serve.
+    pub metrics_listen: Option<SocketAddr>,
     /// Database to use.
     pub database_url: DatabaseUrl,
     /// Database connections for reading (and, on PostgreSQL, writing).
@@ -47,6 +49,7 @@ impl Default for Config {
             listen: DEFAULT_LISTEN
                 .parse()
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            metrics_listen: None,
             database_url: DatabaseUrl::new(DEFAULT_DATABASE_URL),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             body_limit: DEFAULT_BODY_LIMIT,

@@ -6,7 +6,9 @@
 //! under concurrency comes from row locks inside each transaction.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
@@ -62,6 +64,21 @@ pub struct Db {
     writer: DatabaseConnection,
     /// Whether `reader` and `writer` are the same pool.
     shared: bool,
+    /// Write transactions waiting to begin.
+    waiting: Arc<AtomicUsize>,
+}
+
+/// How a pool's connections are used at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `read` and `write` on SQLite, `shared` where one pool does both.
+    pub pool: &'static str,
+    /// Connections open and serving a query or transaction.
+    pub in_use: u32,
+    /// Connections open and free.
+    pub idle: u32,
+    /// The most the pool may open.
+    pub max: u32,
 }
 
 impl Db {
@@ -85,6 +102,7 @@ impl Db {
                 reader,
                 writer,
                 shared: in_memory,
+                waiting: Arc::default(),
             }
         } else {
             let mut options = ConnectOptions::new(url.expose());
@@ -101,6 +119,7 @@ impl Db {
                 reader: pool.clone(),
                 writer: pool,
                 shared: true,
+                waiting: Arc::default(),
             }
         };
         Ok(db)
@@ -128,13 +147,37 @@ impl Db {
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a transaction never fails half-way for want of it.
+    ///
+    /// While it waits for a connection it counts in [`Self::waiting`], and the time it took is
+    /// recorded in [`crate::metrics::DB_BEGIN_WAIT`].
     pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.writer
+        let started = Instant::now();
+        let waiting = Waiting::enter(&self.waiting);
+        let txn = self
+            .writer
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
             })
-            .await
+            .await;
+        drop(waiting);
+        metrics::histogram!(crate::metrics::DB_BEGIN_WAIT).record(started.elapsed());
+        txn
+    }
+
+    /// Write transactions of this instance waiting to begin now: on SQLite, those queued for
+    /// the one writing connection; on PostgreSQL, those waiting for a free connection of the pool.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// How the connections of this instance's pools are used now.
+    pub fn pools(&self) -> Vec<PoolUse> {
+        let mut pools = vec![pool_use(&self.writer, if self.shared { "shared" } else { "write" })];
+        if !self.shared {
+            pools.push(pool_use(&self.reader, "read"));
+        }
+        pools
     }
 
     /// Which database this is.
@@ -158,6 +201,42 @@ impl Db {
             self.reader.close().await?;
         }
         self.writer.close().await
+    }
+}
+
+/// Counts a waiting transaction until dropped, so one abandoned while it waits counts no more.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn pool_use(connection: &DatabaseConnection, pool: &'static str) -> PoolUse {
+    let (size, idle, max) = match connection.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let pool = connection.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        _ => {
+            let pool = connection.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+    };
+    let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
+    PoolUse {
+        pool,
+        in_use: size - idle,
+        idle,
+        max,
     }
 }
 

@@ -413,6 +413,10 @@ pub async fn generate(
     }
     insert_all(&txn, rows).await?;
     progress("assignments");
+    // One entry in the trail for the whole synthetic program, not one per generated row.
+    crate::store::audit::Audit::new(crate::store::audit::Author::cli(), now)
+        .record(&txn, "generate", None, Some(&program))
+        .await?;
     // All or nothing: a run killed before this line leaves the database as it was.
     txn.commit().await?;
     Ok(Generated {

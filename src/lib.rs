@@ -17,6 +17,7 @@ pub mod error;
 pub mod feeds;
 pub mod generate;
 pub mod http;
+pub mod metrics;
 pub mod store;
 pub mod telemetry;
 pub mod transfer;

@@ -26,6 +26,9 @@ pub(super) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SCIDAY_LISTEN", default_value = config::DEFAULT_LISTEN)]
     listen: SocketAddr,
+    /// Serve `/metrics` on this address only (a private one, say) instead of on `--listen`.
+    #[arg(long, env = "SCIDAY_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Largest request body in bytes.
     #[arg(long, env = "SCIDAY_BODY_LIMIT", default_value_t = config::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
@@ -129,6 +132,7 @@ pub(super) async fn serve(
     let started = Instant::now();
     let config = Config {
         listen: args.listen,
+        metrics_listen: args.metrics_listen,
         database_url: url,
         max_connections,
         body_limit: args.body_limit,
@@ -187,6 +191,9 @@ pub(super) async fn serve(
         "sciday listens on http://{address} (database {})\n",
         config.database_url
     );
+    if let Some(metrics) = app.metrics_addr() {
+        banner.push_str(&format!("metrics at http://{metrics}/metrics\n"));
+    }
     if let Some(secret) = demo_token {
         banner.push_str(&format!(
             "admin token (replaced at every --demo start): {secret}\n\

@@ -41,6 +41,19 @@ impl Rule {
             Self::Overlap | Self::Team | Self::Qualification | Self::Unavailable
         )
     }
+
+    /// The rule's name, as the API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Overlap => "overlap",
+            Self::Capacity => "capacity",
+            Self::Team => "team",
+            Self::Qualification => "qualification",
+            Self::Unavailable => "unavailable",
+            Self::SessionCancelled => "session_cancelled",
+            Self::SessionEnded => "session_ended",
+        }
+    }
 }
 
 /// One broken rule, with the records involved.
@@ -233,6 +246,23 @@ fn covers(held: &Held, name: &str, slot: Slot) -> bool {
 mod tests {
     use super::*;
 
+    const EVERY_RULE: [Rule; 7] = [
+        Rule::Overlap,
+        Rule::Capacity,
+        Rule::Team,
+        Rule::Qualification,
+        Rule::Unavailable,
+        Rule::SessionCancelled,
+        Rule::SessionEnded,
+    ];
+
+    #[test]
+    fn rule_names_are_spelled_as_in_refusals() {
+        for rule in EVERY_RULE {
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.name());
+        }
+    }
+
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
     }
@@ -416,18 +446,7 @@ mod tests {
 
     #[test]
     fn only_overlap_team_qualification_and_unavailability_can_be_overridden() {
-        let overridable: Vec<Rule> = [
-            Rule::Overlap,
-            Rule::Capacity,
-            Rule::Team,
-            Rule::Qualification,
-            Rule::Unavailable,
-            Rule::SessionCancelled,
-            Rule::SessionEnded,
-        ]
-        .into_iter()
-        .filter(|r| r.overridable())
-        .collect();
+        let overridable: Vec<Rule> = EVERY_RULE.into_iter().filter(|r| r.overridable()).collect();
         assert_eq!(
             overridable,
             [Rule::Overlap, Rule::Team, Rule::Qualification, Rule::Unavailable]

@@ -343,17 +343,28 @@ impl Feeds {
             day: now.date_naive(),
             period: now.timestamp_millis().div_euclid(recheck),
         };
+        // A body rendered along with the validators (a personal feed's) is this request's.
+        let mut fresh = None;
         let validated = self
             .validations
             .try_get_with((key.clone(), epoch), async {
-                self.read(db, now, key, wants_body).await.map(|opened| opened.validated)
+                let opened = self.read(db, now, key, wants_body).await?;
+                fresh = opened.body;
+                Ok(opened.validated)
             })
             .await
             .map_err(shared_error)?;
-        let body = if wants_body {
-            self.bodies.get(&validated.etag).await
-        } else {
-            None
+        let body = match fresh {
+            Some(body) => Some(body),
+            None if wants_body => {
+                let cached = self.bodies.get(&validated.etag).await;
+                // A body not cached is rendered by [`Self::body`], which counts the miss.
+                if cached.is_some() {
+                    crate::metrics::looked_up(crate::metrics::Cache::Feed, true);
+                }
+                cached
+            }
+            None => None,
         };
         Ok(Opened { validated, body })
     }
@@ -414,19 +425,26 @@ impl Feeds {
         validated: &Validated,
         rows: impl Future<Output = Result<Vec<rows::EventRow>>>,
     ) -> Result<Arc<Body>> {
+        let mut rendered = false;
         let render = async {
+            rendered = true;
+            let started = std::time::Instant::now();
             let rows = rows.await?;
             let text = render::render(&validated.plan.info, &rows, &validated.plan.options);
             self.renders.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::rendered(crate::metrics::Cache::Feed, started.elapsed());
             Ok::<_, Error>(Arc::new(Body {
                 plain: Bytes::from(text),
                 gzip: tokio::sync::OnceCell::new(),
             }))
         };
-        self.bodies
+        let body = self
+            .bodies
             .try_get_with(validated.etag.clone(), render)
             .await
-            .map_err(|e| Error::Internal(anyhow::anyhow!("rendering a feed: {e}")))
+            .map_err(|e| Error::Internal(anyhow::anyhow!("rendering a feed: {e}")));
+        crate::metrics::looked_up(crate::metrics::Cache::Feed, !rendered);
+        body
     }
 
     /// Reads the feed's owner and resolves its scope and window.

@@ -11,6 +11,7 @@ mod feeds;
 mod gate;
 mod health;
 mod hours;
+pub mod metrics;
 mod openapi;
 mod organizations;
 mod paging;
@@ -60,6 +61,8 @@ pub struct HttpConfig {
     pub travel_buffer: chrono::TimeDelta,
     /// Which addresses webhooks may reach.
     pub webhook_addresses: crate::domain::webhook::AddressPolicy,
+    /// Whether this listener serves `/metrics` (not when it has a listener of its own).
+    pub metrics: bool,
 }
 
 /// Shared by every handler: cloned for every request (by each middleware and handler that
@@ -121,11 +124,13 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let routes: Router<AppState> = api().into();
+    let metrics = state.config.metrics.then(metrics::router).unwrap_or_default();
     routes
         .route_layer(gate::GateLayer::new(state.clone()))
         .route_layer(axum::middleware::from_fn(paging::link_next))
         .merge(docs::router())
         .merge(crate::web::router())
+        .merge(metrics)
         .fallback(|| async { Error::NotFound("resource") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -150,6 +155,7 @@ pub fn router(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Micros),
                 ),
         )
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(identify_request))
         .with_state(state)
 }

@@ -147,6 +147,7 @@ pub async fn assign(txn: &DatabaseTransaction, request: Request, policy: Policy)
             .is_some_and(|o| o.rules.contains(&v.rule) && v.rule.overridable())
     });
     if !blocking.is_empty() {
+        crate::metrics::refused(&blocking);
         return Err(Error::Refused(blocking));
     }
     let overridden: BTreeSet<Rule> = set_aside.iter().map(|v| v.rule).collect();
@@ -233,6 +234,7 @@ pub async fn restore(txn: &DatabaseTransaction, restored: Restored, policy: Poli
             .filter(|v| v.rule != Rule::SessionEnded)
             .collect();
         if !broken.is_empty() {
+            crate::metrics::refused(&broken);
             return Err(Error::Refused(broken));
         }
     }

@@ -178,10 +178,65 @@ impl Audit {
         M: Audited,
         <M::Entity as EntityTrait>::Column: Iterable,
     {
-        let Some(record) = after.or(before) else {
+        self.record_with(
+            txn,
+            action,
+            before.map(|m| (m, Map::new())),
+            after.map(|m| (m, Map::new())),
+        )
+        .await
+    }
+
+    /// Records that a record was created, with what is listed under it (see
+    /// [`Audit::updated_with`]).
+    pub async fn created_with<M>(
+        &self,
+        txn: &DatabaseTransaction,
+        after: (&M, Map<String, Value>),
+    ) -> Result<Option<i64>>
+    where
+        M: Audited,
+        <M::Entity as EntityTrait>::Column: Iterable,
+    {
+        self.record_with(txn, "create", None, Some(after)).await
+    }
+
+    /// Records an update of a record together with what is listed under it (a volunteer's
+    /// teams, qualifications and times away), given as fields of their own beside the row's.
+    pub async fn updated_with<M>(
+        &self,
+        txn: &DatabaseTransaction,
+        before: (&M, Map<String, Value>),
+        after: (&M, Map<String, Value>),
+    ) -> Result<Option<i64>>
+    where
+        M: Audited,
+        <M::Entity as EntityTrait>::Column: Iterable,
+    {
+        self.record_with(txn, "update", Some(before), Some(after)).await
+    }
+
+    async fn record_with<M>(
+        &self,
+        txn: &DatabaseTransaction,
+        action: &'static str,
+        before: Option<(&M, Map<String, Value>)>,
+        after: Option<(&M, Map<String, Value>)>,
+    ) -> Result<Option<i64>>
+    where
+        M: Audited,
+        <M::Entity as EntityTrait>::Column: Iterable,
+    {
+        let Some(record) = after.as_ref().or(before.as_ref()).map(|(m, _)| *m) else {
             return Ok(None);
         };
-        let changed = changes(M::KIND, before.map(fields).as_ref(), after.map(fields).as_ref());
+        let whole = |(model, listed): (&M, Map<String, Value>)| {
+            let mut all = fields(model);
+            all.extend(listed);
+            all
+        };
+        let (before, after) = (before.map(whole), after.map(whole));
+        let changed = changes(M::KIND, before.as_ref(), after.as_ref());
         if changed.is_empty() && before.is_some() && after.is_some() {
             return Ok(None);
         }

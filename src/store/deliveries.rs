@@ -181,12 +181,35 @@ pub struct TakenOver {
     pub resent: Vec<i64>,
     /// Deliveries whose deadline has passed: `in_doubt`, never sent again.
     pub settled: Vec<i64>,
+    /// Each of them, for the log.
+    pub rows: Vec<Taken>,
+}
+
+/// A delivery taken over, as its outcome is logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Taken {
+    /// Its subscription.
+    pub webhook_id: i64,
+    /// The subscription's platform.
+    pub format: entity::kinds::WebhookFormat,
+    /// `session.reminder`, ….
+    pub event_type: String,
+    /// When it fell due.
+    pub due_at: DateTime<Utc>,
+    /// Attempts, the one in doubt included.
+    pub attempts: i32,
+    /// Due again (its deadline allows), or settled `in_doubt`.
+    pub resent: bool,
 }
 
 #[derive(FromQueryResult)]
 struct Dead {
     id: i64,
     webhook_id: i64,
+    format: entity::kinds::WebhookFormat,
+    event_type: String,
+    due_at: DateTime<Utc>,
+    attempts: i32,
     deadline: Option<DateTime<Utc>>,
     leased_by: Option<String>,
     updated_at: DateTime<Utc>,
@@ -207,7 +230,8 @@ pub async fn take_over(txn: &DatabaseTransaction, now: DateTime<Utc>, limit: u64
         _ => "",
     };
     let text = format!(
-        "SELECT id, webhook_id, deadline, leased_by, updated_at FROM deliveries \
+        "SELECT id, webhook_id, event_type, due_at, attempts, deadline, leased_by, updated_at, \
+         (SELECT w.format FROM webhooks w WHERE w.id = deliveries.webhook_id) AS format FROM deliveries \
          WHERE status = 'sending' AND lease_until < $1 ORDER BY id LIMIT $2{lock}"
     );
     let statement = Statement::from_sql_and_values(
@@ -238,6 +262,14 @@ pub async fn take_over(txn: &DatabaseTransaction, now: DateTime<Utc>, limit: u64
         } else {
             taken.settled.push(row.id);
         }
+        taken.rows.push(Taken {
+            webhook_id: row.webhook_id,
+            format: row.format,
+            event_type: row.event_type.clone(),
+            due_at: row.due_at,
+            attempts: row.attempts + 1,
+            resent: resend,
+        });
         attempts.push(AttemptRow {
             delivery_id: Set(row.id),
             webhook_id: Set(row.webhook_id),
@@ -373,6 +405,38 @@ pub async fn next_due(conn: &impl ConnectionTrait) -> Result<NextDue> {
         pending: pending.flatten(),
         lease_end: leased.flatten(),
     })
+}
+
+/// How many messages wait in the outbox for one platform in one state.
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct Depth {
+    /// `pending` or `sending`.
+    pub status: DeliveryStatus,
+    /// The platform of their subscription.
+    pub format: entity::kinds::WebhookFormat,
+    /// How many.
+    pub messages: i64,
+    /// How many of the pending ones are due at `now`: the backlog.
+    pub due: i64,
+}
+
+/// The outbox's depth by state and platform, in one grouped count over the unsettled rows
+/// (which the status index finds without reading the delivery log).
+pub async fn depth(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Depth>> {
+    const DEPTH: &str = "\
+SELECT d.status AS status, w.format AS format, COUNT(*) AS messages, \
+       COALESCE(SUM(CASE WHEN d.status = 'pending' AND d.next_attempt_at <= $1 THEN 1 ELSE 0 END), 0) AS due \
+FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+WHERE d.status IN ('pending', 'sending') \
+GROUP BY d.status, w.format";
+    let backend = conn.get_database_backend();
+    let statement = Statement::from_sql_and_values(backend, sql(DEPTH, backend), [Value::from(now)]);
+    Ok(conn
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| Depth::from_query_result(row, ""))
+        .collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
 /// Claimed rows that `worker` still holds, among `ids`.

@@ -93,7 +93,7 @@ pub async fn covering(conn: &impl ConnectionTrait, session_id: i64) -> Result<Ve
 }
 
 /// The event type of reminders.
-const REMINDER: &str = "session.reminder";
+pub const REMINDER: &str = "session.reminder";
 
 pub(super) fn wants(webhook: &Webhook, event: &str) -> bool {
     webhook

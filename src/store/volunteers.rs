@@ -90,6 +90,32 @@ pub struct Details {
 }
 
 impl Details {
+    /// The lists as fields of the audit trail: `teams`, `qualifications`, `unavailable`.
+    pub fn audited(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let normalized = self.clone().normalized();
+        let teams: Vec<_> = normalized
+            .teams
+            .iter()
+            .map(|m| json!({"team_id": m.team_id, "leader": m.leader}))
+            .collect();
+        let qualifications: Vec<_> = normalized
+            .qualifications
+            .iter()
+            .map(|q| json!({"name": q.name, "valid_from": q.valid_from, "valid_until": q.valid_until}))
+            .collect();
+        let unavailable: Vec<_> = normalized
+            .unavailable
+            .iter()
+            .map(|a| json!({"starts_at": a.window.start(), "ends_at": a.window.end(), "reason": a.reason}))
+            .collect();
+        serde_json::Map::from_iter([
+            ("teams".to_owned(), json!(teams)),
+            ("qualifications".to_owned(), json!(qualifications)),
+            ("unavailable".to_owned(), json!(unavailable)),
+        ])
+    }
+
     /// The same lists, sorted, so equal contents compare equal.
     pub fn normalized(mut self) -> Self {
         self.teams.sort();

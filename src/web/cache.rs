@@ -119,12 +119,20 @@ impl PageCache {
         F: Future<Output = Result<String, PageError>>,
     {
         let epoch = now.timestamp_millis().div_euclid(RECHECK.num_milliseconds().max(1));
-        self.pages
-            .try_get_with((uri.to_owned(), generation, epoch), async move {
-                render.await.map(|html| Arc::new(Rendered::new(html)))
+        let mut rendered = false;
+        let page = self
+            .pages
+            .try_get_with((uri.to_owned(), generation, epoch), async {
+                rendered = true;
+                let started = std::time::Instant::now();
+                let page = render.await.map(|html| Arc::new(Rendered::new(html)));
+                crate::metrics::rendered(crate::metrics::Cache::Page, started.elapsed());
+                page
             })
             .await
-            .map_err(|error| (*error).clone())
+            .map_err(|error| (*error).clone());
+        crate::metrics::looked_up(crate::metrics::Cache::Page, !rendered);
+        page
     }
 }
 

@@ -146,7 +146,10 @@ db_test! {
             .create("/api/v1/volunteers", json!({"name": "张三", "organization_id": seed.haizhou, "mobile": "13812345678", "email": "zhangsan@lyg.cn"}))
             .await;
         let path = format!("/api/v1/volunteers/{}", id(&volunteer));
-        let changed = app.patch(&app.admin, &path, "*", json!({"mobile": "13987654321"})).await;
+        let team = app.create("/api/v1/teams", json!({"name": "科普志愿者服务团", "organization_id": seed.haizhou})).await;
+        let changed = app
+            .patch(&app.admin, &path, "*", json!({"mobile": "13987654321", "teams": [{"team_id": id(&team), "leader": true}]}))
+            .await;
         assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
         let renewed = app.post(&app.admin, &format!("{path}/feed-token"), json!({})).await;
         assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
@@ -159,6 +162,8 @@ db_test! {
         let trail = reply.body["data"].as_array().unwrap();
         let update = trail.iter().find(|e| e["action"] == "update").unwrap();
         assert_eq!(update["changes"]["mobile"], json!({"old": "138****5678", "new": "139****4321"}));
+        assert_eq!(update["changes"]["teams"], json!({"old": [], "new": [{"team_id": id(&team), "leader": true}]}));
+        assert!(update["changes"].get("qualifications").is_none(), "unchanged lists are not listed");
         let create = trail.iter().find(|e| e["action"] == "create").unwrap();
         assert_eq!(create["changes"]["email"]["new"], "z***@lyg.cn");
         let renewal = trail.iter().find(|e| e["action"] == "renew_feed_link").expect("the renewal is recorded");

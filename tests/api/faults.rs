@@ -63,7 +63,7 @@ impl Drop for Serving {
 }
 
 /// Waits until `done` holds, failing after `limit`.
-async fn until(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
+pub(crate) async fn until(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
     while !done().await {
         assert!(started.elapsed() < limit, "{what} did not happen within {limit:?}");

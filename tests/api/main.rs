@@ -25,6 +25,7 @@ mod health;
 mod http;
 mod instances;
 mod matrix;
+mod metrics;
 mod organizations;
 mod outbox;
 mod pages;

@@ -12,6 +12,7 @@ use entity::delivery::Model as Delivery;
 use entity::kinds::DeliveryStatus;
 use sea_orm::DatabaseTransaction;
 
+use super::outcome::{self, Reason};
 use super::said::{Said, withdrawn_because};
 use super::send::{Body, Message};
 use super::{Dispatcher, Round};
@@ -47,6 +48,11 @@ impl Dispatcher {
         for (webhook_id, rows) in by_webhook {
             let Some(webhook) = subscriptions.get(&webhook_id).filter(|w| w.enabled) else {
                 round.withdrawn += rows.len();
+                if let Some(disabled) = subscriptions.get(&webhook_id) {
+                    for row in &rows {
+                        outcome::unsent(disabled, row, "withdrawn", Reason::SubscriptionDisabled, now);
+                    }
+                }
                 let ids = rows.iter().map(|d| d.id).collect();
                 unsent.push((ending(DeliveryStatus::Withdrawn, "the subscription is disabled"), ids));
                 continue;
@@ -55,6 +61,8 @@ impl Dispatcher {
             let mut ready = Vec::new();
             for row in rows {
                 if row.deadline.is_some_and(|deadline| deadline <= now) {
+                    let result = if row.maybe_sent { "in_doubt" } else { "expired" };
+                    outcome::unsent(&webhook, &row, result, Reason::DeadlinePassed, now);
                     let settled = if row.maybe_sent {
                         round.in_doubt += 1;
                         ending(
@@ -69,6 +77,7 @@ impl Dispatcher {
                 } else if let Some(notice) = said.notice(&webhook, &row) {
                     ready.push((row, notice));
                 } else {
+                    outcome::unsent(&webhook, &row, "withdrawn", Reason::NotWanted, now);
                     round.withdrawn += 1;
                     unsent.push((ending(DeliveryStatus::Withdrawn, withdrawn_because(&row)), vec![row.id]));
                 }

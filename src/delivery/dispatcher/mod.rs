@@ -17,6 +17,7 @@
 //! over claims that nobody renewed within the takeover interval.
 
 mod claim;
+mod outcome;
 mod record;
 mod said;
 mod send;
@@ -232,6 +233,9 @@ impl Dispatcher {
         } else {
             deliveries::TakenOver::default()
         };
+        for row in &taken.rows {
+            outcome::taken_over(row, now);
+        }
         round.taken_over = taken.resent.len();
         round.in_doubt = taken.settled.len();
         if !taken.resent.is_empty() || !taken.settled.is_empty() {

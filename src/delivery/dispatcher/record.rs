@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use entity::kinds::{AttemptOutcome, DeliveryStatus};
 use sea_orm::Set;
 
+use super::outcome::{self, Outcome, Reason};
 use super::send::Sent;
 use super::{Dispatcher, Round};
 use crate::delivery::backoff::{self, Asked, Failure, Next};
@@ -108,6 +109,16 @@ impl Dispatcher {
                         DeliveryStatus::Expired
                     }
                 };
+                outcome::note(&Outcome {
+                    subscription: webhook_id,
+                    platform: format,
+                    event: &delivery.event_type,
+                    due_at: delivery.due_at,
+                    result: outcome::attempted(outcome),
+                    reason: verdict.failure.map_or(Reason::Accepted, Reason::Failed),
+                    attempt: delivery.attempts + 1,
+                    at: sent.attempted_at,
+                });
                 let outcome_of_row = Settled {
                     status,
                     next_attempt_at: next,
@@ -135,19 +146,15 @@ impl Dispatcher {
                     ..Default::default()
                 });
             }
-            match &error {
-                Some(error) => tracing::warn!(
+            // Each delivery's outcome is logged above; a failure's cause once per request.
+            if let Some(error) = &error {
+                tracing::warn!(
                     subscription = webhook_id,
                     url = %webhooks::shown_url(&sent.message.webhook),
                     deliveries = sent.message.deliveries.len(),
                     %error,
                     "webhook delivery failed"
-                ),
-                None => tracing::debug!(
-                    subscription = webhook_id,
-                    deliveries = sent.message.deliveries.len(),
-                    "webhook delivered"
-                ),
+                );
             }
         }
         let txn = self.db.begin().await?;

@@ -171,8 +171,9 @@ async fn create_volunteer(
         organization_id: input.organization_id,
         tags,
     };
+    let listed = details.audited();
     let model = store::insert(&txn, key, fields, details, state.clock.now()).await?;
-    state.audit(&actor).created(&txn, &model).await?;
+    state.audit(&actor).created_with(&txn, (&model, listed)).await?;
     let (id, version) = (model.id, model.version);
     let out = present_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
@@ -237,8 +238,12 @@ async fn update_volunteer(
         tags,
     };
     let before = current.clone();
+    let listed_after = details.as_ref().unwrap_or(&stored).audited();
     let model = store::update(&txn, current, fields, details, state.clock.now()).await?;
-    state.audit(&actor).updated(&txn, &before, &model).await?;
+    state
+        .audit(&actor)
+        .updated_with(&txn, (&before, stored.audited()), (&model, listed_after))
+        .await?;
     let version = model.version;
     let out = present_one(&txn, &actor, model, &state.feeds).await?;
     txn.commit().await?;
