@@ -1,7 +1,8 @@
-//! Building and running the service: connect, migrate, bind, serve until told to stop.
+//! Building and running the service: bind, connect, migrate, serve until told to stop.
 //!
-//! The listener is bound in [`App::build`], before serving starts, so a caller that asked
-//! for port 0 can read the real address and so tests never race for a fixed port.
+//! The listener is bound first in [`App::build`]: a port another program holds fails the
+//! start before any database is touched (or created), and a caller that asked for port 0 can
+//! read the real address, so tests never race for a fixed port.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,26 +32,28 @@ pub struct App {
 }
 
 impl App {
-    /// Connects to the database, applies migrations and binds the listener.
+    /// Binds the listener, connects to the database (creating a SQLite one that does not
+    /// exist yet) and applies migrations.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let (listener, metrics_listener) = bind_all(config).await?;
         let db = Db::connect(&config.database_url, config.max_connections).await?;
         db.migrate().await.context("applying database migrations")?;
-        Self::with_db(config, db, clock).await
+        Self::assemble(config, listener, metrics_listener, db, clock)
     }
 
     /// Binds the listener for an already migrated database.
     pub async fn with_db(config: &Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        let metrics_listener = match config.metrics_listen {
-            Some(address) => Some(
-                TcpListener::bind(address)
-                    .await
-                    .with_context(|| format!("listening for metrics on {address}"))?,
-            ),
-            None => None,
-        };
+        let (listener, metrics_listener) = bind_all(config).await?;
+        Self::assemble(config, listener, metrics_listener, db, clock)
+    }
+
+    fn assemble(
+        config: &Config,
+        listener: TcpListener,
+        metrics_listener: Option<TcpListener>,
+        db: Db,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         // Counts recorded from here on reach `/metrics`.
         crate::metrics::handle();
         let feeds = Arc::new(Feeds::new(config.feeds.clone(), listener.local_addr()?));
@@ -171,31 +174,57 @@ impl App {
     }
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Binds the listening socket; when the address is taken, says which setting changes it.
+/// Binds the service's address and, when it has one of its own, the metrics address.
+async fn bind_all(config: &Config) -> anyhow::Result<(TcpListener, Option<TcpListener>)> {
+    let listener = bind(config.listen, "--listen or SCIDAY_LISTEN").await?;
+    let metrics = match config.metrics_listen {
+        Some(address) => Some(bind(address, "--metrics-listen or SCIDAY_METRICS_LISTEN").await?),
+        None => None,
+    };
+    Ok((listener, metrics))
+}
+
+/// Binds `listen`, saying which `setting` chooses another address when it cannot.
+async fn bind(listen: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            format!("; another program listens there: choose another address with {setting}")
+        } else {
+            format!("; choose another address with {setting}")
+        };
+        anyhow::anyhow!("cannot listen on {listen}: {e}{hint}")
+    })
+}
+
+/// Completes on SIGTERM or Ctrl-C. The handlers are installed by the call itself, not when
+/// the future is first polled, so a signal sent as soon as the service says it is ready
+/// already stops it gracefully.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate()).and_then(|terminate| Ok((terminate, signal(SignalKind::interrupt())?)))
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            Ok((mut terminate, mut interrupt)) => {
+                tokio::select! {
+                    _ = terminate.recv() => {},
+                    _ = interrupt.recv() => {},
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM or Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

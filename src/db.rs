@@ -6,13 +6,15 @@
 //! under concurrency comes from row locks inside each transaction.
 
 use std::fmt;
+use std::str::FromStr as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::postgres::PgConnectOptions;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -81,13 +83,36 @@ pub struct PoolUse {
     pub max: u32,
 }
 
+/// What connecting does when a SQLite database file does not exist yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// Creates it: for the commands that set a database up (`serve`, `migrate`, `import`,
+    /// `generate`).
+    Create,
+    /// Fails with "no such database", so a mistyped path is not taken for an empty database.
+    Refuse,
+}
+
+/// How long the first contact with a PostgreSQL server may take before connecting gives up.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Db {
-    /// Connects; `max_connections` bounds the only pool on PostgreSQL, and the reading pool on
-    /// SQLite (which also stays within twice the number of cores).
+    /// Connects, creating a SQLite database that does not exist yet; `max_connections` bounds
+    /// the only pool on PostgreSQL, and the reading pool on SQLite (which also stays within
+    /// twice the number of cores).
     pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Self> {
+        Self::open(url, max_connections, Missing::Create).await
+    }
+
+    /// Connects, doing what `missing` says if a SQLite database does not exist.
+    pub async fn open(url: &DatabaseUrl, max_connections: u32, missing: Missing) -> anyhow::Result<Self> {
         let db = if url.is_sqlite() {
             let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
-            let writer = connect_sqlite(url, 1).await?;
+            let create = missing == Missing::Create || in_memory;
+            if !create {
+                require_sqlite_file(url)?;
+            }
+            let writer = connect_sqlite(url, 1, create).await?;
             // An in-memory database exists only inside its one connection. Every SQLite
             // connection runs on a thread of its own, so more readers than about twice the
             // cores only adds switching between threads.
@@ -96,7 +121,7 @@ impl Db {
             let reader = if in_memory {
                 writer.clone()
             } else {
-                connect_sqlite(url, readers).await?
+                connect_sqlite(url, readers, create).await?
             };
             Self {
                 reader,
@@ -105,6 +130,7 @@ impl Db {
                 waiting: Arc::default(),
             }
         } else {
+            probe_postgres(url).await?;
             let mut options = ConnectOptions::new(url.expose());
             options
                 .max_connections(max_connections)
@@ -125,9 +151,10 @@ impl Db {
         Ok(db)
     }
 
-    /// Applies pending migrations. On PostgreSQL an advisory lock makes instances that start
-    /// together take turns, so exactly one of them migrates.
-    pub async fn migrate(&self) -> Result<(), DbErr> {
+    /// Applies pending migrations, logs the name of each one applied and returns their names.
+    /// On PostgreSQL an advisory lock makes instances that start together take turns, so
+    /// exactly one of them migrates (and logs).
+    pub async fn migrate(&self) -> Result<Vec<String>, DbErr> {
         let txn = self.begin().await?;
         if txn.get_database_backend() == DatabaseBackend::Postgres {
             txn.execute_raw(Statement::from_string(
@@ -136,8 +163,18 @@ impl Db {
             ))
             .await?;
         }
+        let pending: Vec<String> = Migrator::get_pending_migrations(&txn)
+            .await?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
         Migrator::up(&txn, None).await?;
-        txn.commit().await
+        txn.commit().await?;
+        // Logged once committed: a migration that failed left nothing applied.
+        for name in &pending {
+            tracing::info!(migration = %name, "applied database migration");
+        }
+        Ok(pending)
     }
 
     /// The pool for queries that only read.
@@ -240,7 +277,49 @@ fn pool_use(connection: &DatabaseConnection, pool: &'static str) -> PoolUse {
     }
 }
 
-async fn connect_sqlite(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+/// Fails with "no such database" unless the SQLite file named in `url` exists.
+fn require_sqlite_file(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let options = SqliteConnectOptions::from_str(url.expose()).with_context(|| format!("reading {url}"))?;
+    let file = options.get_filename();
+    if !file.exists() {
+        anyhow::bail!(
+            "no such database: {} does not exist (check --database-url or SCIDAY_DATABASE_URL; \
+             sciday serve, migrate, import and generate create a new one)",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// Reaches the PostgreSQL server once, with a short timeout, before a pool is built: the pool
+/// would retry a refused connection until its acquire timeout and then report only that it
+/// timed out. A server that answers lets the pool report its own errors (an unknown database,
+/// a wrong password) at once.
+async fn probe_postgres(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let options = PgConnectOptions::from_str(url.expose()).with_context(|| format!("reading {url}"))?;
+    if options.get_socket().is_some() || options.get_host().starts_with('/') {
+        return Ok(());
+    }
+    let (host, port) = (options.get_host(), options.get_port());
+    let place = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            anyhow::bail!("connecting to {url}: connection refused at {place} (is PostgreSQL running there?)")
+        }
+        Ok(Err(e)) => anyhow::bail!("connecting to {url}: cannot reach {place}: {e}"),
+        Err(_) => anyhow::bail!(
+            "connecting to {url}: no answer from {place} within {} s",
+            PROBE_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+async fn connect_sqlite(url: &DatabaseUrl, max_connections: u32, create: bool) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.expose());
     options
         .max_connections(max_connections)
@@ -250,8 +329,8 @@ async fn connect_sqlite(url: &DatabaseUrl, max_connections: u32) -> anyhow::Resu
         .idle_timeout(None)
         .max_lifetime(None)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|opts| {
-            opts.create_if_missing(true)
+        .map_sqlx_sqlite_opts(move |opts| {
+            opts.create_if_missing(create)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)

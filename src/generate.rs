@@ -39,6 +39,21 @@ pub struct Sizes {
     pub seed: u64,
 }
 
+/// How many steps `generate` reports through its `progress` callback.
+pub const STEPS: u64 = 4;
+
+impl Sizes {
+    /// Rows written at most: the organizations under their root, a team, venues, the program
+    /// and its eleven activities, a session and a role for each session, volunteers, a tenth
+    /// of them in the team, and the assignments.
+    pub fn rows(&self) -> usize {
+        let organizations = self.organizations + 1;
+        let program = 1 + 11 + 2 * self.sessions;
+        let volunteers = self.volunteers + self.volunteers.div_ceil(10);
+        organizations + 1 + self.venues.max(1) + program + volunteers + self.assignments
+    }
+}
+
 /// What was generated, by id range.
 #[derive(Clone, Debug)]
 pub struct Generated {

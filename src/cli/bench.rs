@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use entity::kinds::Role;
 
 use super::data::SizeArgs;
-use super::{describe, open};
+use super::{PoolArgs, StaffingArgs, describe, open};
 use crate::app::App;
 use crate::clock::SystemClock;
 use crate::config::Config;
@@ -42,6 +42,10 @@ pub(super) enum BenchCommand {
         /// Also print the query plans of the conflict checks.
         #[arg(long, env = "SCIDAY_BENCH_EXPLAIN")]
         explain: bool,
+        #[command(flatten)]
+        pool: PoolArgs,
+        #[command(flatten)]
+        staffing: StaffingArgs,
     },
     /// Generates programs of 1,000 sessions (unless the database has them already), times a
     /// program feed's query and render, then loads the feeds and the program's page with wrk
@@ -69,6 +73,8 @@ pub(super) enum BenchCommand {
         /// Seconds after which a claim nobody renewed is taken over, with --kill.
         #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=600))]
         takeover_secs: u64,
+        #[command(flatten)]
+        pool: PoolArgs,
     },
 }
 
@@ -96,17 +102,68 @@ pub(super) struct FeedBenchArgs {
     /// Runs of each case on each server; medians are reported.
     #[arg(long, env = "SCIDAY_BENCH_REPEATS", default_value_t = 3)]
     repeats: usize,
+    #[command(flatten)]
+    pool: PoolArgs,
+}
+
+/// Runs a `sciday bench` command. The benchmarks make their own data, so they may create the
+/// database; only the assignment benchmark judges staffing rules.
+pub(super) async fn run(url: DatabaseUrl, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Assign {
+            sizes,
+            requests,
+            concurrency,
+            repeats,
+            explain,
+            pool,
+            staffing,
+        } => {
+            let policy = staffing.policy();
+            let asked = AssignBench {
+                requests,
+                levels: &concurrency,
+                repeats,
+                explain,
+            };
+            bench_assign(url, pool.max_connections, policy, &sizes, asked).await
+        }
+        BenchCommand::Feeds(args) => {
+            let policy = StaffingArgs::default().policy();
+            bench_feeds(url, args.pool.max_connections, policy, &args).await
+        }
+        BenchCommand::Webhooks {
+            instances,
+            repeats,
+            kill,
+            reminders,
+            takeover_secs,
+            pool,
+        } => {
+            let kill = kill.then(|| bench::kill::Scenario {
+                reminders: usize::try_from(reminders).unwrap_or(usize::MAX),
+                takeover_secs,
+                ..Default::default()
+            });
+            let asked = WebhookBench {
+                instances,
+                repeats,
+                kill,
+            };
+            bench_webhooks(url, pool.max_connections, StaffingArgs::default().policy(), asked).await
+        }
+    }
 }
 
 /// What `sciday bench webhooks` was asked for.
-pub(super) struct WebhookBench {
-    pub(super) instances: Option<usize>,
-    pub(super) repeats: usize,
+struct WebhookBench {
+    instances: Option<usize>,
+    repeats: usize,
     /// The kill scenario instead of throughput and lateness.
-    pub(super) kill: Option<bench::kill::Scenario>,
+    kill: Option<bench::kill::Scenario>,
 }
 
-pub(super) async fn bench_webhooks(
+async fn bench_webhooks(
     url: DatabaseUrl,
     max_connections: u32,
     policy: Policy,
@@ -227,7 +284,7 @@ async fn bench_token(db: &Db, now: chrono::DateTime<chrono::Utc>) -> anyhow::Res
     Ok(token)
 }
 
-pub(super) async fn bench_feeds(
+async fn bench_feeds(
     url: DatabaseUrl,
     max_connections: u32,
     policy: Policy,
@@ -414,17 +471,27 @@ pub(super) async fn bench_feeds(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn bench_assign(
+/// What `sciday bench assign` was asked for, besides the program's sizes.
+struct AssignBench<'a> {
+    requests: usize,
+    levels: &'a [usize],
+    repeats: usize,
+    explain: bool,
+}
+
+async fn bench_assign(
     url: DatabaseUrl,
     max_connections: u32,
     policy: Policy,
     sizes: &SizeArgs,
-    requests: usize,
-    levels: &[usize],
-    repeats: usize,
-    explain: bool,
+    asked: AssignBench<'_>,
 ) -> anyhow::Result<()> {
+    let AssignBench {
+        requests,
+        levels,
+        repeats,
+        explain,
+    } = asked;
     let db = open(&url, max_connections).await?;
     let started = Instant::now();
     let generated = generate::generate(&db, &sizes.sizes(), policy.now, &|step| eprintln!("generated {step}"))

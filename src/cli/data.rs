@@ -8,17 +8,18 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{describe, open};
+use super::{COMMAND_CONNECTIONS, describe, open, open_existing};
+use crate::clock::{Clock as _, SystemClock};
 use crate::db::{DatabaseUrl, Db};
 use crate::generate;
 use crate::store::{self, Policy};
 use crate::transfer::{self, Document, Report};
 
 /// `sciday import FILE`.
-pub(super) async fn import(url: &DatabaseUrl, max_connections: u32, policy: Policy, file: &Path) -> anyhow::Result<()> {
+pub(super) async fn import(url: &DatabaseUrl, policy: Policy, file: &Path) -> anyhow::Result<()> {
     let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let document: Document = crate::http::parse_json(&text).map_err(|e| describe(&e))?;
-    let db = open(url, max_connections).await?;
+    let db = open(url, COMMAND_CONNECTIONS).await?;
     let report = import_with_progress(&db, &document, policy).await?;
     print_report(&file.display().to_string(), &report);
     db.close().await?;
@@ -44,8 +45,8 @@ pub(super) struct ExportArgs {
 }
 
 /// `sciday export`.
-pub(super) async fn export(url: &DatabaseUrl, max_connections: u32, args: &ExportArgs) -> anyhow::Result<()> {
-    let db = open(url, max_connections).await?;
+pub(super) async fn export(url: &DatabaseUrl, args: &ExportArgs) -> anyhow::Result<()> {
+    let db = open_existing(url).await?;
     let options = transfer::Options {
         include_secrets: args.include_secrets,
         include_deliveries: args.include_deliveries,
@@ -63,7 +64,7 @@ pub(super) async fn export(url: &DatabaseUrl, max_connections: u32, args: &Expor
 }
 
 /// `sciday backup FILE`: SQLite's `VACUUM INTO`, a consistent copy made while writers go on.
-pub(super) async fn backup(url: &DatabaseUrl, max_connections: u32, file: &Path) -> anyhow::Result<()> {
+pub(super) async fn backup(url: &DatabaseUrl, file: &Path) -> anyhow::Result<()> {
     if !url.is_sqlite() {
         bail!(
             "sciday backup copies a SQLite database; for PostgreSQL use pg_dump (see the README), \
@@ -73,7 +74,7 @@ pub(super) async fn backup(url: &DatabaseUrl, max_connections: u32, file: &Path)
     if file.exists() {
         bail!("{} exists; give a path for a new file", file.display());
     }
-    let db = open(url, max_connections).await?;
+    let db = open_existing(url).await?;
     let target = file.to_str().context("the backup path is not UTF-8")?;
     let started = Instant::now();
     store::copy_sqlite(db.reader(), target)
@@ -105,13 +106,8 @@ pub(super) struct GenerateArgs {
 }
 
 /// `sciday generate`: one transaction, so a run that is killed leaves the database as it was.
-pub(super) async fn generate(
-    url: &DatabaseUrl,
-    max_connections: u32,
-    policy: Policy,
-    args: &GenerateArgs,
-) -> anyhow::Result<()> {
-    let db = open(url, max_connections).await?;
+pub(super) async fn generate(url: &DatabaseUrl, args: &GenerateArgs) -> anyhow::Result<()> {
+    let db = open(url, COMMAND_CONNECTIONS).await?;
     if !args.force && store::holds_data(db.reader()).await.map_err(|e| describe(&e))? {
         db.close().await?;
         bail!(
@@ -119,12 +115,24 @@ pub(super) async fn generate(
              give --force to add a synthetic program to them"
         );
     }
+    let sizes = args.sizes.sizes();
+    eprintln!("{}", announce(url, &sizes));
     let started = Instant::now();
-    let generated = generate::generate(&db, &args.sizes.sizes(), policy.now, &|step| {
-        eprintln!("generated {step}")
+    let bar = terminal_bar(generate::STEPS, "{spinner} {bar:40} {pos}/{len} {msg} ({elapsed})");
+    if !bar.is_hidden() {
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
+    let generated = generate::generate(&db, &sizes, SystemClock.now(), &|step| {
+        if bar.is_hidden() {
+            eprintln!("generated {step}");
+        } else {
+            bar.set_message(format!("generated {step}"));
+            bar.inc(1);
+        }
     })
-    .await
-    .map_err(|e| describe(&e))?;
+    .await;
+    bar.finish_and_clear();
+    let generated = generated.map_err(|e| describe(&e))?;
     eprintln!(
         "program {}: {} sessions, {} volunteers, {} assignments in {:.1} s",
         generated.program_id,
@@ -135,6 +143,36 @@ pub(super) async fn generate(
     );
     db.close().await?;
     Ok(())
+}
+
+/// What `sciday generate` is about to write, and where, before it starts.
+fn announce(url: &DatabaseUrl, sizes: &generate::Sizes) -> String {
+    let n = |count: usize| thousands(count as u64);
+    format!(
+        "writing a synthetic program into {url}: {} organizations, {} venues, {} sessions with a \
+         role each, {} volunteers and up to {} assignments over {} days (about {} rows, in one \
+         transaction: stopped before the end, it writes nothing)",
+        n(sizes.organizations),
+        n(sizes.venues),
+        n(sizes.sessions),
+        n(sizes.volunteers),
+        n(sizes.assignments),
+        sizes.days,
+        n(sizes.rows()),
+    )
+}
+
+/// A count with thousands separated by commas: 400,000.
+fn thousands(count: u64) -> String {
+    let digits = count.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 #[derive(Debug, Args)]
@@ -187,18 +225,22 @@ impl SizeArgs {
     }
 }
 
+/// A progress bar on a terminal; hidden otherwise, so files and pipes get no redrawn lines.
+fn terminal_bar(len: u64, template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar
+}
+
 /// Imports a document, with a progress bar on a terminal.
 pub(super) async fn import_with_progress(db: &Db, document: &Document, policy: Policy) -> anyhow::Result<Report> {
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(document.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("importing {bar:40} {pos}/{len} records ({eta} left)")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = terminal_bar(
+        document.len() as u64,
+        "importing {bar:40} {pos}/{len} records ({eta} left)",
+    );
     let report = transfer::import(db, document, policy, &|| bar.inc(1)).await;
     bar.finish_and_clear();
     report.map_err(|e| describe(&e))
@@ -229,5 +271,19 @@ pub(super) fn print_report(source: &str, report: &Report) {
     }
     for left_out in &report.left_out {
         eprintln!("  left out: {left_out}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(450_564), "450,564");
+        assert_eq!(thousands(12_345_678), "12,345,678");
     }
 }

@@ -17,39 +17,61 @@ use self::serve::ServeArgs;
 use self::token::TokenCommand;
 use crate::clock::{Clock, SystemClock};
 use crate::config;
-use crate::db::{DatabaseUrl, Db};
+use crate::db::{DatabaseUrl, Db, Missing};
 use crate::error::Error;
 use crate::store::{Policy, organizations, volunteers};
+use crate::telemetry::LogFormat;
 
 /// The sample program, built in so `sciday serve --demo` works from any directory.
 pub const SAMPLE_PROGRAM: &str = include_str!("../../samples/lianyungang-2019.json");
-/// Name of the admin token that `--demo` replaces at every start.
+/// Name of the admin token that `--demo` makes when it loads the sample.
 const DEMO_TOKEN_NAME: &str = "demo admin";
 
 /// Scheduling service for National Science and Technology Workers' Day programs.
 #[derive(Debug, Parser)]
 #[command(name = "sciday", version, about)]
 pub struct Cli {
-    #[command(flatten)]
-    database: DatabaseArgs,
+    /// Database: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB. Only serve, migrate,
+    /// import and generate create a SQLite file that does not exist.
+    #[arg(long, global = true, env = "SCIDAY_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// How log records are written on stderr: text (the default on a terminal) or json (the
+    /// default otherwise).
+    #[arg(long, global = true, env = "SCIDAY_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
 
+/// The database pool's size, for the commands that serve requests.
 #[derive(Debug, Args)]
-struct DatabaseArgs {
-    /// Database: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
-    #[arg(long, global = true, env = "SCIDAY_DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL)]
-    database_url: String,
+struct PoolArgs {
     /// Database connections per instance.
-    #[arg(long, global = true, env = "SCIDAY_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    #[arg(long, env = "SCIDAY_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     max_connections: u32,
+}
+
+/// The staffing rule an operator may tune, for the commands that judge assignments.
+#[derive(Debug, Args)]
+struct StaffingArgs {
     /// Minutes a volunteer needs between sessions at different venues.
-    #[arg(long, global = true, env = "SCIDAY_TRAVEL_BUFFER_MINUTES", default_value_t = 30)]
+    #[arg(long, env = "SCIDAY_TRAVEL_BUFFER_MINUTES", default_value_t = DEFAULT_TRAVEL_BUFFER_MINUTES)]
     travel_buffer_minutes: u32,
 }
 
-impl DatabaseArgs {
+/// The travel time between venues that the staffing rules assume unless told otherwise.
+const DEFAULT_TRAVEL_BUFFER_MINUTES: u32 = 30;
+
+impl Default for StaffingArgs {
+    fn default() -> Self {
+        Self {
+            travel_buffer_minutes: DEFAULT_TRAVEL_BUFFER_MINUTES,
+        }
+    }
+}
+
+impl StaffingArgs {
+    /// The rules as of now.
     fn policy(&self) -> Policy {
         Policy {
             now: SystemClock.now(),
@@ -57,6 +79,9 @@ impl DatabaseArgs {
         }
     }
 }
+
+/// Connections for a command that runs once and exits: it uses one at a time.
+const COMMAND_CONNECTIONS: u32 = 2;
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -70,6 +95,8 @@ enum Command {
         /// The file, as written by `sciday export` (see samples/).
         #[arg(env = "SCIDAY_IMPORT_FILE")]
         file: PathBuf,
+        #[command(flatten)]
+        staffing: StaffingArgs,
     },
     /// Writes everything the database holds as JSON that `sciday import` reads: a backup.
     Export(ExportArgs),
@@ -94,71 +121,64 @@ impl Cli {
     pub fn is_benchmark(&self) -> bool {
         matches!(self.command, Command::Bench(_))
     }
+
+    /// The log format asked for, if any.
+    pub fn log_format(&self) -> Option<LogFormat> {
+        self.log_format
+    }
 }
 
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let policy = cli.database.policy();
-    let url = DatabaseUrl::new(cli.database.database_url);
-    let max_connections = cli.database.max_connections;
+    let url = DatabaseUrl::new(cli.database_url);
     match cli.command {
-        Command::Serve(args) => serve::serve(url, max_connections, policy.travel_buffer, args).await,
+        Command::Serve(args) => serve::serve(url, args).await,
         Command::Migrate => {
-            let db = open(&url, max_connections).await?;
-            eprintln!("{url}: migrations applied");
+            let db = Db::connect(&url, COMMAND_CONNECTIONS).await?;
+            let applied = db.migrate().await.context("applying database migrations")?;
+            match applied.len() {
+                0 => eprintln!("{url}: the schema is up to date; no migration was needed"),
+                n => eprintln!("{url}: {n} migration(s) applied"),
+            }
             db.close().await?;
             Ok(())
         }
-        Command::Import { file } => data::import(&url, max_connections, policy, &file).await,
-        Command::Export(args) => data::export(&url, max_connections, &args).await,
-        Command::Backup { file } => data::backup(&url, max_connections, &file).await,
-        Command::Generate(args) => data::generate(&url, max_connections, policy, &args).await,
-        Command::Bench(BenchCommand::Assign {
-            sizes,
-            requests,
-            concurrency,
-            repeats,
-            explain,
-        }) => {
-            bench::bench_assign(
-                url,
-                max_connections,
-                policy,
-                &sizes,
-                requests,
-                &concurrency,
-                repeats,
-                explain,
-            )
-            .await
-        }
-        Command::Bench(BenchCommand::Feeds(args)) => bench::bench_feeds(url, max_connections, policy, &args).await,
-        Command::Bench(BenchCommand::Webhooks {
-            instances,
-            repeats,
-            kill,
-            reminders,
-            takeover_secs,
-        }) => {
-            let kill = kill.then(|| crate::bench::kill::Scenario {
-                reminders: usize::try_from(reminders).unwrap_or(usize::MAX),
-                takeover_secs,
-                ..Default::default()
-            });
-            let asked = bench::WebhookBench {
-                instances,
-                repeats,
-                kill,
-            };
-            bench::bench_webhooks(url, max_connections, policy, asked).await
-        }
-        Command::Token(command) => token::run(&url, max_connections, command).await,
+        Command::Import { file, staffing } => data::import(&url, staffing.policy(), &file).await,
+        Command::Export(args) => data::export(&url, &args).await,
+        Command::Backup { file } => data::backup(&url, &file).await,
+        Command::Generate(args) => data::generate(&url, &args).await,
+        Command::Bench(command) => bench::run(url, command).await,
+        Command::Token(command) => token::run(&url, command).await,
     }
 }
 
-/// Opens the database and brings its schema up to date.
+/// An error as one text for the terminal: each cause after the first, unless an earlier one
+/// already says it (database errors repeat their cause in their own message).
+pub fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let said = cause.to_string();
+        if text.contains(said.as_str()) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
+}
+
+/// Opens the database, creating it if it does not exist, and brings its schema up to date.
 async fn open(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Db> {
     let db = Db::connect(url, max_connections).await?;
+    db.migrate().await.context("applying database migrations")?;
+    Ok(db)
+}
+
+/// Opens a database that must exist already, and brings its schema up to date.
+async fn open_existing(url: &DatabaseUrl) -> anyhow::Result<Db> {
+    let db = Db::open(url, COMMAND_CONNECTIONS, Missing::Refuse).await?;
     db.migrate().await.context("applying database migrations")?;
     Ok(db)
 }
@@ -214,5 +234,24 @@ fn describe(error: &Error) -> anyhow::Error {
         }
         Error::Internal(cause) => anyhow::anyhow!("{cause:#}"),
         other => anyhow::anyhow!("{other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_that_its_error_already_quotes_is_said_once() {
+        let cause = anyhow::anyhow!("database \"x\" does not exist");
+        let error = cause
+            .context("Connection Error: database \"x\" does not exist")
+            .context("connecting to postgres://db/x");
+        assert_eq!(
+            error_text(&error),
+            "connecting to postgres://db/x: Connection Error: database \"x\" does not exist"
+        );
+        let plain = anyhow::anyhow!("refused").context("opening sqlite://a.db");
+        assert_eq!(error_text(&plain), "opening sqlite://a.db: refused");
     }
 }

@@ -9,16 +9,16 @@ use chrono::TimeDelta;
 use clap::Args;
 use entity::kinds::Role;
 
-use super::data::print_report;
-use super::{DEMO_TOKEN_NAME, SAMPLE_PROGRAM, describe};
+use super::{DEMO_TOKEN_NAME, PoolArgs, SAMPLE_PROGRAM, StaffingArgs, describe};
 use crate::app::{self, App};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::db::DatabaseUrl;
 use crate::feeds::service::FeedSettings;
 use crate::http::server::ConnectionLimits;
-use crate::store::Policy;
+use crate::store::audit::{Audit, Author};
 use crate::store::tokens::{self, Grant};
+use crate::store::{self, Policy};
 use crate::transfer::{self, Document};
 
 #[derive(Debug, Args)]
@@ -32,9 +32,14 @@ pub(super) struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "SCIDAY_BODY_LIMIT", default_value_t = config::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
-    /// Loads the sample Lianyungang 2019 program and prints a fresh admin token.
+    /// Loads the sample Lianyungang 2019 program into an empty database and prints an admin
+    /// token; a database that holds data is left as it is (a restart changes nothing).
     #[arg(long, env = "SCIDAY_DEMO")]
     demo: bool,
+    #[command(flatten)]
+    pool: PoolArgs,
+    #[command(flatten)]
+    staffing: StaffingArgs,
     #[command(flatten)]
     feeds: FeedArgs,
     /// Address ranges (CIDR, comma-separated) webhooks may reach besides public addresses:
@@ -123,20 +128,16 @@ fn public_url(text: &str) -> Result<String, String> {
 }
 
 /// Runs the service until SIGTERM or Ctrl-C.
-pub(super) async fn serve(
-    url: DatabaseUrl,
-    max_connections: u32,
-    travel_buffer: TimeDelta,
-    args: ServeArgs,
-) -> anyhow::Result<()> {
+pub(super) async fn serve(url: DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    let policy = args.staffing.policy();
     let config = Config {
         listen: args.listen,
         metrics_listen: args.metrics_listen,
         database_url: url,
-        max_connections,
+        max_connections: args.pool.max_connections,
         body_limit: args.body_limit,
-        travel_buffer,
+        travel_buffer: policy.travel_buffer,
         feeds: args.feeds.settings(),
         webhook_addresses: crate::domain::webhook::AddressPolicy::allowing(args.webhook_allow.clone()),
         dispatch: crate::delivery::dispatcher::Settings {
@@ -155,37 +156,25 @@ pub(super) async fn serve(
             max_connections: usize::try_from(args.connection_limit).unwrap_or(usize::MAX),
         },
     };
+    log_settings(&config, &args);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App::build(&config, Arc::clone(&clock)).await?;
-    let demo_token = if args.demo {
-        let document: Document = crate::http::parse_json(SAMPLE_PROGRAM.as_bytes()).map_err(|e| describe(&e))?;
-        let policy = Policy {
-            now: clock.now(),
-            travel_buffer,
-        };
-        let report = transfer::import(app.db(), &document, policy, &|| {})
-            .await
-            .map_err(|e| describe(&e))?;
-        print_report("the sample program", &report);
-        let txn = app.db().begin().await?;
-        tokens::revoke_named(&txn, DEMO_TOKEN_NAME, clock.now()).await?;
-        let grant = Grant {
-            name: DEMO_TOKEN_NAME.to_owned(),
-            role: Role::Admin,
-            organization_id: None,
-            volunteer_id: None,
-            expires_at: None,
-        };
-        let (row, secret) = tokens::create(&txn, grant, clock.now()).await?;
-        crate::store::audit::Audit::new(crate::store::audit::Author::cli(), clock.now())
-            .created(&txn, &row)
-            .await?;
-        txn.commit().await?;
-        Some(secret)
+    let address = app.local_addr();
+    if address.ip().is_unspecified() && config.feeds.public_url.is_none() {
+        let links = app.feeds().public_url().to_owned();
+        tracing::warn!(
+            listen = %address,
+            "listening on every interface without --public-url (SCIDAY_PUBLIC_URL): links in feeds, \
+             pages and messages will point at {links}, which other machines cannot reach; set \
+             --public-url to the address people use"
+        );
+    }
+    let demo = if args.demo {
+        Some(load_demo(&app, policy).await?)
     } else {
         None
     };
-    let address = app.local_addr();
+    let shutdown = app::shutdown_signal();
     tracing::info!(%address, database = %config.database_url, ready_in_ms = started.elapsed().as_millis(), "sciday is ready");
     let mut banner = format!(
         "sciday listens on http://{address} (database {})\n",
@@ -194,10 +183,18 @@ pub(super) async fn serve(
     if let Some(metrics) = app.metrics_addr() {
         banner.push_str(&format!("metrics at http://{metrics}/metrics\n"));
     }
-    if let Some(secret) = demo_token {
+    match &demo {
+        Some(Demo::Loaded { token }) => banner.push_str(&format!("admin token (shown only now; keep it): {token}\n")),
+        Some(Demo::AlreadyHeld) => banner.push_str(
+            "--demo: the database already holds data, so the sample program was not loaded and \
+             nothing was changed; the admin token printed when the sample was loaded still works\n\
+             lost it? make another with: sciday token create --role admin (same --database-url)\n",
+        ),
+        None => {}
+    }
+    if demo.is_some() {
         banner.push_str(&format!(
-            "admin token (replaced at every --demo start): {secret}\n\
-             try: curl http://{address}/api/v1/programs\n     \
+            "try: curl http://{address}/api/v1/programs\n     \
              curl 'http://{address}/api/v1/sessions?program_id=1&limit=5'\n     \
              curl 'http://{address}/feeds/programs/1.ics?from=2019-05-01'\n"
         ));
@@ -205,7 +202,78 @@ pub(super) async fn serve(
     // Nobody may be reading (a closed pipe); the service runs on regardless.
     let mut stdout = std::io::stdout();
     let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
-    app.run_until(app::shutdown_signal()).await
+    app.run_until(shutdown).await
+}
+
+/// What `--demo` did.
+enum Demo {
+    /// The database was empty: the sample is loaded, and this admin token made for it.
+    Loaded { token: String },
+    /// The database already held data (a restart, say), so nothing was loaded or changed.
+    AlreadyHeld,
+}
+
+/// Loads the sample program and makes an admin token, but only into an empty database: a
+/// restart must neither undo what organizers changed since nor lock out the first token.
+async fn load_demo(app: &App, policy: Policy) -> anyhow::Result<Demo> {
+    if store::holds_data(app.db().reader()).await.map_err(|e| describe(&e))? {
+        tracing::info!("--demo: the database already holds data; the sample program was not loaded");
+        return Ok(Demo::AlreadyHeld);
+    }
+    let document: Document = crate::http::parse_json(SAMPLE_PROGRAM.as_bytes()).map_err(|e| describe(&e))?;
+    let report = transfer::import(app.db(), &document, policy, &|| {})
+        .await
+        .map_err(|e| describe(&e))?;
+    tracing::info!(
+        organizations = %report.organizations,
+        sessions = %report.sessions,
+        volunteers = %report.volunteers,
+        assignments = %report.assignments,
+        "--demo: loaded the sample program"
+    );
+    let txn = app.db().begin().await?;
+    let grant = Grant {
+        name: DEMO_TOKEN_NAME.to_owned(),
+        role: Role::Admin,
+        organization_id: None,
+        volunteer_id: None,
+        expires_at: None,
+    };
+    let (row, token) = tokens::create(&txn, grant, policy.now).await?;
+    Audit::new(Author::cli(), policy.now).created(&txn, &row).await?;
+    txn.commit().await?;
+    Ok(Demo::Loaded { token })
+}
+
+/// One record of the settings the service starts with. The database URL shows no password,
+/// and no secret is among the rest.
+fn log_settings(config: &Config, args: &ServeArgs) {
+    let allowed: Vec<String> = args.webhook_allow.iter().map(ToString::to_string).collect();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        listen = %config.listen,
+        database = %config.database_url,
+        max_connections = config.max_connections,
+        public_url = config.feeds.public_url.as_deref().unwrap_or("(the listening address)"),
+        demo = args.demo,
+        travel_buffer_minutes = config.travel_buffer.num_minutes(),
+        body_limit = config.body_limit,
+        feed_past_days = config.feeds.past_days,
+        feed_cancelled_days = config.feeds.cancelled_days,
+        feed_cache_bytes = config.feeds.cache_bytes,
+        dispatcher = config.run_dispatcher,
+        instance = config.dispatch.instance.as_deref().unwrap_or("(one of its own)"),
+        webhook_allow = %allowed.join(","),
+        webhook_timeout_ms = args.webhook_timeout_ms,
+        webhook_gather_ms = args.webhook_gather_ms,
+        delivery_takeover_secs = args.delivery_takeover_secs,
+        delivery_retention_days = args.delivery_retention_days,
+        audit_retention_days = args.audit_retention_days,
+        connection_limit = config.connections.max_connections,
+        header_read_timeout_secs = args.header_read_timeout_secs,
+        idle_timeout_secs = args.idle_timeout_secs,
+        "starting with these settings"
+    );
 }
 
 /// An instance's name when none is given: the host's name and the port it listens on, which

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Subcommand, ValueEnum};
 use entity::kinds::Role;
 
-use super::{describe, find_organization, find_volunteer, open};
+use super::{describe, find_organization, find_volunteer, open_existing};
 use crate::clock::{Clock, SystemClock};
 use crate::db::DatabaseUrl;
 use crate::store::audit::{Audit, Author};
@@ -68,8 +68,8 @@ impl From<RoleArg> for Role {
 }
 
 /// Runs a `sciday token` command.
-pub(super) async fn run(url: &DatabaseUrl, max_connections: u32, command: TokenCommand) -> anyhow::Result<()> {
-    let db = open(url, max_connections).await?;
+pub(super) async fn run(url: &DatabaseUrl, command: TokenCommand) -> anyhow::Result<()> {
+    let db = open_existing(url).await?;
     let now = SystemClock.now();
     match command {
         TokenCommand::Create {

@@ -203,14 +203,3 @@ pub async fn revoke(txn: &DatabaseTransaction, id: i64, now: DateTime<Utc>) -> R
     row.revoked_at = Set(Some(now));
     Ok((before, row.update(txn).await?))
 }
-
-/// Revokes every live token with this name (used to replace the demo admin token).
-pub async fn revoke_named(txn: &DatabaseTransaction, name: &str, now: DateTime<Utc>) -> Result<()> {
-    Entity::update_many()
-        .col_expr(Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(Column::Name.eq(name))
-        .filter(Column::RevokedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(())
-}

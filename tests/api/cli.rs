@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::db_test;
 use crate::helpers::TestApp;
+use crate::served::Served;
 
 fn sciday(app: &TestApp, args: &[&str]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_sciday"))
@@ -104,28 +105,9 @@ fn a_delivery_log_retention_shorter_than_a_month_is_refused_before_starting() {
 
 db_test! {
     async fn serve_demo_loads_the_sample_prints_a_token_and_stops_on_sigterm(app: TestApp) {
-        use std::io::BufRead as _;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sciday"))
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-            .env("SCIDAY_DATABASE_URL", app.database_url())
-            .env("SCIDAY_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (address, token) = tokio::task::spawn_blocking(move || {
-            let mut lines = std::io::BufReader::new(stdout).lines();
-            let listening = lines.next().unwrap().unwrap();
-            let token = lines.next().unwrap().unwrap();
-            // Keep reading so the pipe stays open, as a terminal would.
-            std::thread::spawn(move || lines.for_each(drop));
-            (
-                listening.split_whitespace().nth(3).unwrap().to_owned(),
-                token.split_whitespace().last().unwrap().to_owned(),
-            )
-        })
-        .await
-        .unwrap();
+        let mut served = Served::start(app.database_url(), &["--demo", "--listen", "127.0.0.1:0"], "warn").await;
+        let token = served.said().await.split_whitespace().last().unwrap().to_owned();
+        let address = served.address.clone();
         assert!(address.starts_with("http://127.0.0.1:"), "{address}");
         let client = reqwest::Client::new();
         let ready = client.get(format!("{address}/readyz")).send().await.unwrap();
@@ -134,10 +116,7 @@ db_test! {
         assert_eq!(programs["data"][0]["name"], "2019年全国科技工作者日系列活动");
         let tokens = client.get(format!("{address}/api/v1/tokens")).bearer_auth(&token).send().await.unwrap();
         assert_eq!(tokens.status(), StatusCode::OK, "the printed token is an admin token");
-        let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-        assert!(killed.success());
-        let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
-        assert!(status.success(), "a SIGTERM ends the service cleanly: {status:?}");
+        served.stop().await;
     }
 }
 
@@ -203,11 +182,13 @@ db_test! {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         // The first step is written (not committed) when it is reported: kill it there.
-        let first = tokio::task::spawn_blocking(move || {
-            std::io::BufReader::new(stderr).lines().next().map(Result::unwrap)
+        let (announced, first) = tokio::task::spawn_blocking(move || {
+            let mut lines = std::io::BufReader::new(stderr).lines().map(Result::unwrap);
+            (lines.next(), lines.next())
         })
         .await
         .unwrap();
+        assert!(announced.is_some_and(|line| line.contains("400,000 assignments")));
         assert_eq!(first.as_deref(), Some("generated organizations, venues and activities"));
         child.kill().unwrap();
         let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
