@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::db_test;
 use crate::dispatch::quick;
 use crate::helpers::{TestApp, id};
+use crate::served::Served;
 use crate::sessions::beijing_slot;
 
 /// The entries the admin sees for a query.
@@ -215,5 +216,45 @@ db_test! {
         assert_ne!(odd.headers()["x-request-id"], "a b c");
         let page = app.get("/").await;
         assert!(page.header("x-request-id").is_some(), "pages too");
+    }
+}
+
+db_test! {
+    async fn each_write_is_logged_with_its_actor_and_every_line_of_a_request_with_its_id(app: TestApp) {
+        let mut served = Served::start(app.database_url(), &["--listen", "127.0.0.1:0", "--demo", "--log-format", "json"], "info").await;
+        let mut token = String::new();
+        while token.is_empty() {
+            let line = served.said().await;
+            if let Some((_, secret)) = line.split_once("admin token (shown only now; keep it): ") {
+                secret.trim().clone_into(&mut token);
+            }
+        }
+        served.logged_until("sciday is ready").await;
+        let client = reqwest::Client::new();
+        let answer = client
+            .patch(format!("{}/api/v1/sessions/1", served.address))
+            .bearer_auth(&token)
+            .header("If-Match", "*")
+            .header("Content-Type", "application/merge-patch+json")
+            .header("X-Request-Id", "trace-me-0001")
+            .body(json!({"capacity": 120}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        let logged = served.logged_until("finished processing request").await;
+        let records: Vec<Value> = logged
+            .iter()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+            .filter(|record: &Value| record["span"]["request_id"] == "trace-me-0001")
+            .collect();
+        let write = records.iter().find(|r| r["message"] == "write").unwrap_or_else(|| panic!("no write record in {logged:?}"));
+        assert_eq!(write["level"], "INFO");
+        assert_eq!(write["action"], "update");
+        assert_eq!(write["object"], "session:1");
+        assert_eq!(write["actor"], "admin");
+        assert!(write["token"].as_i64().is_some_and(|t| t > 0), "{write}");
+        assert!(records.iter().any(|r| r["message"] == "finished processing request"), "the response line too");
+        served.stop().await;
     }
 }
