@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::sessions::slot_of;
 use super::teams;
-use crate::domain::staffing::service_hours;
+use crate::domain::hours;
 use crate::error::Result;
 
 /// Which checked-in assignments count.
@@ -78,7 +78,7 @@ pub async fn by_volunteer(conn: &impl ConnectionTrait, filter: &HoursFilter) -> 
         if let Some(session) = session {
             let entry = totals.entry(assignment.volunteer_id).or_default();
             entry.0 += 1;
-            entry.1 += service_hours(slot_of(&session), session.all_day);
+            entry.1 += hours::planned(slot_of(&session), session.all_day);
         }
     }
     let ids: Vec<i64> = totals.keys().copied().collect();
@@ -154,7 +154,7 @@ pub async fn assigned_in_program(
     volunteers: &[i64],
     program_id: i64,
 ) -> Result<HashMap<i64, f64>> {
-    let mut hours: HashMap<i64, f64> = HashMap::new();
+    let mut assigned: HashMap<i64, f64> = HashMap::new();
     for chunk in volunteers.chunks(500) {
         let rows = Assignments::find()
             .filter(A::VolunteerId.is_in(chunk.iter().copied()))
@@ -166,9 +166,10 @@ pub async fn assigned_in_program(
             .await?;
         for (assignment, session) in rows {
             if let Some(session) = session {
-                *hours.entry(assignment.volunteer_id).or_default() += service_hours(slot_of(&session), session.all_day);
+                *assigned.entry(assignment.volunteer_id).or_default() +=
+                    hours::planned(slot_of(&session), session.all_day);
             }
         }
     }
-    Ok(hours)
+    Ok(assigned)
 }

@@ -11,6 +11,7 @@ mod activities;
 mod auth;
 mod backup;
 mod browser;
+mod candidates;
 mod cli;
 mod connections;
 mod contract;

@@ -142,7 +142,7 @@ const RULES: &[(&str, &str, &str)] = &[
     ),
     (
         "list_candidates",
-        "Managers of the session's activity.",
+        "Managers of the session's activity; an organizer sees only the volunteers of the organizations it manages.",
         "403; 404 for an unknown role; 422 for a bad `limit`.",
     ),
     (
