@@ -22,6 +22,7 @@ mod faults;
 mod feeds;
 mod generate;
 mod health;
+mod hours;
 mod http;
 mod instances;
 mod matrix;
