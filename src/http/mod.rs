@@ -3,6 +3,7 @@
 
 mod activities;
 mod assignments;
+mod deliveries;
 mod docs;
 mod download;
 mod extract;
@@ -171,6 +172,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(volunteers::router())
         .merge(tokens::router())
         .merge(webhooks::router())
+        .merge(deliveries::router())
         .merge(plans::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)

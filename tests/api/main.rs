@@ -15,6 +15,7 @@ mod candidates;
 mod cli;
 mod connections;
 mod contract;
+mod deliveries;
 mod dispatch;
 mod events;
 mod examples;

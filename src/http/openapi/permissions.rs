@@ -301,6 +301,11 @@ const RULES: &[(&str, &str, &str)] = &[
         "404 for anyone else; 422 for a bad filter or cursor.",
     ),
     (
+        "list_all_deliveries",
+        "Admins (every subscription's messages); organizers (those of their organizations' subscriptions).",
+        "401 without a token; 403 for a volunteer token; 422 for a bad filter or cursor.",
+    ),
+    (
         "get_delivery",
         "Those who see the subscription.",
         "404 for anyone else.",
