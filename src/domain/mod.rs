@@ -7,6 +7,7 @@ pub mod contact;
 pub mod display;
 pub mod field;
 pub mod geo;
+pub mod hours;
 pub mod key;
 pub mod link;
 pub mod notice;

@@ -600,9 +600,9 @@ pub struct CandidateOut {
     /// Hours already assigned in the session's program.
     hours_in_program: f64,
     eligible: bool,
-    /// Why the volunteer fits.
+    /// Why the volunteer fits: a line for every rule, then the hours already assigned.
     reasons: Vec<String>,
-    /// Why the volunteer cannot take the seat.
+    /// Every rule assigning the volunteer now would break.
     violations: Vec<Violation>,
 }
 
@@ -626,9 +626,11 @@ pub struct CandidateQuery {
     limit: Option<u64>,
 }
 
-/// The volunteers who could fill a role, best first: eligible ones (in the required team,
-/// holding the required qualifications, free then) with the fewest hours already assigned in
-/// the program first, so work is spread fairly.
+/// The volunteers who could fill a role, best first. A volunteer is eligible when assigning
+/// them now would be accepted: every rule of `POST /assignments` is applied, a full role and a
+/// finished or cancelled session included, and each eligible one comes with a reason for every
+/// rule. Those with the fewest hours already assigned in the program come first, so work is
+/// spread fairly; with `include_ineligible` the others follow with every rule they break.
 #[utoipa::path(
     get,
     path = "/session-roles/{id}/candidates",
@@ -652,11 +654,17 @@ async fn list_candidates(
     let session = sessions::get(conn, role.session_id, &Visibility::All).await?;
     let owner = session_owner(conn, &session).await?;
     actor.require_manages(&owner, "this session")?;
+    // An organizer may assign only the volunteers of the organizations it manages.
+    let within = match &actor {
+        Actor::Organizer { path, .. } => Some(path.as_str()),
+        _ => None,
+    };
     let ranked = candidates::rank(
         conn,
         &role,
         &session,
         &owner,
+        within,
         state.policy(),
         query.include_ineligible.unwrap_or(false),
     )

@@ -16,8 +16,14 @@ pub fn disposition(ascii_name: &str, name: &str) -> String {
     )
 }
 
-/// A CSV download: UTF-8 with a byte-order mark, so Excel reads the text as UTF-8.
-pub fn csv_file(file_name: &str, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Result<Response> {
+/// A CSV download: UTF-8 with a byte-order mark, so Excel reads the text as UTF-8. It is
+/// saved as `name`, or as `ascii_name` by clients that do not read RFC 5987 names.
+pub fn csv_file(
+    ascii_name: &str,
+    name: &str,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<Response> {
     let to_internal = |e: csv::Error| Error::Internal(e.into());
     let mut writer = csv::Writer::from_writer("\u{feff}".as_bytes().to_vec());
     writer.write_record(header).map_err(to_internal)?;
@@ -35,7 +41,7 @@ pub fn csv_file(file_name: &str, header: &[&str], rows: impl IntoIterator<Item =
             ),
             (
                 header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&disposition(file_name, file_name)).map_err(|e| Error::Internal(e.into()))?,
+                HeaderValue::from_str(&disposition(ascii_name, name)).map_err(|e| Error::Internal(e.into()))?,
             ),
         ],
         bytes,

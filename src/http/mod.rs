@@ -4,6 +4,7 @@
 mod activities;
 mod assignments;
 mod audit;
+mod deliveries;
 mod docs;
 mod download;
 mod extract;
@@ -213,6 +214,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(volunteers::router())
         .merge(tokens::router())
         .merge(webhooks::router())
+        .merge(deliveries::router())
         .merge(plans::router())
         .merge(audit::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())

@@ -92,13 +92,19 @@ struct NextCursor(String);
 
 impl<T: Serialize> IntoResponse for PageOut<T> {
     fn into_response(self) -> Response {
-        let next = self.next_cursor.clone().map(NextCursor);
-        let mut response = axum::Json(self).into_response();
-        if let Some(next) = next {
-            response.extensions_mut().insert(next);
-        }
-        response
+        let next = self.next_cursor.clone();
+        page_response(self, next)
     }
+}
+
+/// A JSON answer that holds one page of a list, with what [`link_next`] needs to point at the
+/// next page: for answers that say more than [`PageOut`] does.
+pub fn page_response(body: impl Serialize, next_cursor: Option<String>) -> Response {
+    let mut response = axum::Json(body).into_response();
+    if let Some(next) = next_cursor {
+        response.extensions_mut().insert(NextCursor(next));
+    }
+    response
 }
 
 /// Adds `Link: <…>; rel="next"` to a list answer that has a next page: the request's own

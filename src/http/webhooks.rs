@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::store::Fields as _;
 use crate::store::deliveries;
 use crate::store::webhooks::{self as store, Scope, WebhookFields};
-use crate::store::{Cursor, Visibility, check_version, organizations};
+use crate::store::{Cursor, Page, Visibility, check_version, organizations};
 use crate::validate;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -501,6 +501,8 @@ async fn delete_webhook(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryOut {
     id: i64,
+    /// The subscription it is for.
+    webhook_id: i64,
     /// `session.reminder`, `session.rescheduled`, …, or `webhook.test`.
     event_type: String,
     session_id: Option<i64>,
@@ -542,6 +544,7 @@ impl DeliveryOut {
     fn new(model: entity::delivery::Model, attempts: Vec<entity::delivery_attempt::Model>) -> Self {
         Self {
             id: model.id,
+            webhook_id: model.webhook_id,
             event_type: model.event_type,
             session_id: model.session_id,
             assignment_id: model.assignment_id,
@@ -621,6 +624,14 @@ async fn list_deliveries(
     let conn = state.db.reader();
     managed(conn, &actor, id).await?;
     let page = deliveries::list(conn, id, query.status, &search, &page).await?;
+    with_attempts(conn, page).await
+}
+
+/// A page of messages, each with its attempts.
+pub(super) async fn with_attempts(
+    conn: &impl ConnectionTrait,
+    page: Page<entity::delivery::Model>,
+) -> Result<PageOut<DeliveryOut>> {
     let ids: Vec<i64> = page.items.iter().map(|d| d.id).collect();
     let mut attempts = deliveries::attempts(conn, &ids).await?;
     let page = page.map(|d| {

@@ -8,9 +8,8 @@ use entity::session_role::Model as Role;
 use entity::volunteer::{Column as V, Entity as Volunteers, Model as Volunteer};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::sessions::slot_of;
-use super::{Policy, activities, assignments, hours, roles, teams};
-use crate::domain::staffing::{self, Facts, Held, Rule, Violation};
+use super::{Policy, activities, assignments, hours, judge, teams};
+use crate::domain::staffing::{self, Facts, Held, Person, Violation};
 use crate::error::Result;
 
 /// The most volunteers a ranking looks at.
@@ -22,7 +21,7 @@ pub struct Candidate {
     pub volunteer: Volunteer,
     /// Hours already assigned in the session's program (active assignments).
     pub hours: f64,
-    /// Why the volunteer fits (when eligible).
+    /// Why the volunteer fits, one line per rule (when eligible).
     pub reasons: Vec<String>,
     /// The rules that exclude the volunteer (empty when eligible).
     pub violations: Vec<Violation>,
@@ -32,70 +31,65 @@ pub struct Candidate {
 /// assigned in the program (to spread the work), then, if asked, the ineligible ones.
 ///
 /// The pool is the members of the role's team (and sub-teams) or, for roles without a
-/// team, the volunteers of the organizations below the session's organizer.
+/// team, the volunteers of the organizations below the session's organizer; `within` narrows
+/// it to the volunteers of the organizations the caller manages, since only those may be
+/// assigned by them. Each is judged by the rules an assignment is judged by, on the seat
+/// read as the assignment reads it: eligible means the assignment would be made now.
 pub async fn rank(
     conn: &impl ConnectionTrait,
     role: &Role,
     session: &Session,
     organizer_path: &str,
+    within: Option<&str>,
     policy: Policy,
     include_ineligible: bool,
 ) -> Result<Vec<Candidate>> {
-    let team = match role.team_id {
-        Some(id) => Some(teams::get(conn, id).await?),
-        None => None,
-    };
+    let seat = judge::seat(conn, role.id, session.id).await?;
     let mut pool = Volunteers::find().order_by_asc(V::Id).limit(POOL_MAX);
-    pool = match &team {
+    pool = match &seat.team {
         Some(team) => pool.filter(V::Id.in_subquery(teams::members_within(&team.path))),
         None => pool.filter(V::OrganizationId.in_subquery(activities::organizations_within(organizer_path))),
     };
+    if let Some(path) = within {
+        pool = pool.filter(V::OrganizationId.in_subquery(activities::organizations_within(path)));
+    }
     let pool = pool.all(conn).await?;
     let ids: Vec<i64> = pool.iter().map(|v| v.id).collect();
-    let slot = slot_of(session);
     let memberships = memberships(conn, &ids).await?;
     let held = held(conn, &ids).await?;
-    let calendars = assignments::calendars(conn, &ids, slot, policy.travel_buffer).await?;
+    let calendars = assignments::calendars(conn, &ids, seat.slot, policy.travel_buffer).await?;
     let assigned = hours::assigned_in_program(conn, &ids, session.program_id).await?;
-    let required = roles::qualifications(role);
     let mut ranked = Vec::with_capacity(pool.len());
     for volunteer in pool {
-        let teams_of = memberships.get(&volunteer.id).map(Vec::as_slice).unwrap_or_default();
-        let paths: Vec<String> = teams_of.iter().map(|t| t.path.clone()).collect();
-        let qualifications = held.get(&volunteer.id).map(Vec::as_slice).unwrap_or_default();
+        let paths = memberships.get(&volunteer.id).map(Vec::as_slice).unwrap_or_default();
         let facts = Facts {
             now: policy.now,
             travel_buffer: policy.travel_buffer,
-            slot,
-            // Seats and the session's state concern the role, not the volunteer.
-            session_cancelled: false,
-            needed: 1,
-            filled: 0,
-            team: team.as_ref().map(|t| (t.id, t.path.as_str())),
-            required: &required,
-            member_of: &paths,
-            held: qualifications,
-            commitments: calendars
-                .commitments
-                .get(&volunteer.id)
-                .map(Vec::as_slice)
-                .unwrap_or_default(),
-            unavailable: calendars
-                .unavailable
-                .get(&volunteer.id)
-                .map(Vec::as_slice)
-                .unwrap_or_default(),
+            seat: &seat,
+            person: Person {
+                member_of: paths,
+                held: held.get(&volunteer.id).map(Vec::as_slice).unwrap_or_default(),
+                commitments: calendars
+                    .commitments
+                    .get(&volunteer.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+                unavailable: calendars
+                    .unavailable
+                    .get(&volunteer.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+            },
         };
-        let violations: Vec<Violation> = staffing::check(&facts)
-            .into_iter()
-            .filter(|v| v.rule != Rule::SessionEnded)
-            .collect();
+        let violations = staffing::check(&facts);
         if !violations.is_empty() && !include_ineligible {
             continue;
         }
         let hours = assigned.get(&volunteer.id).copied().unwrap_or(0.0);
         let reasons = if violations.is_empty() {
-            fits(team.as_ref(), teams_of, &required, qualifications, hours)
+            let mut reasons = staffing::kept(&facts);
+            reasons.push(format!("{hours:.1} hours already assigned in this program"));
+            reasons
         } else {
             Vec::new()
         };
@@ -114,39 +108,10 @@ pub async fn rank(
     Ok(ranked)
 }
 
-/// Why an eligible volunteer fits, for people.
-fn fits(
-    team: Option<&entity::team::Model>,
-    teams_of: &[entity::team::Model],
-    required: &[String],
-    held: &[Held],
-    hours: f64,
-) -> Vec<String> {
-    let mut reasons = Vec::new();
-    if let Some(team) = team
-        && let Some(member) = teams_of.iter().find(|t| t.path.starts_with(&team.path))
-    {
-        reasons.push(format!("member of {}", member.name));
-    }
-    for name in required {
-        if let Some(q) = held.iter().find(|q| q.name == *name) {
-            reasons.push(match q.valid_until {
-                Some(until) => format!("holds {name} (valid until {until})"),
-                None => format!("holds {name}"),
-            });
-        }
-    }
-    reasons.push("free at that time".to_owned());
-    reasons.push(format!("{hours:.1} hours already assigned in this program"));
-    reasons
-}
-
-async fn memberships(
-    conn: &impl ConnectionTrait,
-    volunteers: &[i64],
-) -> Result<HashMap<i64, Vec<entity::team::Model>>> {
+/// The paths of the teams each of `volunteers` belongs to.
+async fn memberships(conn: &impl ConnectionTrait, volunteers: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
     use entity::team_membership::Column as M;
-    let mut found: HashMap<i64, Vec<entity::team::Model>> = HashMap::new();
+    let mut found: HashMap<i64, Vec<String>> = HashMap::new();
     for chunk in volunteers.chunks(500) {
         let rows = TeamMembership::find()
             .filter(M::VolunteerId.is_in(chunk.iter().copied()))
@@ -155,13 +120,14 @@ async fn memberships(
             .await?;
         for (membership, team) in rows {
             if let Some(team) = team {
-                found.entry(membership.volunteer_id).or_default().push(team);
+                found.entry(membership.volunteer_id).or_default().push(team.path);
             }
         }
     }
     Ok(found)
 }
 
+/// The qualifications each of `volunteers` holds.
 async fn held(conn: &impl ConnectionTrait, volunteers: &[i64]) -> Result<HashMap<i64, Vec<Held>>> {
     use entity::qualification::Column as Q;
     let mut found: HashMap<i64, Vec<Held>> = HashMap::new();

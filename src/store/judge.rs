@@ -16,7 +16,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, Statement, 
 use super::Policy;
 use super::dialect::sql;
 use super::sessions::{StoredTimes, slot_from};
-use crate::domain::staffing::{self, Commitment, Facts, Held, Violation};
+use crate::domain::staffing::{self, Commitment, Facts, Held, Person, RequiredTeam, Seat, Violation};
 use crate::domain::time::TimeWindow;
 use crate::error::{Error, Result};
 
@@ -34,7 +34,7 @@ WHERE r.id = $1 AND s.id = $2 FOR SHARE OF s FOR UPDATE OF r";
 /// The session, its role and the seats taken.
 const ROLE: &str = "\
 SELECT s.id, s.venue_id, s.time_zone, s.all_day, s.starts_at, s.ends_at, s.start_date, s.end_date, \
-       s.status, s.deleted_at, r.needed, r.team_id, r.qualifications, t.path AS team_path, \
+       s.status, s.deleted_at, r.needed, r.team_id, r.qualifications, t.path AS team_path, t.name AS team_name, \
        (SELECT COUNT(*) FROM assignments a WHERE a.role_id = r.id AND a.status IN (ACTIVE)) AS filled \
 FROM session_roles r \
 JOIN sessions s ON s.id = r.session_id \
@@ -90,6 +90,42 @@ pub(super) fn volunteer_statement(
     )
 }
 
+/// The seat `role_id` of `session_id` offers, as it stands: the same reading whether one
+/// assignment is judged or a role's candidates are ranked, so the two never disagree.
+pub(super) async fn seat(conn: &impl ConnectionTrait, role_id: i64, session_id: i64) -> Result<Seat> {
+    let role = conn
+        .query_one_raw(role_statement(conn.get_database_backend(), role_id, session_id))
+        .await?
+        .ok_or(Error::NotFound("session role"))?;
+    let times = StoredTimes {
+        time_zone: role.try_get("", "time_zone")?,
+        all_day: role.try_get("", "all_day")?,
+        starts_at: role.try_get("", "starts_at")?,
+        ends_at: role.try_get("", "ends_at")?,
+        start_date: role.try_get("", "start_date")?,
+        end_date: role.try_get("", "end_date")?,
+    };
+    let status: String = role.try_get("", "status")?;
+    let deleted_at: Option<DateTime<Utc>> = role.try_get("", "deleted_at")?;
+    let filled: i64 = role.try_get("", "filled")?;
+    let team_id: Option<i64> = role.try_get("", "team_id")?;
+    let team_path: Option<String> = role.try_get("", "team_path")?;
+    let team_name: Option<String> = role.try_get("", "team_name")?;
+    let qualifications: serde_json::Value = role.try_get("", "qualifications")?;
+    Ok(Seat {
+        slot: slot_from(session_id, role.try_get("", "venue_id")?, &times),
+        session_cancelled: status == "cancelled" || deleted_at.is_some(),
+        needed: role.try_get("", "needed")?,
+        filled: u64::try_from(filled).unwrap_or(0),
+        team: team_id.zip(team_path).map(|(id, path)| RequiredTeam {
+            id,
+            path,
+            name: team_name.unwrap_or_default(),
+        }),
+        required: serde_json::from_value(qualifications).unwrap_or_default(),
+    })
+}
+
 /// Reads the facts under the agreed locks and applies the rules.
 pub(super) async fn judge(
     txn: &DatabaseTransaction,
@@ -106,33 +142,12 @@ pub(super) async fn judge(
         txn.query_one_raw(lock).await?.ok_or(Error::NotFound("session role"))?;
         super::volunteers::lock(txn, &[volunteer_id]).await?;
     }
-    let role = txn
-        .query_one_raw(role_statement(backend, role_id, session_id))
-        .await?
-        .ok_or(Error::NotFound("session role"))?;
-    let times = StoredTimes {
-        time_zone: role.try_get("", "time_zone")?,
-        all_day: role.try_get("", "all_day")?,
-        starts_at: role.try_get("", "starts_at")?,
-        ends_at: role.try_get("", "ends_at")?,
-        start_date: role.try_get("", "start_date")?,
-        end_date: role.try_get("", "end_date")?,
-    };
-    let slot = slot_from(session_id, role.try_get("", "venue_id")?, &times);
-    let status: String = role.try_get("", "status")?;
-    let deleted_at: Option<DateTime<Utc>> = role.try_get("", "deleted_at")?;
-    let needed: i32 = role.try_get("", "needed")?;
-    let filled: i64 = role.try_get("", "filled")?;
-    let team_id: Option<i64> = role.try_get("", "team_id")?;
-    let team_path: Option<String> = role.try_get("", "team_path")?;
-    let qualifications: serde_json::Value = role.try_get("", "qualifications")?;
-    let required: Vec<String> = serde_json::from_value(qualifications).unwrap_or_default();
-
+    let seat = seat(txn, role_id, session_id).await?;
     let rows = txn
         .query_all_raw(volunteer_statement(
             backend,
             volunteer_id,
-            slot.window,
+            seat.slot.window,
             policy.travel_buffer,
         ))
         .await?;
@@ -166,15 +181,7 @@ pub(super) async fn judge(
             }
         }
     }
-    let facts = Facts {
-        now: policy.now,
-        travel_buffer: policy.travel_buffer,
-        slot,
-        session_cancelled: status == "cancelled" || deleted_at.is_some(),
-        needed,
-        filled: u64::try_from(filled).unwrap_or(0),
-        team: team_id.zip(team_path.as_deref()),
-        required: &required,
+    let person = Person {
         member_of: &member_of,
         held: &held,
         commitments: &commitments,
@@ -182,6 +189,11 @@ pub(super) async fn judge(
     };
     Ok(Judged {
         session_id,
-        broken: staffing::check(&facts),
+        broken: staffing::check(&Facts {
+            now: policy.now,
+            travel_buffer: policy.travel_buffer,
+            seat: &seat,
+            person,
+        }),
     })
 }

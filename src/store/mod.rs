@@ -27,6 +27,7 @@ pub mod session_changes;
 pub mod sessions;
 pub mod teams;
 pub mod tokens;
+pub mod upcoming;
 pub mod uses;
 pub mod venues;
 pub mod volunteers;

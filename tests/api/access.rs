@@ -258,6 +258,9 @@ db_test! {
 fn occurrence_aside(problem: &serde_json::Value) -> serde_json::Value {
     let mut problem = problem.clone();
     let instance = problem.as_object_mut().and_then(|p| p.remove("instance"));
-    assert!(instance.is_some_and(|i| i.is_string()), "every problem names its request");
+    assert!(
+        instance.is_some_and(|i| i.is_string()),
+        "every problem names its request"
+    );
     problem
 }

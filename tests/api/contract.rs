@@ -121,7 +121,7 @@ async fn a_python_client_generated_from_the_document_schedules_a_session_on_30_m
     );
     let package = out.join("sciday_client/api");
     let operations = operations(&document);
-    assert_eq!(operations.len(), 84, "operations in the document");
+    assert_eq!(operations.len(), 85, "operations in the document");
     for (tag, operation_id) in &operations {
         let module = package.join(tag).join(format!("{operation_id}.py"));
         assert!(

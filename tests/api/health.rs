@@ -58,6 +58,7 @@ db_test! {
             "GET /api/v1/teams/{id}/page-links",
             "GET /feeds/{collection}/{file}",
             "GET /api/v1/webhooks/{id}/deliveries",
+            "GET /api/v1/deliveries",
             "GET /api/v1/webhooks/{id}/deliveries/{delivery_id}",
             "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/resend",
             "POST /api/v1/webhooks/{id}/test",

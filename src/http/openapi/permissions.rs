@@ -142,7 +142,7 @@ const RULES: &[(&str, &str, &str)] = &[
     ),
     (
         "list_candidates",
-        "Managers of the session's activity.",
+        "Managers of the session's activity; an organizer sees only the volunteers of the organizations it manages.",
         "403; 404 for an unknown role; 422 for a bad `limit`.",
     ),
     (
@@ -304,6 +304,11 @@ const RULES: &[(&str, &str, &str)] = &[
         "list_deliveries",
         "Those who see the subscription.",
         "404 for anyone else; 422 for a bad filter or cursor.",
+    ),
+    (
+        "list_all_deliveries",
+        "Admins (every subscription's messages); organizers (those of their organizations' subscriptions).",
+        "401 without a token; 403 for a volunteer token; 422 for a bad filter or cursor.",
     ),
     (
         "get_delivery",

@@ -162,7 +162,8 @@ pub(super) async fn export_plans(
             optional(&p.review_comment),
         ]
     });
-    download::csv_file(&format!("plans-program-{}.csv", program.id), &header, rows)
+    let file = format!("plans-program-{}.csv", program.id);
+    download::csv_file(&file, &file, &header, rows)
 }
 
 fn platform_kind(kind: VenueKind) -> &'static str {

@@ -75,7 +75,8 @@ pub struct UnavailableOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolunteerIn {
-    /// Stable key for imports; generated when absent.
+    /// Stable key for imports, and the volunteer number on service records (the number the
+    /// organization registered the volunteer under); generated when absent.
     pub(super) key: Option<String>,
     pub(super) name: String,
     /// Mainland mobile number.

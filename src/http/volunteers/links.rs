@@ -115,5 +115,5 @@ pub(super) async fn page_links(
             ]
         });
     let file = format!("team-{id}-pages.csv");
-    super::super::download::csv_file(&file, &["姓名", "手机号", "个人页面"], rows)
+    super::super::download::csv_file(&file, &file, &["姓名", "手机号", "个人页面"], rows)
 }
