@@ -5,6 +5,7 @@ pub mod export;
 pub mod format;
 pub mod import;
 mod restore;
+mod schedule;
 mod staffing;
 
 pub use export::{Options, export};

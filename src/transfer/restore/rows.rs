@@ -11,10 +11,8 @@ use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
 use crate::store::{Fields, insert_all, tree};
 use crate::transfer::format::{Document, Stored};
-use crate::transfer::import::{
-    Report, activity_fields, dependency_order, organization_fields, program_fields, session_fields, venue_fields,
-    within,
-};
+use crate::transfer::import::{Report, dependency_order, within};
+use crate::transfer::schedule::{activity_fields, organization_fields, program_fields, session_fields, venue_fields};
 use crate::transfer::staffing::{assignment_fields, role_fields, team_fields, volunteer_fields};
 
 /// Sets a row's id, version and timestamps as they were stored.
