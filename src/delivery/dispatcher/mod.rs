@@ -77,6 +77,15 @@ pub const MIN_RETENTION: TimeDelta = TimeDelta::days(31);
 /// last year's program can be looked back on while this year's is prepared.
 pub const DEFAULT_AUDIT_RETENTION: TimeDelta = TimeDelta::days(400);
 
+/// The logs a running dispatcher prunes.
+#[derive(Clone, Copy, Debug)]
+enum Log {
+    /// The webhook delivery log.
+    Deliveries,
+    /// The audit trail.
+    Audit,
+}
+
 /// How often a running dispatcher prunes the log.
 const PRUNE_EVERY: TimeDelta = TimeDelta::hours(1);
 
@@ -314,26 +323,25 @@ impl Dispatcher {
     /// Removes from the log what settled longer than the retention ago; returns how many.
     pub async fn prune(&self) -> Result<u64> {
         let before = self.clock.now() - self.settings.retention.max(MIN_RETENTION);
-        let mut pruned = 0;
-        for _ in 0..PRUNE_BATCHES {
-            let txn = self.db.begin().await?;
-            let removed = deliveries::prune(&txn, before, PRUNE_BATCH).await?;
-            txn.commit().await?;
-            pruned += removed;
-            if removed < PRUNE_BATCH {
-                break;
-            }
-        }
-        Ok(pruned)
+        self.prune_log(Log::Deliveries, before).await
     }
 
     /// Removes from the audit trail what is older than its retention; returns how many.
     pub async fn prune_audit(&self) -> Result<u64> {
-        let before = self.clock.now() - self.settings.audit_retention;
+        self.prune_log(Log::Audit, self.clock.now() - self.settings.audit_retention)
+            .await
+    }
+
+    /// Removes from `log` what is older than `before`, a batch per transaction so no lock is
+    /// held for long; returns how many.
+    async fn prune_log(&self, log: Log, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
         let mut pruned = 0;
         for _ in 0..PRUNE_BATCHES {
             let txn = self.db.begin().await?;
-            let removed = crate::store::audit::prune(&txn, before, PRUNE_BATCH).await?;
+            let removed = match log {
+                Log::Deliveries => deliveries::prune(&txn, before, PRUNE_BATCH).await?,
+                Log::Audit => crate::store::audit::prune(&txn, before, PRUNE_BATCH).await?,
+            };
             txn.commit().await?;
             pruned += removed;
             if removed < PRUNE_BATCH {
