@@ -127,6 +127,24 @@ impl App {
             tokio::spawn(async move { dispatcher.run(stop).await })
         });
         let upkeep = tokio::spawn(crate::metrics::upkeep(stop_dispatching.clone()));
+        // Instances sharing PostgreSQL tell each other what their writes changed.
+        let hearing = self.state.db.postgres_pool().cloned().map(|pool| {
+            let feeds = Arc::clone(&self.state.feeds);
+            let stop = stop_dispatching.clone();
+            tokio::spawn(async move {
+                tokio::join!(
+                    feeds.changes().listen(pool.clone(), stop.clone()),
+                    feeds.changes().announce(pool, stop)
+                );
+            })
+        });
+        if hearing.is_some() {
+            self.state
+                .feeds
+                .changes()
+                .until_listening(std::time::Duration::from_secs(2))
+                .await;
+        }
         // The metrics listener and the upkeep stop as soon as shutdown begins.
         let metrics = self.metrics_listener.map(|listener| {
             let router = http::metrics::router().with_state(self.state.clone());
@@ -164,7 +182,7 @@ impl App {
         {
             tracing::error!(error = %join, "the webhook dispatcher failed");
         }
-        for task in [Some(upkeep), metrics].into_iter().flatten() {
+        for task in [Some(upkeep), metrics, hearing].into_iter().flatten() {
             if let Err(join) = task.await {
                 tracing::error!(error = %join, "serving metrics failed");
             }

@@ -68,6 +68,19 @@ pub enum Error {
     /// 422: the input is well-formed but not valid; one entry per field problem.
     #[error("the input is not valid")]
     Validation(Vec<FieldError>),
+    /// 422: a feed with more events than a calendar should be given; narrower feeds are named.
+    #[error(
+        "this feed has {} events, more than the {limit} a feed may hold; subscribe to a narrower feed or a shorter window",
+        if *events > *limit { format!("more than {limit}") } else { events.to_string() }
+    )]
+    FeedTooLarge {
+        /// Events counted (at least).
+        events: usize,
+        /// The most a feed may hold.
+        limit: usize,
+        /// Feeds that show part of it.
+        narrower: Vec<FeedLink>,
+    },
     /// 428: an update without `If-Match`.
     #[error("updates need an If-Match header with the resource's ETag (or *)")]
     PreconditionRequired,
@@ -108,7 +121,7 @@ impl Error {
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::FeedTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -130,6 +143,7 @@ impl Error {
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Validation(_) => "validation-failed",
+            Self::FeedTooLarge { .. } => "feed-too-large",
             Self::PreconditionRequired => "precondition-required",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
@@ -150,6 +164,7 @@ impl Error {
             Self::PayloadTooLarge { .. } => "Request body too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::Validation(_) => "Invalid input",
+            Self::FeedTooLarge { .. } => "Feed too large",
             Self::PreconditionRequired => "If-Match required",
             Self::Unavailable(_) => "Service unavailable",
             Self::Internal(_) => "Internal error",
@@ -176,6 +191,17 @@ impl From<Vec<FieldError>> for Error {
     }
 }
 
+/// A calendar feed offered instead of another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FeedLink {
+    /// What the calendar shows.
+    pub title: String,
+    /// The feed's address.
+    pub url: String,
+    /// The same with the `webcal` scheme, which calendar apps open as a subscription.
+    pub webcal: String,
+}
+
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -197,6 +223,9 @@ pub struct Problem {
     /// Every staffing rule a refused assignment breaks.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+    /// Narrower feeds to subscribe to instead of one too large.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub narrower: Vec<FeedLink>,
     /// This occurrence: the request's id, as in its `X-Request-Id` header and the service's
     /// log, to quote when asking about it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -236,11 +265,13 @@ impl Error {
             code,
             errors: Vec::new(),
             violations: Vec::new(),
+            narrower: Vec::new(),
             instance: crate::correlation::request_id().map(|id| id.to_string()),
         };
         match self {
             Self::Validation(errors) => Problem { errors, ..problem },
             Self::Refused(violations) => Problem { violations, ..problem },
+            Self::FeedTooLarge { narrower, .. } => Problem { narrower, ..problem },
             _ => problem,
         }
     }

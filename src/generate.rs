@@ -432,6 +432,8 @@ pub async fn generate(
     crate::store::audit::Audit::new(crate::store::audit::Author::cli(), now)
         .record(&txn, "generate", None, Some(&program))
         .await?;
+    // Every feed shows the new program.
+    crate::store::stamps::raise(&txn, &crate::store::stamps::everything(), now).await?;
     // All or nothing: a run killed before this line leaves the database as it was.
     txn.commit().await?;
     Ok(Generated {

@@ -133,6 +133,7 @@ pub(super) async fn generate(url: &DatabaseUrl, args: &GenerateArgs) -> anyhow::
     .await;
     bar.finish_and_clear();
     let generated = generated.map_err(|e| describe(&e))?;
+    crate::feeds::changes::announce_everything(&db).await;
     eprintln!(
         "program {}: {} sessions, {} volunteers, {} assignments in {:.1} s",
         generated.program_id,
@@ -243,7 +244,9 @@ pub(super) async fn import_with_progress(db: &Db, document: &Document, policy: P
     );
     let report = transfer::import(db, document, policy, &|| bar.inc(1)).await;
     bar.finish_and_clear();
-    report.map_err(|e| describe(&e))
+    let report = report.map_err(|e| describe(&e))?;
+    crate::feeds::changes::announce_everything(db).await;
+    Ok(report)
 }
 
 /// What an import created or updated, on standard error.

@@ -91,14 +91,22 @@ struct FeedArgs {
     /// Days before today that a feed starts at, unless the request says otherwise.
     #[arg(long, env = "SCIDAY_FEED_PAST_DAYS", default_value_t = 30)]
     feed_past_days: u32,
+    /// Days after today that a feed ends at, unless the request says otherwise.
+    #[arg(long, env = "SCIDAY_FEED_FUTURE_DAYS", default_value_t = 400)]
+    feed_future_days: u32,
+    /// The most events one feed may hold; a request for more is refused with a problem that
+    /// names narrower feeds (100–100000).
+    #[arg(long, env = "SCIDAY_FEED_MAX_EVENTS", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    feed_max_events: u32,
     /// Days after its end that a cancelled session stays in feeds, marked cancelled.
     #[arg(long, env = "SCIDAY_FEED_CANCELLED_DAYS", default_value_t = 30)]
     feed_cancelled_days: u32,
-    /// Memory for rendered feeds, in MiB.
+    /// Memory for rendered feeds, in MiB (events rendered for them get half as much again).
     #[arg(long, env = "SCIDAY_FEED_CACHE_MIB", default_value_t = 64)]
     feed_cache_mib: u64,
-    /// Milliseconds a feed's ETag is trusted before the database is asked again (writes
-    /// through this instance count at once; this bounds how late other instances' do).
+    /// Milliseconds a feed's ETag is trusted before the database is asked again while other
+    /// instances' writes are not heard (on SQLite; on PostgreSQL instances tell each other
+    /// at once, and this becomes 30 seconds, for writes made by commands run beside them).
     #[arg(long, env = "SCIDAY_FEED_RECHECK_MS", default_value_t = 1000)]
     feed_recheck_ms: u32,
 }
@@ -108,6 +116,8 @@ impl FeedArgs {
         FeedSettings {
             public_url: self.public_url.clone(),
             past_days: self.feed_past_days,
+            future_days: self.feed_future_days,
+            max_events: self.feed_max_events,
             cancelled_days: self.feed_cancelled_days,
             cache_bytes: self.feed_cache_mib.saturating_mul(1024 * 1024),
             recheck: TimeDelta::milliseconds(i64::from(self.feed_recheck_ms)),

@@ -136,6 +136,11 @@ impl Writer {
         }
     }
 
+    /// Text written before, by another writer (a cached event), taken as it is.
+    pub fn written(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+
     /// The text written so far.
     pub fn finish(self) -> String {
         self.out

@@ -68,15 +68,16 @@ pub struct Options {
 }
 
 /// One event: a session, or a volunteer's assignment to it, or a team's share of it.
-struct Item<'a> {
-    row: &'a EventRow,
+pub struct Item<'a> {
+    /// The session's row (the first, for a team's share).
+    pub row: &'a EventRow,
     /// The team's assignments to the session (team feeds) or the volunteer's one.
-    assignments: Vec<&'a AssignmentPart>,
+    pub assignments: Vec<&'a AssignmentPart>,
     changed: DateTime<Utc>,
 }
 
 /// Groups a team feed's rows (one per assignment) into one item per session.
-fn items(rows: &[EventRow], audience: Audience) -> Vec<Item<'_>> {
+pub fn items(rows: &[EventRow], audience: Audience) -> Vec<Item<'_>> {
     let mut items: Vec<Item<'_>> = Vec::with_capacity(rows.len());
     for row in rows {
         if audience == Audience::Team
@@ -348,14 +349,13 @@ fn write_alarms(writer: &mut Writer, summary: &str, alarms: &[TimeDelta]) {
 
 /// Zones the events use, each with the span of time its `VTIMEZONE` has to cover.
 fn zones_used<'a>(
-    rows: &'a [EventRow],
+    times: impl Iterator<Item = &'a StoredTimes>,
     deadlines: &'a [DeadlineRow],
 ) -> BTreeMap<&'a str, (DateTime<Utc>, DateTime<Utc>)> {
     let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
-    let timed = rows
-        .iter()
-        .filter(|r| !r.times.all_day && local_times_are_plain(&r.times))
-        .map(|r| (r.times.time_zone.as_str(), r.times.starts_at, r.times.ends_at))
+    let timed = times
+        .filter(|t| !t.all_day && local_times_are_plain(t))
+        .map(|t| (t.time_zone.as_str(), t.starts_at, t.ends_at))
         .chain(deadlines.iter().map(|d| {
             let (start, end) = deadline_span(d.due);
             (d.time_zone.as_str(), start, end)
@@ -425,6 +425,16 @@ fn write_deadline(writer: &mut Writer, deadline: &DeadlineRow, options: &Options
 
 /// The whole feed.
 pub fn render(info: &CalendarInfo, rows: &[EventRow], options: &Options) -> String {
+    let mut writer = head(info, rows.iter().map(|r| &r.times), rows.len());
+    for item in items(rows, options.audience) {
+        write_event(&mut writer, &item, options);
+    }
+    tail(writer, info, options)
+}
+
+/// The calendar up to its first event: its own properties, and a `VTIMEZONE` for each zone
+/// the events at `times` (and the deadlines) use. `events` sizes the buffer.
+pub fn head<'a>(info: &'a CalendarInfo, times: impl Iterator<Item = &'a StoredTimes>, events: usize) -> Writer {
     let mut calendar = Calendar::empty();
     calendar
         .append_property(("VERSION", "2.0"))
@@ -451,17 +461,26 @@ pub fn render(info: &CalendarInfo, rows: &[EventRow], options: &Options) -> Stri
                 .done(),
         );
 
-    let mut writer = Writer::with_capacity(1024 + rows.len() * 900);
+    let mut writer = Writer::with_capacity(1024 + events * 900);
     writer.begin("VCALENDAR");
     for property in &calendar.properties {
         writer.crate_property(property);
     }
-    for (zone, (start, end)) in zones_used(rows, &info.deadlines) {
+    for (zone, (start, end)) in zones_used(times, &info.deadlines) {
         zones::write_vtimezone(&mut writer, Zone::from_stored(zone).tz(), start, end);
     }
-    for item in items(rows, options.audience) {
-        write_event(&mut writer, &item, options);
-    }
+    writer
+}
+
+/// One event's text, as [`render`] writes it.
+pub fn event(item: &Item<'_>, options: &Options) -> String {
+    let mut writer = Writer::with_capacity(1024);
+    write_event(&mut writer, item, options);
+    writer.finish()
+}
+
+/// The rest of the calendar after its events: the plan deadlines, and the end.
+pub fn tail(mut writer: Writer, info: &CalendarInfo, options: &Options) -> String {
     for deadline in &info.deadlines {
         write_deadline(&mut writer, deadline, options);
     }

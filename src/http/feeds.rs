@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -18,6 +18,14 @@ use crate::domain::time::Bound;
 use crate::error::{Error, Result};
 use crate::feeds::service::{FeedKey, Params, Target, Validated};
 
+/// `Cache-Control` of public feeds: browsers and calendar apps revalidate every time (a 304
+/// costs the service almost nothing), while a shared cache (a CDN, an nginx cache) may answer
+/// for 30 seconds without asking and 30 more while it revalidates in the background.
+pub const SHARED: &str = "public, max-age=0, must-revalidate, s-maxage=30, stale-while-revalidate=30";
+
+/// `Cache-Control` of personal feeds and pages: only the subscriber's own client keeps them.
+pub const PRIVATE: &str = "private, no-cache";
+
 /// Most reminders one request may ask for.
 const MAX_ALARMS: usize = 5;
 
@@ -28,6 +36,11 @@ const MAX_ALARMS: usize = 5;
 /// Public feeds show public sessions only; a team feed shows the public sessions its members
 /// serve at (counts per role, no names); a personal feed shows the volunteer's assignments
 /// with role, status and reminders.
+///
+/// A feed holds at most 5,000 events (a server setting): one with more is refused with a 422
+/// `feed-too-large` problem whose `narrower` member lists feeds that show part of it (an
+/// organization's suborganizations, a program's or organization's activities, an activity's
+/// venues, a team's sub-teams) and the same feed for the next 30 days.
 #[utoipa::path(
     get,
     path = "/feeds/{collection}/{file}",
@@ -35,8 +48,8 @@ const MAX_ALARMS: usize = 5;
     params(
         ("collection" = String, Path, description = "programs, activities, venues, organizations, teams or volunteers"),
         ("file" = String, Path, description = "`{id}.ics`, or `{token}.ics` for a personal feed"),
-        ("from" = Option<String>, Query, description = "Sessions ending after this day (YYYY-MM-DD, in the feed's time zone) or instant (RFC 3339); default 30 days ago"),
-        ("to" = Option<String>, Query, description = "Sessions starting before this day or instant; default open"),
+        ("from" = Option<String>, Query, description = "Sessions ending after this day (YYYY-MM-DD, in the feed's time zone) or instant (RFC 3339, widened to the start of its day); default 30 days ago"),
+        ("to" = Option<String>, Query, description = "Sessions starting before this day or instant; default 400 days after today"),
         ("alarms" = Option<String>, Query, description = "Reminders before each event, such as `1d,1h,15m`, or `none`; personal feeds default to `1d,1h`, others to none"),
         ("If-None-Match" = Option<String>, Header, description = "ETag of the copy the client has"),
         ("If-Modified-Since" = Option<String>, Header, description = "Last-Modified of the copy the client has"),
@@ -51,19 +64,13 @@ pub async fn feed(
     State(state): State<AppState>,
     Path((collection, file)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    method: Method,
     headers: HeaderMap,
 ) -> Result<Response> {
     let target = target(&collection, &file).ok_or(Error::NotFound("feed"))?;
     let params = params(query.as_deref().unwrap_or(""))?;
     let key = FeedKey { target, params };
     let now = state.clock.now();
-    let conditional = headers.contains_key(header::IF_NONE_MATCH) || headers.contains_key(header::IF_MODIFIED_SINCE);
-    let opened = state
-        .feeds
-        .open(&state.db, now, &key, method != Method::HEAD && !conditional)
-        .await?;
-    let validated = opened.validated;
+    let validated = state.feeds.validate(&state.db, now, &key).await?;
     let personal = key.target.is_personal();
 
     if not_modified(&headers, &validated, now) {
@@ -77,10 +84,7 @@ pub async fn feed(
         return Ok(response);
     }
 
-    let body = match opened.body {
-        Some(body) => body,
-        None => state.feeds.body(&state.db, &validated).await?,
-    };
+    let body = state.feeds.body(&state.db, &validated, now).await?;
     let gzip = accepts_gzip(&headers);
     let (bytes, etag) = if gzip {
         (body.gzip().await?, &validated.gzip_etag)
@@ -276,11 +280,11 @@ fn common_headers(headers: &mut HeaderMap, validated: &Validated, etag: &str, pe
     }
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if personal {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(PRIVATE));
         headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
         headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
     } else {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(SHARED));
     }
 }
 

@@ -105,7 +105,7 @@ where
 }
 
 /// Serves a request that carries a token: 401 unless the token is valid, then the route, then
-/// (for a write) a note to the feeds that they may have changed.
+/// (for a write) a note to the feeds of what it changed.
 async fn identified<S>(state: AppState, mut inner: S, mut request: Request) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
@@ -114,13 +114,11 @@ where
         Ok(actor) => actor,
         Err(error) => return Ok(error.into_response()),
     };
-    let writes = !request.method().is_safe();
     request.extensions_mut().insert(actor);
-    let response = inner.call(request).await?;
-    if writes {
-        state.feeds.changed();
+    if request.method().is_safe() {
+        return inner.call(request).await;
     }
-    Ok(response)
+    state.feeds.writing(inner.call(request)).await
 }
 
 /// The caller a request's `Authorization` header names: anonymous without one, 401 for one

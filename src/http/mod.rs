@@ -8,7 +8,7 @@ mod deliveries;
 mod docs;
 mod download;
 mod extract;
-mod feeds;
+pub(crate) mod feeds;
 mod gate;
 mod health;
 mod hours;

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use serde_json::{Map, Value};
 
+use super::stamps::{self, Touch};
 use super::{Cursor, Page, PageRequest};
 use crate::auth::Actor;
 use crate::domain::audit::changes;
@@ -96,6 +97,9 @@ where
 
     /// Whose record it is: organizers see the entries of their organizations' records.
     fn owner(&self) -> Owner;
+
+    /// What calendar feeds a change to the record can show in.
+    fn touches(&self) -> Touch;
 }
 
 /// The entry of one change in the making: who, when, and (for changes that follow from
@@ -235,12 +239,23 @@ impl Audit {
             all.extend(listed);
             all
         };
+        let (before_model, after_model) = (before.as_ref().map(|(m, _)| *m), after.as_ref().map(|(m, _)| *m));
         let (before, after) = (before.map(whole), after.map(whole));
         let changed = changes(M::KIND, before.as_ref(), after.as_ref());
         if changed.is_empty() && before.is_some() && after.is_some() {
             return Ok(None);
         }
         let organization_id = organization_of(txn, record.owner()).await?;
+        let mut touches: Vec<Touch> = [&before_model, &after_model]
+            .into_iter()
+            .flatten()
+            .map(|m| m.touches())
+            // A record just made (a venue, a team) is in no feed yet; its sessions and members
+            // are, when they come.
+            .filter(|touch| before.is_some() || *touch != Touch::Everything)
+            .collect();
+        touches.push(Touch::Teams(listed_teams([before.as_ref(), after.as_ref()])));
+        stamps::raise(txn, &stamps::keys(txn, &touches).await?, self.now).await?;
         let entry = ActiveModel {
             at: Set(self.now),
             actor_role: Set(self.author.role.to_owned()),
@@ -269,6 +284,18 @@ impl Audit {
         );
         Ok(Some(entry.id))
     }
+}
+
+/// The teams listed under a record (a volunteer's), before and after a change: a feed of
+/// either team shows the change.
+fn listed_teams(sides: [Option<&Map<String, Value>>; 2]) -> Vec<i64> {
+    sides
+        .into_iter()
+        .flatten()
+        .filter_map(|fields| fields.get("teams")?.as_array())
+        .flatten()
+        .filter_map(|team| team.get("team_id")?.as_i64())
+        .collect()
 }
 
 /// Each column of a record with its value as JSON.
@@ -332,7 +359,7 @@ async fn organization_of(txn: &DatabaseTransaction, owner: Owner) -> Result<Opti
 
 /// Each kind of record the API writes, with its name in the trail and its owner.
 macro_rules! audited {
-    ($($entity:ident => $kind:literal, |$model:ident| $owner:expr;)*) => {$(
+    ($($entity:ident => $kind:literal, |$model:ident| $owner:expr, $touches:expr;)*) => {$(
         impl Audited for entity::$entity::Model {
             const KIND: &'static str = $kind;
 
@@ -344,26 +371,37 @@ macro_rules! audited {
                 let $model = self;
                 $owner
             }
+
+            #[allow(unused_variables, reason = "records that touch every feed or none")]
+            fn touches(&self) -> Touch {
+                let $model = self;
+                $touches
+            }
         }
     )*};
 }
 
 audited! {
-    organization => "organization", |m| Owner::Organization(m.id);
-    venue => "venue", |m| m.organization_id.map_or(Owner::Nobody, Owner::Organization);
-    program => "program", |m| Owner::Organization(m.host_organization_id);
-    activity => "activity", |m| Owner::Organization(m.organization_id);
-    session => "session", |m| Owner::Session(m.id);
-    session_role => "session_role", |m| Owner::Session(m.session_id);
-    assignment => "assignment", |m| Owner::Session(m.session_id);
-    team => "team", |m| Owner::Organization(m.organization_id);
-    volunteer => "volunteer", |m| Owner::Organization(m.organization_id);
-    api_token => "token", |m| m.organization_id.map_or(Owner::Nobody, Owner::Organization);
-    webhook => "webhook", |m| Owner::Organization(m.organization_id);
-    delivery => "delivery", |m| Owner::Webhook(m.webhook_id);
-    plan => "plan", |m| Owner::Organization(m.organization_id);
-    plan_attachment => "plan_attachment", |m| Owner::Plan(m.plan_id);
-    plan_extension => "plan_extension", |m| Owner::Organization(m.organization_id);
+    organization => "organization", |m| Owner::Organization(m.id), Touch::Everything;
+    venue => "venue", |m| m.organization_id.map_or(Owner::Nobody, Owner::Organization), Touch::Everything;
+    program => "program", |m| Owner::Organization(m.host_organization_id), Touch::Everything;
+    activity => "activity", |m| Owner::Organization(m.organization_id), Touch::Everything;
+    session => "session", |m| Owner::Session(m.id), Touch::Session {
+        id: m.id,
+        program: m.program_id,
+        activity: m.activity_id,
+        venue: m.venue_id,
+    };
+    session_role => "session_role", |m| Owner::Session(m.session_id), Touch::SessionId(m.session_id);
+    assignment => "assignment", |m| Owner::Session(m.session_id), Touch::Volunteer(m.volunteer_id);
+    team => "team", |m| Owner::Organization(m.organization_id), Touch::Everything;
+    volunteer => "volunteer", |m| Owner::Organization(m.organization_id), Touch::Volunteer(m.id);
+    api_token => "token", |m| m.organization_id.map_or(Owner::Nobody, Owner::Organization), Touch::Nothing;
+    webhook => "webhook", |m| Owner::Organization(m.organization_id), Touch::Nothing;
+    delivery => "delivery", |m| Owner::Webhook(m.webhook_id), Touch::Nothing;
+    plan => "plan", |m| Owner::Organization(m.organization_id), Touch::Nothing;
+    plan_attachment => "plan_attachment", |m| Owner::Plan(m.plan_id), Touch::Nothing;
+    plan_extension => "plan_extension", |m| Owner::Organization(m.organization_id), Touch::Organization(m.organization_id);
 }
 
 /// Which entries a list shows.

@@ -1,12 +1,13 @@
-//! The rows behind a calendar feed, and a fingerprint of them that costs one aggregate.
+//! The rows behind a calendar feed: the sessions in scope and window with their activity,
+//! venue, organizer and the slot they follow, and — for team and personal feeds — the
+//! assignments and roles.
 //!
-//! Both statements share one `FROM … WHERE …`, so the fingerprint covers exactly the rows a
-//! render reads: the sessions in scope and window with their activity, venue, organizer and
-//! the slot they follow, and — for team and personal feeds — the assignments and roles.
-//! Every write raises a row's version and stamps its `updated_at`, so counts, sums of ids
-//! and versions and the latest change move whenever the feed's content can.
+//! Two statements share one `FROM … WHERE …`: [`events`] reads whole rows, [`stamps`] only
+//! each row's id, times and versions, which is enough to tell which events a feed already
+//! rendered are still as they were. Every write raises the versions of the records it
+//! changes, so equal versions mean an equal event.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
 
 use super::dialect::sql;
@@ -107,181 +108,132 @@ v.name AS venue_name, v.address AS venue_address, v.latitude, v.longitude, v.upd
 o.name AS organizer_name, o.contact_name, o.contact_office_phone, o.contact_email, \
 o.updated_at AS organizer_updated_at, \
 k.video_url AS slot_video_url, k.updated_at AS slot_updated_at, \
-CAST(s.version + a.version + v.version + o.version + COALESCE(k.version, 0) AS BIGINT) AS row_versions ";
+s.version AS s_version, a.version AS a_version, v.version AS v_version, o.version AS o_version, \
+COALESCE(k.version, 0) AS k_version ";
 
 const ASSIGNMENT_COLUMNS: &str = ", g.id AS assignment_id, g.status AS assignment_status, \
 g.version AS assignment_version, g.updated_at AS assignment_updated_at, \
 r.name AS role_name, r.version AS role_version, r.updated_at AS role_updated_at ";
 
-const OWNER_COLUMNS: &str = ", p.id AS owner_id, p.name AS owner_name, p.version AS owner_version, \
-p.updated_at AS owner_updated_at ";
+const STAMP_COLUMNS: &str = "SELECT s.id, s.time_zone, s.all_day, s.starts_at, s.ends_at, s.start_date, s.end_date, \
+s.version AS s_version, a.version AS a_version, v.version AS v_version, o.version AS o_version, \
+COALESCE(k.version, 0) AS k_version ";
 
-const OWNER: &str = " JOIN volunteers p ON p.id = g.volunteer_id";
-
-const FINGERPRINT_COLUMNS: &str = "SELECT COUNT(*) AS n, \
-CAST(COALESCE(SUM(s.id), 0) AS BIGINT) AS ids, \
-CAST(COALESCE(SUM(s.version + a.version + v.version + o.version + COALESCE(k.version, 0)), 0) AS BIGINT) AS versions, \
-MAX(s.updated_at) AS s_changed, MAX(a.updated_at) AS a_changed, MAX(v.updated_at) AS v_changed, \
-MAX(o.updated_at) AS o_changed, MAX(k.updated_at) AS k_changed ";
-
-const ASSIGNMENT_FINGERPRINT_COLUMNS: &str = ", \
-CAST(COALESCE(SUM(g.id), 0) AS BIGINT) AS assignment_ids, \
-CAST(COALESCE(SUM(g.version + r.version), 0) AS BIGINT) AS assignment_versions, \
-MAX(g.updated_at) AS g_changed, MAX(r.updated_at) AS r_changed ";
+const ASSIGNMENT_STAMP_COLUMNS: &str = ", g.id AS assignment_id, g.version AS assignment_version, \
+r.version AS role_version ";
 
 /// What a statement reads of the rows.
 #[derive(Clone, Copy)]
 enum Read {
     Events,
-    Fingerprint,
+    Stamps,
 }
 
-/// Which rows a statement reads: a scope's, or a personal feed's by its token.
-#[derive(Clone, Copy)]
-enum Selection<'a> {
-    Scope(&'a Scope),
-    FeedToken(&'a str),
-}
-
-impl Selection<'_> {
-    fn is_staffed(self) -> bool {
-        match self {
-            Self::Scope(scope) => scope.is_staffed(),
-            Self::FeedToken(_) => true,
-        }
-    }
-
-    fn condition(self) -> &'static str {
-        match self {
-            Self::Scope(scope) => scope.condition(),
-            Self::FeedToken(_) => "p.feed_token = $4",
-        }
-    }
-
-    fn value(self) -> Value {
-        match self {
-            Self::Scope(scope) => scope.value(),
-            Self::FeedToken(token) => Value::from(token),
-        }
-    }
-
-    fn order(self) -> &'static str {
-        if self.is_staffed() {
-            " ORDER BY s.starts_at, s.id, g.id"
-        } else {
-            " ORDER BY s.starts_at, s.id"
-        }
-    }
-}
-
-fn statement(conn: &impl ConnectionTrait, read: Read, selection: Selection<'_>, window: &Window) -> Statement {
+fn statement(
+    conn: &impl ConnectionTrait,
+    read: Read,
+    scope: &Scope,
+    window: &Window,
+    sessions: Option<&[i64]>,
+    limit: Option<usize>,
+) -> Statement {
     let backend = conn.get_database_backend();
     let mut text = String::with_capacity(1024);
     let (columns, staffed_columns) = match read {
         Read::Events => (EVENT_COLUMNS, ASSIGNMENT_COLUMNS),
-        Read::Fingerprint => (FINGERPRINT_COLUMNS, ASSIGNMENT_FINGERPRINT_COLUMNS),
+        Read::Stamps => (STAMP_COLUMNS, ASSIGNMENT_STAMP_COLUMNS),
     };
     text.push_str(columns);
-    let by_token = matches!(selection, Selection::FeedToken(_));
-    if selection.is_staffed() {
+    if scope.is_staffed() {
         text.push_str(staffed_columns);
     }
-    if by_token {
-        text.push_str(OWNER_COLUMNS);
-    }
     text.push_str(FROM);
-    if selection.is_staffed() {
+    if scope.is_staffed() {
         text.push_str(STAFFED);
     }
-    if by_token {
-        text.push_str(OWNER);
-    }
     text.push_str(WHERE);
-    text.push_str(selection.condition());
-    if let Read::Events = read {
-        text.push_str(selection.order());
+    text.push_str(scope.condition());
+    let mut values = vec![
+        Value::from(window.from),
+        Value::from(window.to),
+        Value::from(window.cancelled_since),
+        scope.value(),
+    ];
+    if let Some(ids) = sessions {
+        let list = (5..5 + ids.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        text.push_str(&format!(" AND s.id IN ({list})"));
+        values.extend(ids.iter().map(|id| Value::from(*id)));
     }
-    Statement::from_sql_and_values(
-        backend,
-        sql(&text, backend),
-        [
-            Value::from(window.from),
-            Value::from(window.to),
-            Value::from(window.cancelled_since),
-            selection.value(),
-        ],
-    )
-}
-
-/// What a feed's content depends on, in a few numbers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Fingerprint {
-    /// Rows (sessions, or assignments for team and personal feeds).
-    pub rows: i64,
-    /// Sum of the row ids.
-    pub ids: i64,
-    /// Sum of the versions of every record that shows in the feed.
-    pub versions: i64,
-    /// The latest change to any of them.
-    pub changed: Option<DateTime<Utc>>,
-}
-
-impl Fingerprint {
-    /// The fingerprint of rows already read: equal to what [`fingerprint`] reads for the
-    /// same scope and window, so a feed that is read to be rendered anyway needs no
-    /// aggregate first.
-    pub fn of(rows: &[EventRow]) -> Self {
-        let mut fingerprint = Self {
-            rows: i64::try_from(rows.len()).unwrap_or(i64::MAX),
-            ..Self::default()
-        };
-        let (mut assignment_ids, mut staffed) = (0_i64, false);
-        for row in rows {
-            fingerprint.ids = fingerprint.ids.wrapping_add(row.id);
-            fingerprint.versions = fingerprint.versions.wrapping_add(row.versions);
-            fingerprint.changed = fingerprint.changed.max(Some(row.changed));
-            if let Some(assignment) = &row.assignment {
-                staffed = true;
-                assignment_ids = assignment_ids.wrapping_add(assignment.id);
-            }
-        }
-        if staffed {
-            fingerprint.ids = fingerprint.ids.wrapping_mul(31).wrapping_add(assignment_ids);
-        }
-        fingerprint
+    text.push_str(if scope.is_staffed() {
+        " ORDER BY s.starts_at, s.id, g.id"
+    } else {
+        " ORDER BY s.starts_at, s.id"
+    });
+    if let Some(limit) = limit {
+        text.push_str(&format!(" LIMIT {limit}"));
     }
+    Statement::from_sql_and_values(backend, sql(&text, backend), values)
 }
 
-/// The fingerprint of a feed's rows, in one aggregate statement.
-pub async fn fingerprint(conn: &impl ConnectionTrait, scope: &Scope, window: &Window) -> Result<Fingerprint> {
-    let row = conn
-        .query_one_raw(statement(conn, Read::Fingerprint, Selection::Scope(scope), window))
+/// The versions of the records one event shows: its session, activity, venue, organizer and
+/// the slot it follows (0 when none).
+pub type Versions = [i32; 5];
+
+/// What a row of a feed is, without its text: enough to place its event in time and to tell
+/// whether an event rendered before is still current.
+#[derive(Clone, Debug)]
+pub struct EventStamp {
+    /// Session id.
+    pub id: i64,
+    /// When.
+    pub times: StoredTimes,
+    /// The versions of the records the event shows.
+    pub versions: Versions,
+    /// For team and personal feeds: the assignment's id and version, and its role's version.
+    pub assignment: Option<(i64, i32, i32)>,
+}
+
+/// The stamps of a feed's rows in start order, at most `limit` of them.
+pub async fn stamps(
+    conn: &impl ConnectionTrait,
+    scope: &Scope,
+    window: &Window,
+    limit: usize,
+) -> Result<Vec<EventStamp>> {
+    let rows = conn
+        .query_all_raw(statement(conn, Read::Stamps, scope, window, None, Some(limit)))
         .await?;
-    let Some(row) = row else {
-        return Ok(Fingerprint::default());
-    };
-    let mut fingerprint = Fingerprint {
-        rows: row.try_get("", "n")?,
-        ids: row.try_get("", "ids")?,
-        versions: row.try_get("", "versions")?,
-        changed: None,
-    };
-    let mut changed = vec!["s_changed", "a_changed", "v_changed", "o_changed", "k_changed"];
-    if scope.is_staffed() {
-        fingerprint.ids = fingerprint
-            .ids
-            .wrapping_mul(31)
-            .wrapping_add(row.try_get("", "assignment_ids")?);
-        fingerprint.versions = fingerprint
-            .versions
-            .wrapping_add(row.try_get::<i64>("", "assignment_versions")?);
-        changed.extend(["g_changed", "r_changed"]);
-    }
-    for column in changed {
-        let at: Option<DateTime<Utc>> = row.try_get("", column)?;
-        fingerprint.changed = fingerprint.changed.max(at);
-    }
-    Ok(fingerprint)
+    rows.iter()
+        .map(|row| {
+            Ok(EventStamp {
+                id: row.try_get("", "id")?,
+                times: StoredTimes::from_row(row)?,
+                versions: versions(row)?,
+                assignment: if scope.is_staffed() {
+                    Some((
+                        row.try_get("", "assignment_id")?,
+                        row.try_get("", "assignment_version")?,
+                        row.try_get("", "role_version")?,
+                    ))
+                } else {
+                    None
+                },
+            })
+        })
+        .collect()
+}
+
+fn versions(row: &QueryResult) -> Result<Versions> {
+    Ok([
+        row.try_get("", "s_version")?,
+        row.try_get("", "a_version")?,
+        row.try_get("", "v_version")?,
+        row.try_get("", "o_version")?,
+        row.try_get("", "k_version")?,
+    ])
 }
 
 /// One session as a feed shows it, with the assignment for team and personal feeds.
@@ -339,8 +291,8 @@ pub struct EventRow {
     pub contact_email: Option<String>,
     /// The latest change to anything this row shows.
     pub changed: DateTime<Utc>,
-    /// Sum of the versions of the records this row shows.
-    pub versions: i64,
+    /// The versions of the records this row shows.
+    pub versions: Versions,
     /// For team and personal feeds.
     pub assignment: Option<AssignmentPart>,
 }
@@ -356,6 +308,8 @@ pub struct AssignmentPart {
     pub version: i32,
     /// Role name.
     pub role: String,
+    /// Role version.
+    pub role_version: i32,
 }
 
 impl EventRow {
@@ -366,7 +320,6 @@ impl EventRow {
         let longitude: Option<f64> = row.try_get("", "longitude")?;
         let service_kinds: serde_json::Value = row.try_get("", "service_kinds")?;
         let mut changed: DateTime<Utc> = row.try_get("", "updated_at")?;
-        let mut versions: i64 = row.try_get("", "row_versions")?;
         for column in [
             "activity_updated_at",
             "venue_updated_at",
@@ -379,14 +332,12 @@ impl EventRow {
             for column in ["assignment_updated_at", "role_updated_at"] {
                 changed = changed.max(row.try_get("", column)?);
             }
-            for column in ["assignment_version", "role_version"] {
-                versions = versions.wrapping_add(i64::from(row.try_get::<i32>("", column)?));
-            }
             Some(AssignmentPart {
                 id: row.try_get("", "assignment_id")?,
                 status: row.try_get("", "assignment_status")?,
                 version: row.try_get("", "assignment_version")?,
                 role: row.try_get("", "role_name")?,
+                role_version: row.try_get("", "role_version")?,
             })
         } else {
             None
@@ -399,14 +350,7 @@ impl EventRow {
             linked_session_id: row.try_get("", "linked_session_id")?,
             title: row.try_get("", "title")?,
             description: row.try_get("", "description")?,
-            times: StoredTimes {
-                time_zone: row.try_get("", "time_zone")?,
-                all_day: row.try_get("", "all_day")?,
-                starts_at: row.try_get("", "starts_at")?,
-                ends_at: row.try_get("", "ends_at")?,
-                start_date: row.try_get::<Option<NaiveDate>>("", "start_date")?,
-                end_date: row.try_get::<Option<NaiveDate>>("", "end_date")?,
-            },
+            times: StoredTimes::from_row(row)?,
             cancelled: status != "scheduled" || deleted_at.is_some(),
             deleted: deleted_at.is_some(),
             sequence: row.try_get("", "sequence")?,
@@ -425,7 +369,7 @@ impl EventRow {
             contact_office_phone: row.try_get("", "contact_office_phone")?,
             contact_email: row.try_get("", "contact_email")?,
             changed,
-            versions,
+            versions: versions(row)?,
             assignment,
         })
     }
@@ -433,52 +377,35 @@ impl EventRow {
 
 /// The feed's rows in start order (and assignment order within a session).
 pub async fn events(conn: &impl ConnectionTrait, scope: &Scope, window: &Window) -> Result<Vec<EventRow>> {
+    read_events(conn, scope, window, None).await
+}
+
+/// The feed's rows of the sessions `ids` only, in start order.
+pub async fn events_of(
+    conn: &impl ConnectionTrait,
+    scope: &Scope,
+    window: &Window,
+    ids: &[i64],
+) -> Result<Vec<EventRow>> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(500) {
+        rows.extend(read_events(conn, scope, window, Some(chunk)).await?);
+    }
+    Ok(rows)
+}
+
+async fn read_events(
+    conn: &impl ConnectionTrait,
+    scope: &Scope,
+    window: &Window,
+    sessions: Option<&[i64]>,
+) -> Result<Vec<EventRow>> {
     let rows = conn
-        .query_all_raw(statement(conn, Read::Events, Selection::Scope(scope), window))
+        .query_all_raw(statement(conn, Read::Events, scope, window, sessions, None))
         .await?;
     rows.iter()
         .map(|row| EventRow::from_row(row, scope.is_staffed()))
         .collect()
-}
-
-/// The volunteer a personal feed belongs to, as its rows carry them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PersonalOwner {
-    /// Volunteer id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Record version.
-    pub version: i32,
-    /// Last change of the record.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A personal feed's rows and its volunteer, found by feed token in one statement. `None`
-/// when there are no rows: the token may then match no one, or someone with nothing in the
-/// window, which only the volunteer record tells.
-pub async fn personal_events(
-    conn: &impl ConnectionTrait,
-    token: &str,
-    window: &Window,
-) -> Result<Option<(PersonalOwner, Vec<EventRow>)>> {
-    let rows = conn
-        .query_all_raw(statement(conn, Read::Events, Selection::FeedToken(token), window))
-        .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let owner = PersonalOwner {
-        id: first.try_get("", "owner_id")?,
-        name: first.try_get("", "owner_name")?,
-        version: first.try_get("", "owner_version")?,
-        updated_at: first.try_get("", "owner_updated_at")?,
-    };
-    let events = rows
-        .iter()
-        .map(|row| EventRow::from_row(row, true))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Some((owner, events)))
 }
 
 /// A plan deadline an organization's feed shows: the programs of the associations above it

@@ -25,6 +25,7 @@ pub mod reminders;
 pub mod roles;
 pub mod session_changes;
 pub mod sessions;
+pub mod stamps;
 pub mod teams;
 pub mod tokens;
 pub mod upcoming;

@@ -120,6 +120,18 @@ impl StoredTimes {
             end_date: model.end_date,
         }
     }
+
+    /// The time columns of a row that has them under their own names.
+    pub fn from_row(row: &sea_orm::QueryResult) -> Result<Self> {
+        Ok(Self {
+            time_zone: row.try_get("", "time_zone")?,
+            all_day: row.try_get("", "all_day")?,
+            starts_at: row.try_get("", "starts_at")?,
+            ends_at: row.try_get("", "ends_at")?,
+            start_date: row.try_get("", "start_date")?,
+            end_date: row.try_get("", "end_date")?,
+        })
+    }
 }
 
 fn stored_schedule(times: &StoredTimes) -> Schedule {

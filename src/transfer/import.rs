@@ -125,6 +125,8 @@ pub async fn import(db: &Db, document: &Document, policy: Policy, tick: &(dyn Fn
         }
         _ => merge(&txn, document, policy, tick).await?,
     };
+    // Anything may have changed: every feed is read anew.
+    crate::store::stamps::raise(&txn, &crate::store::stamps::everything(), policy.now).await?;
     txn.commit().await?;
     Ok(report)
 }

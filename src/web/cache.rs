@@ -56,8 +56,11 @@ impl Rendered {
         if let Ok(value) = HeaderValue::from_str(&self.etag) {
             headers.insert(header::ETAG, value);
         }
-        // Shared caches may keep a copy; everyone asks again before using it.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
+        // Shared caches may keep a copy briefly; browsers ask again before using theirs.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(crate::http::feeds::SHARED),
+        );
         response
     }
 }

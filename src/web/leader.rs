@@ -252,8 +252,17 @@ pub async fn act(
             volunteer_id: leader.id,
             team_id: team.id,
         };
-        let outcome = page_actions::perform(&state.db, &page, &key, assignment_id, action, state.clock.now()).await?;
-        state.feeds.changed();
+        let outcome = state
+            .feeds
+            .writing(page_actions::perform(
+                &state.db,
+                &page,
+                &key,
+                assignment_id,
+                action,
+                state.clock.now(),
+            ))
+            .await?;
         Ok::<_, PageError>(outcome)
     }
     .await;

@@ -290,13 +290,21 @@ pub async fn act(
     };
     let name = action.name();
     let page = Page::Volunteer(volunteer.id);
-    match page_actions::perform(&state.db, &page, &key, assignment_id, action, state.clock.now()).await {
-        Ok(_) => {
-            state.feeds.changed();
-            Ok(private(
-                Redirect::to(&format!("/v/{token}?done={name}#a{assignment_id}")).into_response(),
-            ))
-        }
+    let performed = state
+        .feeds
+        .writing(page_actions::perform(
+            &state.db,
+            &page,
+            &key,
+            assignment_id,
+            action,
+            state.clock.now(),
+        ))
+        .await;
+    match performed {
+        Ok(_) => Ok(private(
+            Redirect::to(&format!("/v/{token}?done={name}#a{assignment_id}")).into_response(),
+        )),
         Err(error) => refused(&state, volunteer, &token, error.into()).await,
     }
 }

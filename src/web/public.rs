@@ -244,7 +244,7 @@ pub async fn program(
             filtered: chosen.any(),
             shown: days.iter().map(|d| d.sessions.len()).sum(),
             days,
-            sub: Subscribe::new(&state.feeds, &Target::Program(id), &program.name),
+            sub: Subscribe::checked(&state, &Target::Program(id), &program.name).await?,
             id,
             name: program.name,
             theme: program.theme,
@@ -289,7 +289,7 @@ pub async fn activity(
         render(&ActivityPage {
             title: activity.title.clone(),
             private: false,
-            sub: Subscribe::new(&state.feeds, &Target::Activity(id), &activity.title),
+            sub: Subscribe::checked(&state, &Target::Activity(id), &activity.title).await?,
             name: activity.title,
             description: activity.description,
             program: program.name,
@@ -335,7 +335,7 @@ pub async fn venue(
         render(&VenuePage {
             title: venue.name.clone(),
             private: false,
-            sub: Subscribe::new(&state.feeds, &Target::Venue(id), &venue.name),
+            sub: Subscribe::checked(&state, &Target::Venue(id), &venue.name).await?,
             district: venue.address.as_deref().and_then(display::district).map(str::to_owned),
             coordinates: position.map(|p| format!("北纬 {:.5}°，东经 {:.5}°", p.latitude, p.longitude)),
             maps: position.map(|p| display::map_links(p, &venue.name)).unwrap_or_default(),
@@ -375,7 +375,7 @@ pub async fn organization(
         render(&OrganizationPage {
             title: organization.name.clone(),
             private: false,
-            sub: Subscribe::new(&state.feeds, &Target::Organization(id), &organization.name),
+            sub: Subscribe::checked(&state, &Target::Organization(id), &organization.name).await?,
             name: organization.name,
             contact: organization.contact_name,
             phone: organization.contact_office_phone,
@@ -415,7 +415,7 @@ pub async fn team(
         render(&TeamPage {
             title: team.name.clone(),
             private: false,
-            sub: Subscribe::new(&state.feeds, &Target::Team(id), &team.name),
+            sub: Subscribe::checked(&state, &Target::Team(id), &team.name).await?,
             name: team.name,
             description: team.description,
             organization: organization.name,

@@ -5,7 +5,9 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use qrcode::QrCode;
 use qrcode::render::svg;
 
+use crate::error::{FeedLink, Result};
 use crate::feeds::service::{Feeds, Target};
+use crate::http::AppState;
 
 /// Everything the box shows of one feed.
 #[derive(Clone, Debug)]
@@ -22,6 +24,11 @@ pub struct Subscribe {
     pub outlook: String,
     /// An SVG QR code of the `https://` address.
     pub qr_svg: String,
+    /// When the feed holds more events than a calendar app should be given: the feeds to
+    /// subscribe to instead.
+    pub narrower: Option<Vec<FeedLink>>,
+    /// The most events a feed holds.
+    pub max_events: u32,
 }
 
 impl Subscribe {
@@ -40,7 +47,17 @@ impl Subscribe {
             name: name.to_owned(),
             webcal,
             https,
+            narrower: None,
+            max_events: feeds.settings().max_events,
         }
+    }
+
+    /// The box of `target`'s feed as [`Subscribe::new`] makes it, offering narrower feeds
+    /// instead when the feed is too large to subscribe to.
+    pub async fn checked(state: &AppState, target: &Target, name: &str) -> Result<Self> {
+        let mut sub = Self::new(&state.feeds, target, name);
+        sub.narrower = state.feeds.narrower_than(&state.db, target, state.clock.now()).await?;
+        Ok(sub)
     }
 }
 

@@ -229,11 +229,46 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request.send().await.unwrap();
-        Feed {
-            status: response.status(),
-            headers: response.headers().clone(),
-            bytes: response.bytes().await.unwrap().to_vec(),
+        Feed::read(request.send().await.unwrap()).await
+    }
+
+    /// How many events a GET of the feed at `path` rendered.
+    pub async fn events_rendered_by(&self, path: &str) -> u64 {
+        let before = self.feeds.events_rendered();
+        let reply = self.feed(path, &[]).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{path}: {}",
+            String::from_utf8_lossy(&reply.bytes)
+        );
+        self.feeds.events_rendered() - before
+    }
+
+    /// A second instance serving the same database, on its own pool, as a deployment scaled
+    /// out runs them; it stops when dropped.
+    pub async fn another_instance(&self) -> Instance {
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: self.database_url.clone(),
+            max_connections: 4,
+            run_dispatcher: false,
+            ..Config::default()
+        };
+        let app = App::build(&config, self.clock.clone())
+            .await
+            .expect("the other instance starts");
+        let address = format!("http://{}", app.local_addr());
+        let feeds = app.feeds();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Instance {
+            address,
+            feeds,
+            client: reqwest::Client::new(),
+            _stop: stop,
         }
     }
 
@@ -423,6 +458,25 @@ impl Reply {
     }
 }
 
+/// Another instance of the service on a test's database.
+pub struct Instance {
+    pub address: String,
+    pub feeds: Arc<sciday::feeds::service::Feeds>,
+    client: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Instance {
+    /// A GET of a feed, with headers.
+    pub async fn feed(&self, path: &str, headers: &[(&str, &str)]) -> Feed {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Feed::read(request.send().await.unwrap()).await
+    }
+}
+
 /// A feed response, read whole.
 #[derive(Debug)]
 pub struct Feed {
@@ -432,6 +486,14 @@ pub struct Feed {
 }
 
 impl Feed {
+    async fn read(response: reqwest::Response) -> Self {
+        Self {
+            status: response.status(),
+            headers: response.headers().clone(),
+            bytes: response.bytes().await.unwrap().to_vec(),
+        }
+    }
+
     /// The body as text (feeds are UTF-8).
     pub fn text(&self) -> &str {
         std::str::from_utf8(&self.bytes).expect("a feed is UTF-8")

@@ -145,7 +145,7 @@ db_test! {
         let path = format!("/programs/{}", seed.program);
         let first = open(&app, &path).await;
         let etag = first.header("etag").expect("pages carry an ETag");
-        assert_eq!(first.header("cache-control").as_deref(), Some("public, no-cache"));
+        assert_eq!(first.header("cache-control").as_deref(), Some("public, max-age=0, must-revalidate, s-maxage=30, stale-while-revalidate=30"));
         let again = open_with(&app, &path, &[("If-None-Match", &etag)]).await;
         assert_eq!(again.status, StatusCode::NOT_MODIFIED);
         assert!(again.html.is_empty());
