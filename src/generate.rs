@@ -427,6 +427,8 @@ pub async fn generate(
         }
     }
     insert_all(&txn, rows).await?;
+    // Written in bulk, so the program's totals are computed once at the end.
+    crate::store::program_hours::rebuild(&txn, Some(program.id)).await?;
     progress("assignments");
     // One entry in the trail for the whole synthetic program, not one per generated row.
     crate::store::audit::Audit::new(crate::store::audit::Author::cli(), now)

@@ -18,6 +18,7 @@ pub mod organizations;
 pub mod page_actions;
 pub mod plan_notices;
 pub mod plans;
+pub mod program_hours;
 pub mod programs;
 pub mod purge;
 mod reach;

@@ -15,7 +15,9 @@ use sea_orm::{
 use super::activities::{organizations_within, visible_ids};
 use super::audit::Audit;
 use super::record::{self, Fields, Versioned};
-use super::{Cursor, Page, PageRequest, Policy, Visibility, assignments, found, reminders, session_changes};
+use super::{
+    Cursor, Page, PageRequest, Policy, Visibility, assignments, found, program_hours, reminders, session_changes,
+};
 use crate::domain::key::Key;
 use crate::domain::link::{self, MAX_CHAIN};
 use crate::domain::staffing::Slot;
@@ -395,6 +397,7 @@ async fn write(
     row.sequence = Set(sequence);
     row.deleted_at = Set(None);
     let session = row.update(txn).await?;
+    program_hours::session_changed(txn, &before, &session).await?;
     // Notices go out while the assignments still say who serves at the session.
     reminders::changed(txn, &before, &session, now).await?;
     session_changes::record(txn, &before, &session, now).await?;
@@ -463,6 +466,7 @@ async fn follow(
             row.sequence = Set(sequence);
             row.stamp(version, now);
             let after = row.update(txn).await?;
+            program_hours::session_changed(txn, &before, &after).await?;
             reminders::changed(txn, &before, &after, now).await?;
             session_changes::record(txn, &before, &after, now).await?;
             audit.updated(txn, &before, &after).await?;
@@ -551,6 +555,7 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>,
     row.status = Set(SessionStatus::Cancelled);
     row.stamp(version, now);
     let after = row.update(txn).await?;
+    program_hours::session_changed(txn, &before, &after).await?;
     // Notices go out while the assignments still say who serves at the session.
     reminders::changed(txn, &before, &after, now).await?;
     session_changes::record(txn, &before, &after, now).await?;

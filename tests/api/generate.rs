@@ -63,3 +63,20 @@ db_test! {
         assert_eq!(fake, 0, "generated mobiles stay in the range that reaches nobody");
     }
 }
+
+db_test! {
+    async fn a_generated_program_keeps_each_volunteers_hours_for_ranking(app: TestApp) {
+        let generated = generate(&app.db, &sizes(13), app.policy().now, &|_| {}).await.unwrap();
+        let kept = sciday::store::program_hours::of(app.db.reader(), generated.program_id).await.unwrap();
+        let everyone: Vec<i64> = kept.keys().copied().collect();
+        let counted = sciday::store::hours::assigned_in_program(app.db.reader(), &everyone, generated.program_id)
+            .await
+            .unwrap();
+        assert!(!kept.is_empty());
+        for (volunteer, seconds) in kept {
+            assert!((seconds as f64 / 3600.0 - counted[&volunteer]).abs() < 1e-9, "volunteer {volunteer}");
+        }
+        let assigned = scalar(&app, "SELECT COUNT(DISTINCT volunteer_id) FROM assignments").await;
+        assert_eq!(everyone.len() as i64, assigned, "everyone assigned has hours");
+    }
+}
