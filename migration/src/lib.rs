@@ -34,6 +34,7 @@ mod m20261207_000027_create_page_actions;
 mod m20261207_000028_create_audit_entries;
 mod m20261208_000029_create_program_hours;
 mod m20261208_000030_create_program_hour_blocks;
+mod m20261208_000031_index_list_filters;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000028_create_audit_entries::Migration),
             Box::new(m20261208_000029_create_program_hours::Migration),
             Box::new(m20261208_000030_create_program_hour_blocks::Migration),
+            Box::new(m20261208_000031_index_list_filters::Migration),
         ]
     }
 }
