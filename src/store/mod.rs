@@ -116,6 +116,15 @@ where
     Ok(())
 }
 
+/// Refreshes the planner's statistics of `tables` (`ANALYZE`, on either backend), after bulk
+/// writes changed their size so much that plans made for the old one would be wrong.
+pub async fn analyze(conn: &impl sea_orm::ConnectionTrait, tables: &[&str]) -> Result<()> {
+    for table in tables {
+        conn.execute_unprepared(&format!("ANALYZE {table}")).await?;
+    }
+    Ok(())
+}
+
 /// Copies a SQLite database to a new file at `target`, consistent as of one moment, while
 /// other connections go on writing (`VACUUM INTO` reads in one transaction).
 pub async fn copy_sqlite(conn: &impl sea_orm::ConnectionTrait, target: &str) -> Result<()> {

@@ -65,6 +65,18 @@ db_test! {
 }
 
 db_test! {
+    async fn generating_refreshes_the_planner_statistics_of_what_it_filled(app: TestApp) {
+        generate(&app.db, &sizes(12), app.policy().now, &|_| {}).await.unwrap();
+        // Only ANALYZE writes these: SQLite's table does not even exist before it runs.
+        let statistics = match app.backend {
+            crate::helpers::Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'volunteers'",
+            crate::helpers::Backend::Postgres => "SELECT COUNT(*) FROM pg_stats WHERE tablename = 'volunteers'",
+        };
+        assert!(scalar(&app, statistics).await > 0);
+    }
+}
+
+db_test! {
     async fn a_generated_program_keeps_each_volunteers_hours_for_ranking(app: TestApp) {
         let generated = generate(&app.db, &sizes(13), app.policy().now, &|_| {}).await.unwrap();
         let kept = sciday::store::program_hours::of(app.db.reader(), generated.program_id).await.unwrap();
