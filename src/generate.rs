@@ -40,7 +40,23 @@ pub struct Sizes {
 }
 
 /// How many steps `generate` reports through its `progress` callback.
-pub const STEPS: u64 = 4;
+pub const STEPS: u64 = 5;
+
+/// The tables `generate` fills, whose statistics it refreshes afterwards.
+const FILLED: &[&str] = &[
+    "organizations",
+    "venues",
+    "programs",
+    "activities",
+    "sessions",
+    "session_roles",
+    "teams",
+    "team_memberships",
+    "volunteers",
+    "assignments",
+    "program_hours",
+    "program_hour_blocks",
+];
 
 impl Sizes {
     /// Rows written at most: the organizations under their root, a team, venues, the program
@@ -427,6 +443,8 @@ pub async fn generate(
         }
     }
     insert_all(&txn, rows).await?;
+    // Written in bulk, so the program's totals are computed once at the end.
+    crate::store::program_hours::rebuild(&txn, Some(program.id)).await?;
     progress("assignments");
     // One entry in the trail for the whole synthetic program, not one per generated row.
     crate::store::audit::Audit::new(crate::store::audit::Author::cli(), now)
@@ -436,6 +454,12 @@ pub async fn generate(
     crate::store::stamps::raise(&txn, &crate::store::stamps::everything(), now).await?;
     // All or nothing: a run killed before this line leaves the database as it was.
     txn.commit().await?;
+    // The planner would otherwise plan for the tables as they were (empty, often) until
+    // autovacuum caught up, which can take the first requests seconds instead of milliseconds.
+    let txn = db.begin().await?;
+    crate::store::analyze(&txn, FILLED).await?;
+    txn.commit().await?;
+    progress("statistics");
     Ok(Generated {
         program_id: program.id,
         root_organization_id: root.id,

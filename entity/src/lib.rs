@@ -17,6 +17,7 @@ pub mod plan_attachment;
 pub mod plan_extension;
 pub mod plan_revision;
 pub mod program;
+pub mod program_hours;
 pub mod qualification;
 pub mod session;
 pub mod session_change;
@@ -43,6 +44,7 @@ pub mod prelude {
     pub use crate::plan_extension::Entity as PlanExtension;
     pub use crate::plan_revision::Entity as PlanRevision;
     pub use crate::program::Entity as Program;
+    pub use crate::program_hours::Entity as ProgramHours;
     pub use crate::qualification::Entity as Qualification;
     pub use crate::session::Entity as Session;
     pub use crate::session_change::Entity as SessionChange;

@@ -32,6 +32,9 @@ mod m20261207_000025_add_page_token_to_volunteers;
 mod m20261207_000026_create_session_changes;
 mod m20261207_000027_create_page_actions;
 mod m20261207_000028_create_audit_entries;
+mod m20261208_000029_create_program_hours;
+mod m20261208_000030_create_program_hour_blocks;
+mod m20261208_000031_index_list_filters;
 mod m20261208_000032_create_feed_stamps;
 
 /// Every migration, oldest first.
@@ -69,6 +72,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000026_create_session_changes::Migration),
             Box::new(m20261207_000027_create_page_actions::Migration),
             Box::new(m20261207_000028_create_audit_entries::Migration),
+            Box::new(m20261208_000029_create_program_hours::Migration),
+            Box::new(m20261208_000030_create_program_hour_blocks::Migration),
+            Box::new(m20261208_000031_index_list_filters::Migration),
             Box::new(m20261208_000032_create_feed_stamps::Migration),
         ]
     }

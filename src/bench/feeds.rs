@@ -8,6 +8,7 @@
 //! are reported, and every sciday rate as a ratio to nginx's in the same run.
 
 use std::fmt::Write as _;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -131,7 +132,8 @@ pub fn etag(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// nginx serving a directory on a loopback port, stopped when dropped.
+/// nginx serving a directory on a loopback port, stopped when dropped: its master and workers,
+/// which run in a process group of their own.
 pub struct Nginx {
     child: std::process::Child,
     /// `http://127.0.0.1:{port}`.
@@ -161,7 +163,10 @@ impl Nginx {
              }}\n"
         );
         std::fs::write(dir.join("nginx.conf"), config)?;
+        // Workers outlive a master killed outright; in a group of their own, they are
+        // signalled together with it.
         let child = std::process::Command::new("nginx")
+            .process_group(0)
             .arg("-p")
             .arg(dir)
             .arg("-c")
@@ -186,9 +191,33 @@ impl Nginx {
     }
 }
 
+impl Nginx {
+    /// How long nginx gets to stop on SIGTERM before the group is killed.
+    const STOP_WITHIN: Duration = Duration::from_secs(5);
+
+    /// Sends `signal` to nginx's process group (its id is the master's).
+    fn signal_group(&self, signal: libc::c_int) {
+        if let Ok(group) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: `kill` has no memory effects; the group is our child's, whose master is
+            // not yet reaped, so the id cannot have been reused.
+            unsafe { libc::kill(-group, signal) };
+        }
+    }
+}
+
 impl Drop for Nginx {
+    /// SIGTERM to master and workers: the master exits only once its workers have. If it has
+    /// not within [`Nginx::STOP_WITHIN`], the whole group is killed.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        self.signal_group(libc::SIGTERM);
+        let deadline = Instant::now() + Self::STOP_WITHIN;
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.signal_group(libc::SIGKILL);
         let _ = self.child.wait();
     }
 }

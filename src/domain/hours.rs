@@ -13,11 +13,17 @@ use super::zone::Zone;
 /// The hours a session is worth: its length, or 8 hours a day for all-day sessions (which
 /// span whole days but are not served around the clock).
 pub fn planned(slot: Slot, all_day: bool) -> f64 {
+    planned_seconds(slot, all_day) as f64 / 3600.0
+}
+
+/// [`planned`] in whole seconds, the unit totals are kept in so that adding and taking away
+/// never drifts.
+pub fn planned_seconds(slot: Slot, all_day: bool) -> i64 {
     if all_day {
         let days = (slot.last_day - slot.first_day).num_days() + 1;
-        return 8.0 * days as f64;
+        return 8 * 3600 * days;
     }
-    (slot.window.end() - slot.window.start()).num_seconds() as f64 / 3600.0
+    (slot.window.end() - slot.window.start()).num_seconds()
 }
 
 /// The hours a checked-in volunteer has served at `now`: the session's worth once it is over,

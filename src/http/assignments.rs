@@ -630,7 +630,8 @@ pub struct CandidateQuery {
 /// them now would be accepted: every rule of `POST /assignments` is applied, a full role and a
 /// finished or cancelled session included, and each eligible one comes with a reason for every
 /// rule. Those with the fewest hours already assigned in the program come first, so work is
-/// spread fairly; with `include_ineligible` the others follow with every rule they break.
+/// spread fairly, then by volunteer id; with `include_ineligible` the others follow in the same
+/// order with every rule they break. Every volunteer of the pool is considered, however many.
 #[utoipa::path(
     get,
     path = "/session-roles/{id}/candidates",
@@ -666,7 +667,10 @@ async fn list_candidates(
         &owner,
         within,
         state.policy(),
-        query.include_ineligible.unwrap_or(false),
+        candidates::Wanted {
+            limit: usize::try_from(limit).unwrap_or(50),
+            include_ineligible: query.include_ineligible.unwrap_or(false),
+        },
     )
     .await?;
     let filled = roles::filled(conn, &[role.id])
@@ -680,7 +684,6 @@ async fn list_candidates(
         filled,
         data: ranked
             .into_iter()
-            .take(usize::try_from(limit).unwrap_or(50))
             .map(|c| CandidateOut {
                 volunteer_id: c.volunteer.id,
                 tags: volunteers::tags(&c.volunteer),

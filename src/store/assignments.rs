@@ -20,11 +20,10 @@ use sea_orm::{
     QueryOrder, QuerySelect, Select, SelectTwo, Set, Statement,
 };
 
-use super::judge;
 use super::record::{self, Versioned};
-use super::reminders;
 use super::sessions::slot_of;
 use super::{Cursor, Page, PageRequest, Policy, Reach, volunteers};
+use super::{judge, program_hours, reminders};
 use crate::domain::key::Key;
 use crate::domain::staffing::{self, Commitment, Rule, Slot, Violation};
 use crate::domain::time::TimeWindow;
@@ -210,12 +209,17 @@ pub async fn restore(txn: &DatabaseTransaction, restored: Restored, policy: Poli
             return Ok((current, false));
         }
         let version = current.version + 1;
+        let was_active = current.status.is_active();
         let mut row: ActiveModel = current.into();
         row.status = Set(restored.status);
         row.reason = Set(restored.reason);
         row.checked_in_at = Set(restored.checked_in_at);
         row.stamp(version, policy.now);
         let assignment = row.update(txn).await?;
+        if let Some(session) = Session::find_by_id(assignment.session_id).one(txn).await? {
+            let is_active = assignment.status.is_active();
+            program_hours::assignment_changed(txn, &session, assignment.volunteer_id, was_active, is_active).await?;
+        }
         sync_reminders(txn, assignment.session_id, policy.now).await?;
         return Ok((assignment, false));
     }
@@ -272,11 +276,17 @@ fn new_row(key: &Key, role_id: i64, session_id: i64, volunteer_id: i64, status: 
     }
 }
 
-/// Inserts a new assignment; the unique index on `key` answers a duplicate with 409.
+/// Inserts a new assignment, and its time into the volunteer's in the program; the unique
+/// index on `key` answers a duplicate with 409.
 async fn insert(txn: &DatabaseTransaction, row: ActiveModel, now: DateTime<Utc>) -> Result<Model> {
     let mut row = row;
     row.stamp(1, now);
-    Ok(row.insert(txn).await?)
+    let assignment = row.insert(txn).await?;
+    if let Some(session) = Session::find_by_id(assignment.session_id).one(txn).await? {
+        let is_active = assignment.status.is_active();
+        program_hours::assignment_changed(txn, &session, assignment.volunteer_id, false, is_active).await?;
+    }
+    Ok(assignment)
 }
 
 /// The active assignments of `volunteers` (optionally only those near `near`), with their
@@ -436,7 +446,8 @@ pub async fn act(
     Ok(after)
 }
 
-/// Moves an assignment to its next status, if the action allows it now; nothing else.
+/// Moves an assignment to its next status, if the action allows it now, and the volunteer's
+/// time in the program with it.
 async fn transition(txn: &DatabaseTransaction, current: Model, action: Action, now: DateTime<Utc>) -> Result<Model> {
     use AssignmentStatus::{CheckedIn, Confirmed, Declined, NoShow, Proposed};
     let open = matches!(current.status, Proposed | Confirmed);
@@ -478,6 +489,7 @@ async fn transition(txn: &DatabaseTransaction, current: Model, action: Action, n
         }
     };
     let version = current.version + 1;
+    let was_active = current.status.is_active();
     let mut row: ActiveModel = current.into();
     row.status = Set(status);
     row.reason = Set(reason);
@@ -489,7 +501,11 @@ async fn transition(txn: &DatabaseTransaction, current: Model, action: Action, n
         row.flagged_at = Set(None);
     }
     row.stamp(version, now);
-    Ok(row.update(txn).await?)
+    let after = row.update(txn).await?;
+    if let Some(session) = &session {
+        program_hours::assignment_changed(txn, session, after.volunteer_id, was_active, status.is_active()).await?;
+    }
+    Ok(after)
 }
 
 fn status_name(status: AssignmentStatus) -> &'static str {

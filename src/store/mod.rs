@@ -18,6 +18,7 @@ pub mod organizations;
 pub mod page_actions;
 pub mod plan_notices;
 pub mod plans;
+pub mod program_hours;
 pub mod programs;
 pub mod purge;
 mod reach;
@@ -112,6 +113,15 @@ where
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(1000).collect();
         A::Entity::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+/// Refreshes the planner's statistics of `tables` (`ANALYZE`, on either backend), after bulk
+/// writes changed their size so much that plans made for the old one would be wrong.
+pub async fn analyze(conn: &impl sea_orm::ConnectionTrait, tables: &[&str]) -> Result<()> {
+    for table in tables {
+        conn.execute_unprepared(&format!("ANALYZE {table}")).await?;
     }
     Ok(())
 }

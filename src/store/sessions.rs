@@ -15,7 +15,9 @@ use sea_orm::{
 use super::activities::{organizations_within, visible_ids};
 use super::audit::Audit;
 use super::record::{self, Fields, Versioned};
-use super::{Cursor, Page, PageRequest, Policy, Visibility, assignments, found, reminders, session_changes};
+use super::{
+    Cursor, Page, PageRequest, Policy, Visibility, assignments, found, program_hours, reminders, session_changes,
+};
 use crate::domain::key::Key;
 use crate::domain::link::{self, MAX_CHAIN};
 use crate::domain::staffing::Slot;
@@ -235,12 +237,58 @@ pub async fn program_zones(
         .collect())
 }
 
+/// One page of live sessions in (start, id) order.
+///
+/// With `from`, the sessions that end after it are read in two parts, each bounded on an
+/// indexed column, so a page late in a long program costs no more than one at its start:
+/// those under way at `from` (started before, ending after it: as many as run at one moment,
+/// found through the index on their end and put in order here), then those starting at or
+/// after it, which all end after it.
 pub async fn list(
     conn: &impl ConnectionTrait,
     filter: &SessionFilter,
     visibility: &Visibility,
     page: &PageRequest,
 ) -> Result<Page<Model>> {
+    let Some(from) = filter.from else {
+        let rows = page_query(conn, filter, visibility, page).await?.all(conn).await?;
+        return Ok(Page::from_rows(rows, page.limit, |row| {
+            Cursor::Timed(row.starts_at, row.id)
+        }));
+    };
+    let mut under_way = page_query(conn, filter, visibility, page)
+        .await?
+        .filter(Column::StartsAt.lt(from))
+        .filter(Column::EndsAt.gt(from));
+    // In order and limited, the planner would walk the start index from the program's
+    // beginning; unordered, it reads just these rows through the index on their end.
+    sea_orm::QueryTrait::query(&mut under_way)
+        .clear_order_by()
+        .reset_limit();
+    let mut rows = under_way.all(conn).await?;
+    rows.sort_by_key(|row| (row.starts_at, row.id));
+    rows.truncate(usize::try_from(page.limit + 1).unwrap_or(usize::MAX));
+    if (rows.len() as u64) <= page.limit {
+        let later = page_query(conn, filter, visibility, page)
+            .await?
+            .filter(Column::StartsAt.gte(from))
+            .limit(page.limit + 1 - rows.len() as u64)
+            .all(conn)
+            .await?;
+        rows.extend(later);
+    }
+    Ok(Page::from_rows(rows, page.limit, |row| {
+        Cursor::Timed(row.starts_at, row.id)
+    }))
+}
+
+/// The page's query with every filter but `from`.
+async fn page_query(
+    conn: &impl ConnectionTrait,
+    filter: &SessionFilter,
+    visibility: &Visibility,
+    page: &PageRequest,
+) -> Result<sea_orm::Select<Entity>> {
     let query = Entity::find()
         .filter(Column::DeletedAt.is_null())
         .order_by_asc(Column::StartsAt)
@@ -275,9 +323,6 @@ pub async fn list(
     if let Some(target) = filter.linked_session_id {
         query = query.filter(Column::LinkedSessionId.eq(target));
     }
-    if let Some(from) = filter.from {
-        query = query.filter(Column::EndsAt.gt(from));
-    }
     if let Some(to) = filter.to {
         query = query.filter(Column::StartsAt.lt(to));
     }
@@ -288,10 +333,7 @@ pub async fn list(
                 .add(Column::StartsAt.eq(at).and(Column::Id.gt(id))),
         );
     }
-    let rows = query.all(conn).await?;
-    Ok(Page::from_rows(rows, page.limit, |row| {
-        Cursor::Timed(row.starts_at, row.id)
-    }))
+    Ok(query)
 }
 
 /// A program's live sessions at remote main venues that follow no other: the slots (such as
@@ -407,6 +449,7 @@ async fn write(
     row.sequence = Set(sequence);
     row.deleted_at = Set(None);
     let session = row.update(txn).await?;
+    program_hours::session_changed(txn, &before, &session).await?;
     // Notices go out while the assignments still say who serves at the session.
     reminders::changed(txn, &before, &session, now).await?;
     session_changes::record(txn, &before, &session, now).await?;
@@ -475,6 +518,7 @@ async fn follow(
             row.sequence = Set(sequence);
             row.stamp(version, now);
             let after = row.update(txn).await?;
+            program_hours::session_changed(txn, &before, &after).await?;
             reminders::changed(txn, &before, &after, now).await?;
             session_changes::record(txn, &before, &after, now).await?;
             audit.updated(txn, &before, &after).await?;
@@ -563,6 +607,7 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model, now: DateTime<Utc>,
     row.status = Set(SessionStatus::Cancelled);
     row.stamp(version, now);
     let after = row.update(txn).await?;
+    program_hours::session_changed(txn, &before, &after).await?;
     // Notices go out while the assignments still say who serves at the session.
     reminders::changed(txn, &before, &after, now).await?;
     session_changes::record(txn, &before, &after, now).await?;

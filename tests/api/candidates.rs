@@ -1,6 +1,7 @@
 //! Candidates for a session role: ranked by fit and fairness, and eligible exactly when
 //! assigning them now would be accepted, so the list and `POST /assignments` never disagree.
 
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -134,5 +135,194 @@ db_test! {
         app.post(&haizhou, "/api/v1/assignments", json!({"role_id": team_role, "volunteer_id": from_ganyu}))
             .await
             .problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+}
+
+/// Writes `count` volunteers of `organization` straight into the database, in id order, and
+/// makes the first `unavailable` of them unavailable over `during`. Returns their ids.
+async fn many_volunteers(
+    app: &TestApp,
+    organization: i64,
+    count: usize,
+    unavailable: usize,
+    during: (&str, &str),
+) -> Vec<i64> {
+    use entity::{unavailability, volunteer};
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set};
+    let now = app.policy().now;
+    let txn = app.db.begin().await.unwrap();
+    let rows = (0..count).map(|n| volunteer::ActiveModel {
+        key: Set(format!("crowd.{n:04}")),
+        name: Set(format!("志愿者{n}")),
+        mobile: Set(None),
+        email: Set(None),
+        organization_id: Set(organization),
+        tags: Set(json!([])),
+        feed_token: Set(None),
+        page_token: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    sciday::store::insert_all(&txn, rows.collect()).await.unwrap();
+    let ids: Vec<i64> = volunteer::Entity::find()
+        .select_only()
+        .column(volunteer::Column::Id)
+        .filter(volunteer::Column::Key.starts_with("crowd."))
+        .order_by_asc(volunteer::Column::Id)
+        .into_tuple()
+        .all(&txn)
+        .await
+        .unwrap();
+    let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+    let away = ids[..unavailable]
+        .iter()
+        .map(|&volunteer_id| unavailability::ActiveModel {
+            volunteer_id: Set(volunteer_id),
+            starts_at: Set(at(during.0)),
+            ends_at: Set(at(during.1)),
+            reason: Set(Some("出差".to_owned())),
+            ..Default::default()
+        });
+    sciday::store::insert_all(&txn, away.collect()).await.unwrap();
+    txn.commit().await.unwrap();
+    ids
+}
+
+db_test! {
+    async fn the_first_page_is_the_fewest_hours_eligible_volunteers_however_far_down_the_pool_they_are(app: TestApp) {
+        let s = staff(&app).await;
+        // Six hundred more volunteers: the first 550 away during the morning session, so the
+        // eligible ones sit behind several batches of the walk.
+        let crowd = many_volunteers(&app, s.seed.haizhou, 600, 550, ("2019-05-28T00:00:00Z", "2019-05-28T04:00:00Z")).await;
+        let (one_hour, four_hours, also_four) = (crowd[580], crowd[560], crowd[570]);
+        let short = role_at(&app, &s, s.seed.venue, "2019-05-27T08:00+08:00", "2019-05-27T09:00+08:00", json!({})).await;
+        let long = role_at(&app, &s, s.seed.venue, "2019-05-27T13:00+08:00", "2019-05-27T17:00+08:00", json!({})).await;
+        assert_eq!(assign(&app, short, one_hour).await.status, StatusCode::CREATED);
+        assert_eq!(assign(&app, long, also_four).await.status, StatusCode::CREATED);
+        assert_eq!(assign(&app, long, four_hours).await.status, StatusCode::CREATED);
+        let reply = app.get_as(&app.admin, &format!("/api/v1/session-roles/{}/candidates?limit=50", s.role)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let listed: Vec<i64> = reply.body["data"].as_array().unwrap().iter().map(|c| c["volunteer_id"].as_i64().unwrap()).collect();
+        // Those without hours by id (张伟 first, from the fixture), then by hours and id.
+        let mut expected = vec![s.volunteer];
+        expected.extend(crowd[550..].iter().filter(|v| ![one_hour, four_hours, also_four].contains(v)));
+        expected.extend([one_hour, four_hours]);
+        assert_eq!(listed, expected);
+        assert!(reply.body["data"].as_array().unwrap().iter().all(|c| c["eligible"] == true));
+        assert_eq!(reply.body["data"][48]["hours_in_program"], 1.0);
+        assert_eq!(reply.body["data"][49]["hours_in_program"], 4.0);
+        // Asked for everyone, the away ones follow the eligible, in the same order.
+        let all = app
+            .get_as(&app.admin, &format!("/api/v1/session-roles/{}/candidates?limit=60&include_ineligible=true", s.role))
+            .await;
+        let data = all.body["data"].as_array().unwrap();
+        assert_eq!(data.len(), 60);
+        assert_eq!(data[50]["volunteer_id"], also_four);
+        assert_eq!(data[51]["volunteer_id"], crowd[0]);
+        assert_eq!(broken(&data[51]), ["unavailable"]);
+    }
+}
+
+/// Each volunteer's hours in the program as kept for ranking, and as the assignments add up.
+async fn kept_and_counted(app: &TestApp, program: i64) -> (Vec<(i64, f64)>, Vec<(i64, f64)>) {
+    use sciday::store::{hours, program_hours};
+    let kept = program_hours::of(app.db.reader(), program).await.unwrap();
+    let everyone: Vec<i64> = app.get_as(&app.admin, "/api/v1/volunteers?limit=500").await.ids();
+    let counted = hours::assigned_in_program(app.db.reader(), &everyone, program)
+        .await
+        .unwrap();
+    let round = |h: f64| (h * 1e6).round() / 1e6;
+    let kept = kept
+        .into_iter()
+        .map(|(v, seconds)| (v, round(seconds as f64 / 3600.0)))
+        .collect();
+    let mut counted: Vec<(i64, f64)> = counted
+        .into_iter()
+        .filter(|(_, h)| *h != 0.0)
+        .map(|(v, h)| (v, round(h)))
+        .collect();
+    counted.sort_by_key(|(v, _)| *v);
+    // The blocks count the volunteers with time in each block of ids.
+    let mut busy = std::collections::BTreeMap::<i64, i64>::new();
+    for (volunteer, _) in &counted {
+        *busy.entry(volunteer / program_hours::BLOCK).or_default() += 1;
+    }
+    let blocks = sea_orm::ConnectionTrait::query_all_raw(
+        app.db.reader(),
+        sea_orm::Statement::from_string(
+            app.db.backend(),
+            format!(
+                "SELECT block, busy FROM program_hour_blocks WHERE program_id = {program} AND busy <> 0 ORDER BY block"
+            ),
+        ),
+    )
+    .await
+    .unwrap();
+    let blocks: std::collections::BTreeMap<i64, i64> = blocks
+        .iter()
+        .map(|r| (r.try_get("", "block").unwrap(), r.try_get("", "busy").unwrap()))
+        .collect();
+    assert_eq!(blocks, busy);
+    (kept, counted)
+}
+
+db_test! {
+    async fn hours_kept_for_ranking_equal_the_assignments_after_every_kind_of_change(app: TestApp) {
+        let s = staff(&app).await;
+        let program = s.seed.program;
+        let check = async |step: &str| {
+            let (kept, counted) = kept_and_counted(&app, program).await;
+            assert_eq!(kept, counted, "after {step}");
+            kept
+        };
+        let li = volunteer(&app, &s.seed, "李娜", json!([])).await;
+        let first = id(&assign(&app, s.role, s.volunteer).await.body);
+        let afternoon = role_at(&app, &s, s.hall, "2019-05-28T14:00+08:00", "2019-05-28T15:30+08:00", json!({})).await;
+        assign(&app, afternoon, s.volunteer).await;
+        assign(&app, afternoon, li).await;
+        assert_eq!(check("assigning").await, [(s.volunteer, 3.5), (li, 1.5)]);
+        // A linked ceremony follows its Beijing slot; its volunteer's hours follow both.
+        let beijing = id(&app.create("/api/v1/venues", json!({"name": "科技会堂", "kind": "remote_main_venue", "time_zone": "Asia/Shanghai"})).await);
+        let slot = id(&app.session(s.seed.activity, beijing, "2019-05-30T09:00+08:00", "2019-05-30T11:00+08:00").await);
+        let ceremony = id(&app
+            .create("/api/v1/sessions", json!({"activity_id": s.seed.activity, "venue_id": s.seed.venue,
+                "starts_at": "2019-05-30T09:00", "ends_at": "2019-05-30T11:00", "linked_session_id": slot}))
+            .await);
+        let flag = id(&app.create("/api/v1/session-roles", json!({"session_id": ceremony, "name": "旗手", "needed": 1})).await);
+        assign(&app, flag, li).await;
+        let moved = app
+            .patch(&app.admin, &format!("/api/v1/sessions/{ceremony}"), "*", json!({"ends_at": "2019-05-30T12:00+08:00"}))
+            .await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+        assert_eq!(check("lengthening a session").await, [(s.volunteer, 3.5), (li, 4.5)]);
+        let shifted = app
+            .patch(&app.admin, &format!("/api/v1/sessions/{slot}"), "*", json!({"starts_at": "2019-05-30T14:00+08:00"}))
+            .await;
+        assert_eq!(shifted.body["linked_sessions_updated"][0]["id"], ceremony);
+        check("moving the slot a session follows").await;
+        // An all-day session counts eight hours a day.
+        let fair = id(&app
+            .create("/api/v1/sessions", json!({"activity_id": s.seed.activity, "venue_id": s.hall, "all_day": true,
+                "start_date": "2019-06-01", "end_date": "2019-06-02"}))
+            .await);
+        let stand = id(&app.create("/api/v1/session-roles", json!({"session_id": fair, "name": "展台", "needed": 3})).await);
+        assign(&app, stand, li).await;
+        assert_eq!(check("an all-day session").await, [(s.volunteer, 3.5), (li, 20.5)]);
+        let cancelled = app.post(&app.admin, &format!("/api/v1/assignments/{first}/cancel"), json!({})).await;
+        assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+        assert_eq!(check("cancelling an assignment").await, [(s.volunteer, 1.5), (li, 20.5)]);
+        app.patch_current(&format!("/api/v1/sessions/{fair}"), json!({"status": "cancelled"})).await;
+        check("cancelling a session").await;
+        let gone = app.delete(&app.admin, &format!("/api/v1/sessions/{ceremony}")).await;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+        assert_eq!(check("deleting a session").await, [(s.volunteer, 1.5), (li, 1.5)]);
+        // Computed afresh in the database (as after bulk writes), the figures are the same.
+        let before = check("the changes").await;
+        let txn = app.db.begin().await.unwrap();
+        sciday::store::program_hours::rebuild(&txn, None).await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(check("rebuilding").await, before);
     }
 }

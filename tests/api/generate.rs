@@ -63,3 +63,32 @@ db_test! {
         assert_eq!(fake, 0, "generated mobiles stay in the range that reaches nobody");
     }
 }
+
+db_test! {
+    async fn generating_refreshes_the_planner_statistics_of_what_it_filled(app: TestApp) {
+        generate(&app.db, &sizes(12), app.policy().now, &|_| {}).await.unwrap();
+        // Only ANALYZE writes these: SQLite's table does not even exist before it runs.
+        let statistics = match app.backend {
+            crate::helpers::Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'volunteers'",
+            crate::helpers::Backend::Postgres => "SELECT COUNT(*) FROM pg_stats WHERE tablename = 'volunteers'",
+        };
+        assert!(scalar(&app, statistics).await > 0);
+    }
+}
+
+db_test! {
+    async fn a_generated_program_keeps_each_volunteers_hours_for_ranking(app: TestApp) {
+        let generated = generate(&app.db, &sizes(13), app.policy().now, &|_| {}).await.unwrap();
+        let kept = sciday::store::program_hours::of(app.db.reader(), generated.program_id).await.unwrap();
+        let everyone: Vec<i64> = kept.keys().copied().collect();
+        let counted = sciday::store::hours::assigned_in_program(app.db.reader(), &everyone, generated.program_id)
+            .await
+            .unwrap();
+        assert!(!kept.is_empty());
+        for (volunteer, seconds) in kept {
+            assert!((seconds as f64 / 3600.0 - counted[&volunteer]).abs() < 1e-9, "volunteer {volunteer}");
+        }
+        let assigned = scalar(&app, "SELECT COUNT(DISTINCT volunteer_id) FROM assignments").await;
+        assert_eq!(everyone.len() as i64, assigned, "everyone assigned has hours");
+    }
+}

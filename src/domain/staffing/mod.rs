@@ -265,6 +265,12 @@ pub fn kept(facts: &Facts<'_>) -> Vec<String> {
         .collect()
 }
 
+/// Whether the seat is closed to everyone at `now`: the session is cancelled or over, or the
+/// role is full. Nobody is eligible then, whoever they are.
+pub fn closed(seat: &Seat, now: DateTime<Utc>) -> bool {
+    seat.session_cancelled || ended(seat, now) || !seat_free(seat)
+}
+
 fn ended(seat: &Seat, now: DateTime<Utc>) -> bool {
     seat.slot.window.end() <= now
 }

@@ -108,6 +108,36 @@ fn a_full_role_and_a_finished_session_refuse_everyone() {
 }
 
 #[test]
+fn a_seat_is_closed_exactly_when_a_rule_about_it_alone_is_broken() {
+    let now = at("2019-05-01T00:00:00Z");
+    assert!(!closed(&seat(morning()), now));
+    assert!(closed(
+        &Seat {
+            filled: 2,
+            ..seat(morning())
+        },
+        now
+    ));
+    assert!(closed(
+        &Seat {
+            session_cancelled: true,
+            ..seat(morning())
+        },
+        now
+    ));
+    assert!(closed(&seat(morning()), at("2019-05-28T03:00:00Z")));
+    // Rules about the person do not close the seat.
+    assert!(!closed(
+        &Seat {
+            team: team(),
+            required: vec!["执业医师".to_owned()],
+            ..seat(morning())
+        },
+        now
+    ));
+}
+
+#[test]
 fn back_to_back_sessions_are_fine_at_one_venue_but_need_travel_time_between_two() {
     let seat = seat(morning());
     let with = |commitments: &[Commitment]| {

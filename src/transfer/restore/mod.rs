@@ -146,6 +146,8 @@ pub async fn restore(
     let ids = rows::restore(txn, document, &mut report, tick).await?;
     backup::tokens(txn, document, &ids, now, &mut report).await?;
     rows::staffing(txn, document, &ids, &mut report, tick).await?;
+    // Assignments come back as they were, in bulk: each volunteer's time is added up once.
+    crate::store::program_hours::rebuild(txn, None).await?;
     backup::restore(txn, document, &ids, &mut report, tick).await?;
     continue_sequences(txn).await?;
     Ok(report)
