@@ -56,8 +56,11 @@ pub async fn plan(db: &Db, generated: &Generated, count: usize) -> Result<Vec<Pa
         .all(conn)
         .await?;
     let day_of: HashMap<i64, NaiveDate> = sessions.iter().map(|s| (s.id, slot_of(s).first_day)).collect();
+    // By the program, not by a list of its sessions: a national program has more sessions
+    // than a statement takes parameters.
     let roles = SessionRole::find()
-        .filter(entity::session_role::Column::SessionId.is_in(sessions.iter().map(|s| s.id)))
+        .inner_join(Session)
+        .filter(S::ProgramId.eq(generated.program_id))
         .order_by_asc(entity::session_role::Column::Id)
         .all(conn)
         .await?;
