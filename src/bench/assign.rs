@@ -7,14 +7,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use entity::kinds::AssignmentStatus;
 use entity::prelude::{Assignment, Session, SessionRole, Volunteer};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
 
+use super::load::{self, Limits};
 use crate::db::Db;
 use crate::error::Result;
 use crate::generate::Generated;
@@ -56,8 +56,11 @@ pub async fn plan(db: &Db, generated: &Generated, count: usize) -> Result<Vec<Pa
         .all(conn)
         .await?;
     let day_of: HashMap<i64, NaiveDate> = sessions.iter().map(|s| (s.id, slot_of(s).first_day)).collect();
+    // By the program, not by a list of its sessions: a national program has more sessions
+    // than a statement takes parameters.
     let roles = SessionRole::find()
-        .filter(entity::session_role::Column::SessionId.is_in(sessions.iter().map(|s| s.id)))
+        .inner_join(Session)
+        .filter(S::ProgramId.eq(generated.program_id))
         .order_by_asc(entity::session_role::Column::Id)
         .all(conn)
         .await?;
@@ -132,56 +135,26 @@ pub async fn drive(base: &str, token: &str, pairs: &[Pair], concurrency: usize) 
         .build()
         .unwrap_or_default();
     let pairs: Arc<Vec<Pair>> = Arc::new(pairs.to_vec());
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut workers = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency.max(1) {
-        let (client, pairs, next) = (client.clone(), Arc::clone(&pairs), Arc::clone(&next));
-        let url = format!("{base}/api/v1/assignments");
-        let token = token.to_owned();
-        workers.push(tokio::spawn(async move {
-            let mut timings = Vec::new();
-            let mut created = 0usize;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(pair) = pairs.get(i) else { break };
-                let body = serde_json::json!({"role_id": pair.role_id, "volunteer_id": pair.volunteer_id});
-                let sent = Instant::now();
-                let response = client.post(&url).bearer_auth(&token).json(&body).send().await;
-                if let Ok(response) = response {
-                    if response.status() == reqwest::StatusCode::CREATED {
-                        created += 1;
-                    }
-                    let _ = response.bytes().await;
-                }
-                timings.push(sent.elapsed());
-            }
-            (timings, created)
-        }));
-    }
-    let mut timings = Vec::with_capacity(pairs.len());
-    let mut created = 0;
-    for worker in workers {
-        if let Ok((t, c)) = worker.await {
-            timings.extend(t);
-            created += c;
-        }
-    }
-    let elapsed = started.elapsed();
-    timings.sort_unstable();
-    let at = |q: f64| {
-        timings
-            .get(((timings.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or_default()
+    let (url, token) = (format!("{base}/api/v1/assignments"), token.to_owned());
+    let limits = Limits {
+        requests: pairs.len(),
+        workers: concurrency,
+        time: Duration::MAX,
     };
+    let sent = Arc::clone(&pairs);
+    let sample = load::drive(limits, move |i| {
+        let pair = sent[i];
+        let body = serde_json::json!({"role_id": pair.role_id, "volunteer_id": pair.volunteer_id});
+        client.post(&url).bearer_auth(&token).json(&body).send()
+    })
+    .await;
     Measured {
         concurrency,
         requests: pairs.len(),
-        created,
-        elapsed,
-        p50: at(0.50),
-        p99: at(0.99),
+        created: sample.with_status(201),
+        elapsed: sample.elapsed,
+        p50: sample.p50(),
+        p99: sample.p99(),
     }
 }
 

@@ -10,10 +10,7 @@
 //! log is read back afterwards.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -22,6 +19,7 @@ use futures_util::StreamExt as _;
 use sea_orm::{ConnectionTrait as _, FromQueryResult, Statement};
 use serde_json::json;
 
+use super::serving::Serving;
 use super::webhooks::{Api, count};
 use crate::db::{DatabaseUrl, Db};
 
@@ -95,89 +93,6 @@ impl Report {
     }
 }
 
-/// A receiver that answers every request after `delay` and notes which reminder arrived when.
-type Arrivals = Arc<Mutex<Vec<(String, i64, DateTime<Utc>)>>>;
-
-async fn receiver(delay: Duration) -> anyhow::Result<(SocketAddr, Arrivals)> {
-    let arrivals: Arrivals = Arc::default();
-    let noted = Arc::clone(&arrivals);
-    let app = axum::Router::new().fallback(axum::routing::post(
-        move |uri: axum::http::Uri, body: axum::body::Bytes| {
-            let noted = Arc::clone(&noted);
-            async move {
-                let session = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v["data"]["session"]["id"].as_i64())
-                    .unwrap_or(-1);
-                noted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((
-                    uri.path().to_owned(),
-                    session,
-                    Utc::now(),
-                ));
-                tokio::time::sleep(delay).await;
-                axum::http::StatusCode::NO_CONTENT
-            }
-        },
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((address, arrivals))
-}
-
-/// A `sciday serve` process sending webhooks under `name`.
-struct Serving {
-    name: String,
-    child: Child,
-}
-
-impl Serving {
-    fn start(exe: &Path, url: &DatabaseUrl, name: &str, takeover_secs: u64) -> anyhow::Result<Self> {
-        let child = Command::new(exe)
-            .args(["serve", "--listen", "127.0.0.1:0", "--webhook-allow", "127.0.0.0/8"])
-            .args([
-                "--instance-id",
-                name,
-                "--delivery-takeover-secs",
-                &takeover_secs.to_string(),
-            ])
-            .env("SCIDAY_DATABASE_URL", url.expose())
-            .env("SCIDAY_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", exe.display()))?;
-        Ok(Self {
-            name: name.to_owned(),
-            child,
-        })
-    }
-
-    /// SIGKILL: no shutdown, no release of claims.
-    fn kill(mut self) -> anyhow::Result<String> {
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(std::mem::take(&mut self.name))
-    }
-
-    /// SIGTERM, and waits for the process to finish.
-    fn stop(mut self) -> anyhow::Result<()> {
-        let pid = libc::pid_t::try_from(self.child.id())?;
-        // SAFETY: `kill` has no memory effects; the pid is our own child's, not yet reaped.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 #[derive(FromQueryResult)]
 struct Row {
     webhook_id: i64,
@@ -198,7 +113,7 @@ pub async fn run(
     scenario: &Scenario,
 ) -> anyhow::Result<Report> {
     let api = Api::new(api_base, token);
-    let (receiver, arrivals) = receiver(scenario.answer_after).await?;
+    let (receiver, arrivals) = super::receiver::start(scenario.answer_after).await?;
     let tag = format!("kill-{}", Utc::now().timestamp_micros());
     let made = api.program(&tag).await?;
     let mut webhooks = Vec::new();
@@ -249,14 +164,9 @@ pub async fn run(
     );
 
     let victim = "bench-kill-a";
-    let mut running = vec![Serving::start(&exe, url, victim, scenario.takeover_secs)?];
+    let mut running = vec![start(&exe, url, victim, scenario.takeover_secs)?];
     for i in 1..scenario.instances {
-        running.push(Serving::start(
-            &exe,
-            url,
-            &format!("bench-kill-{i}"),
-            scenario.takeover_secs,
-        )?);
+        running.push(start(&exe, url, &format!("bench-kill-{i}"), scenario.takeover_secs)?);
     }
     let held = format!("{ours} AND status = 'sending' AND leased_by = '{victim}'");
     let mut report = Report {
@@ -282,7 +192,7 @@ pub async fn run(
         if running.is_empty() {
             // Alone on the database: it takes its own claims back when it restarts.
             tokio::time::sleep(Duration::from_secs(1)).await;
-            running.push(Serving::start(&exe, url, &name, scenario.takeover_secs)?);
+            running.push(start(&exe, url, &name, scenario.takeover_secs)?);
         }
         while count(db, &held).await? > 0 {
             if killed.elapsed() > Duration::from_secs(120) {
@@ -292,7 +202,7 @@ pub async fn run(
         }
         let takeover = killed.elapsed();
         if running.iter().all(|s| s.name != name) {
-            running.push(Serving::start(&exe, url, &name, scenario.takeover_secs)?);
+            running.push(start(&exe, url, &name, scenario.takeover_secs)?);
         }
         eprintln!(
             "  killed {name} {:.1} s into the run with {in_flight} claims in flight; taken over after {:.1} s",
@@ -329,12 +239,9 @@ pub async fn run(
         .collect::<Result<Vec<_>, _>>()?;
     let path_of: HashMap<i64, &str> = webhooks.iter().map(|(path, id)| (*id, path.as_str())).collect();
     let mut arrived: HashMap<(String, i64), Vec<DateTime<Utc>>> = HashMap::new();
-    for (path, session, at) in arrivals
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-    {
-        arrived.entry((path.clone(), *session)).or_default().push(*at);
+    for arrival in arrivals.all() {
+        let key = (arrival.path, arrival.session.unwrap_or(-1));
+        arrived.entry(key).or_default().push(arrival.at);
     }
     let kills: Vec<DateTime<Utc>> = report
         .kills
@@ -369,6 +276,13 @@ pub async fn run(
         }
     }
     Ok(report)
+}
+
+/// A `sciday serve` process sending webhooks as `name`, taking over claims left for
+/// `takeover_secs`.
+fn start(exe: &Path, url: &DatabaseUrl, name: &str, takeover_secs: u64) -> anyhow::Result<Serving> {
+    let takeover = ["--delivery-takeover-secs".to_owned(), takeover_secs.to_string()];
+    Serving::start(exe, url, name, &takeover)
 }
 
 async fn sleep_until(at: DateTime<Utc>) {

@@ -9,7 +9,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -18,6 +17,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::percentile;
 use crate::clock::{Clock, SystemClock};
 use crate::db::Db;
 use crate::delivery::dispatcher::{Dispatcher, Settings};
@@ -56,23 +56,6 @@ pub struct Run {
     pub p99: Duration,
     /// Greatest lateness.
     pub max: Duration,
-}
-
-/// A receiver that takes everything at once and counts it.
-async fn receiver() -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
-    let count = Arc::new(AtomicU64::new(0));
-    let counter = Arc::clone(&count);
-    let app = axum::Router::new().fallback(axum::routing::post(move || {
-        let counter = Arc::clone(&counter);
-        async move {
-            counter.fetch_add(1, Ordering::Relaxed);
-            axum::http::StatusCode::NO_CONTENT
-        }
-    }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((address, count))
 }
 
 /// The API on loopback, used to set each run up as organizers would.
@@ -134,6 +117,21 @@ impl Api {
         })
     }
 
+    /// Deletes what `path` names.
+    pub(super) async fn delete(&self, path: &str) -> anyhow::Result<()> {
+        let reply = self
+            .client
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        let status = reply.status();
+        if !status.is_success() {
+            bail!("DELETE {path} answered {status}: {}", reply.text().await?);
+        }
+        Ok(())
+    }
+
     pub(super) async fn post(&self, path: &str, body: Value) -> anyhow::Result<i64> {
         let reply = self
             .client
@@ -168,14 +166,6 @@ pub(super) async fn count(db: &Db, from_where: &str) -> anyhow::Result<i64> {
 struct Timing {
     due_at: DateTime<Utc>,
     first: Option<DateTime<Utc>>,
-}
-
-fn percentile(sorted: &[Duration], share: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index]
 }
 
 /// Sets up one run of `case`, lets `dispatchers` send it, and measures.
@@ -298,7 +288,7 @@ pub async fn run(
     instances: usize,
     repeats: usize,
 ) -> anyhow::Result<Vec<(String, Run)>> {
-    let (receiver, received) = receiver().await?;
+    let (receiver, received) = super::receiver::start(Duration::ZERO).await?;
     let mut dispatchers = Vec::with_capacity(instances);
     for _ in 0..instances {
         let own = connect().await?;
@@ -333,9 +323,9 @@ pub async fn run(
     for (label, case) in cases {
         let mut runs = Vec::with_capacity(repeats);
         for repeat in 0..repeats {
-            let before = received.load(Ordering::Relaxed);
+            let before = received.len();
             let run = run_case(&api, db, &dispatchers, receiver, case, &format!("r{repeat}")).await?;
-            let got = received.load(Ordering::Relaxed) - before;
+            let got = received.len() - before;
             eprintln!(
                 "  {label}, run {}: {} delivered ({got} received) in {:.2} s, {:.0}/s, lateness p50 {:.0} ms p99 {:.0} ms max {:.0} ms",
                 repeat + 1,
@@ -371,11 +361,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_pick_the_value_at_or_above_the_share() {
-        let values: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&values, 0.50), Duration::from_millis(50));
-        assert_eq!(percentile(&values, 0.99), Duration::from_millis(99));
-        assert_eq!(percentile(&[], 0.99), Duration::ZERO);
+    fn a_case_sends_a_reminder_per_session_and_subscription() {
         let case = Case {
             subscriptions: 100,
             sessions: 100,

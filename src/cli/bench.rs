@@ -1,12 +1,13 @@
 //! `sciday bench`: measurements of the service on this machine (see docs/BENCHMARKS.md).
 
+mod national;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use entity::kinds::Role;
 
 use super::data::SizeArgs;
 use super::{PoolArgs, StaffingArgs, describe, open};
@@ -15,7 +16,6 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::db::{DatabaseUrl, Db};
 use crate::store::Policy;
-use crate::store::tokens::{self, Grant};
 use crate::{bench, generate};
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +52,11 @@ pub(super) enum BenchCommand {
     /// on loopback against nginx serving the same bytes. Needs `nginx` and `wrk` (Debian
     /// packages).
     Feeds(FeedBenchArgs),
+    /// Measures the service at national size over HTTP: generates the national data set once
+    /// (100,000 sessions, 1,000,000 volunteers, 1,500,000 assignments; about two minutes) and
+    /// reuses it, starts `sciday serve` processes on loopback against it, and prints one table
+    /// of feeds, lists, assignments, a reminder wave and memory. Every step is bounded.
+    National(national::NationalArgs),
     /// Sends reminders to a fast receiver on loopback: 10,000 due at once across 100
     /// subscriptions (throughput), and 1,000 due over a minute (lateness); medians of repeats.
     Webhooks {
@@ -128,6 +133,7 @@ pub(super) async fn run(url: DatabaseUrl, command: BenchCommand) -> anyhow::Resu
             };
             bench_assign(url, pool.max_connections, policy, &sizes, asked).await
         }
+        BenchCommand::National(args) => national::run(url, &args).await,
         BenchCommand::Feeds(args) => {
             let policy = StaffingArgs::default().policy();
             bench_feeds(url, args.pool.max_connections, policy, &args).await
@@ -182,7 +188,7 @@ async fn bench_webhooks(
         config.run_dispatcher = false;
     })
     .await?;
-    let token = bench_token(&db, policy.now).await?;
+    let token = bench::admin_token(&db, policy.now).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -267,21 +273,6 @@ async fn bench_app(
     let app = App::with_db(&config, db.clone(), Arc::new(SystemClock)).await?;
     let base = format!("http://{}", app.local_addr());
     Ok((app, base))
-}
-
-/// An admin token for a benchmark's requests.
-async fn bench_token(db: &Db, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
-    let txn = db.begin().await?;
-    let grant = Grant {
-        name: "benchmark".to_owned(),
-        role: Role::Admin,
-        organization_id: None,
-        volunteer_id: None,
-        expires_at: None,
-    };
-    let (_, token) = tokens::create(&txn, grant, now).await.map_err(|e| describe(&e))?;
-    txn.commit().await?;
-    Ok(token)
 }
 
 async fn bench_feeds(
@@ -505,7 +496,7 @@ async fn bench_assign(
         started.elapsed().as_secs_f64()
     );
     let (app, base) = bench_app(&url, max_connections, &policy, &db, |_| {}).await?;
-    let token = bench_token(&db, policy.now).await?;
+    let token = bench::admin_token(&db, policy.now).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;

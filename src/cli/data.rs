@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{COMMAND_CONNECTIONS, describe, open, open_existing};
 use crate::clock::{Clock as _, SystemClock};
 use crate::db::{DatabaseUrl, Db};
+use crate::domain::text::thousands;
 use crate::generate;
 use crate::store::{self, Policy};
 use crate::transfer::{self, Document, Report};
@@ -163,19 +164,6 @@ fn announce(url: &DatabaseUrl, sizes: &generate::Sizes) -> String {
     )
 }
 
-/// A count with thousands separated by commas: 400,000.
-fn thousands(count: u64) -> String {
-    let digits = count.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
 #[derive(Debug, Args)]
 pub(super) struct SizeArgs {
     /// Organizations under the synthetic city association.
@@ -274,19 +262,5 @@ pub(super) fn print_report(source: &str, report: &Report) {
     }
     for left_out in &report.left_out {
         eprintln!("  left out: {left_out}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(450_564), "450,564");
-        assert_eq!(thousands(12_345_678), "12,345,678");
     }
 }

@@ -146,6 +146,33 @@ pub fn labels(field: &str, values: &[String], max_items: usize, max_len: usize) 
     Ok(labels)
 }
 
+/// A count with thousands separated by commas, as reports print counts: 400,000.
+pub fn thousands(count: u64) -> String {
+    let digits = count.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::thousands;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(450_564), "450,564");
+        assert_eq!(thousands(12_345_678), "12,345,678");
+    }
+}
+
 #[cfg(test)]
 mod label_tests {
     use super::*;

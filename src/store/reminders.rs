@@ -138,17 +138,29 @@ fn reminders_of(
     offsets_of(webhook)
         .into_iter()
         .filter(|offset| reminder::due_at(starts_at, *offset) > now)
-        .map(|offset| NewDelivery {
-            webhook_id: webhook.id,
-            event_type: REMINDER.to_owned(),
-            session_id: Some(session_id),
-            assignment_id: None,
-            dedupe_key: reminder::reminder_key(session_id, offset, sequence),
-            payload: Some(json!({"offset_seconds": offset.num_seconds()})),
-            due_at: reminder::due_at(starts_at, offset),
-            deadline: Some(starts_at),
-        })
+        .map(|offset| reminder(webhook.id, session_id, starts_at, sequence, offset))
         .collect()
+}
+
+/// The reminder to subscription `webhook_id` that session `session_id` (at its `sequence`)
+/// starts at `starts_at`, due `offset` before.
+pub fn reminder(
+    webhook_id: i64,
+    session_id: i64,
+    starts_at: DateTime<Utc>,
+    sequence: i32,
+    offset: chrono::TimeDelta,
+) -> NewDelivery {
+    NewDelivery {
+        webhook_id,
+        event_type: REMINDER.to_owned(),
+        session_id: Some(session_id),
+        assignment_id: None,
+        dedupe_key: reminder::reminder_key(session_id, offset, sequence),
+        payload: Some(json!({"offset_seconds": offset.num_seconds()})),
+        due_at: reminder::due_at(starts_at, offset),
+        deadline: Some(starts_at),
+    }
 }
 
 /// What a session's change puts in the outbox: when it was called off (or deleted), its

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::db_test;
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp};
 use crate::served::Served;
 
 fn sciday(app: &TestApp, args: &[&str]) -> Output {
@@ -199,5 +199,34 @@ db_test! {
         // A rerun starts from an empty database and needs no --force.
         sciday(&app, &["generate", "--organizations", "2", "--venues", "3", "--sessions", "5", "--volunteers", "20", "--assignments", "10"]);
         assert_eq!(app.count("programs").await, 1);
+    }
+}
+
+db_test! {
+    async fn bench_national_at_a_thousandth_reuses_the_data_set_and_reports_every_case(app: TestApp) {
+        // The national data set at a thousandth, made beforehand, as a first run would have.
+        sciday(&app, &["generate", "--organizations", "2", "--venues", "10", "--sessions", "100", "--volunteers", "1000", "--assignments", "1500"]);
+        let output = sciday(
+            &app,
+            &["bench", "national", "--scale", "0.001", "--requests", "20", "--seconds", "1", "--repeats", "4",
+              "--deep-page", "2", "--concurrency", "1,4", "--max-connections", "4"],
+        );
+        let table = String::from_utf8(output.stdout).unwrap();
+        assert!(table.contains("100 sessions, 1000 volunteers") && table.contains("(reused)"), "{table}");
+        let cases = [
+            "| program feed: first request |", "| program feed: cached 200 |", "| program feed: 304 |",
+            "| organization-subtree feed: 304 |", "| personal feed: 304 |", "only: 304 |", "| team feed (",
+            "| venue feed (", "two subscribers: from=", "| candidates: first page", "| sessions list: from=",
+            "| volunteers list: page 2, 500 rows in", "| assignments: 1 worker(s) |", "| assignments: 4 worker(s) |",
+            "| reminder wave: 100 due at one second", "| memory of national-a",
+        ];
+        for case in cases {
+            assert!(table.contains(case), "no row {case:?} in:\n{table}");
+        }
+        assert!(!table.contains("failed") && !table.contains("no answer"), "{table}");
+        assert!(table.contains("all delivered") && table.contains("; 0 received twice"), "{table}");
+        let instances = if app.backend == Backend::Postgres { 2 } else { 1 };
+        assert!(table.contains(&format!("{instances} instance(s)")), "{table}");
+        assert_eq!(app.count("webhooks").await, 0, "the wave's subscriptions are deleted afterwards");
     }
 }
