@@ -169,7 +169,8 @@ impl Events {
         let stamps = rows::stamps(conn, &plan.scope, &plan.window, limit).await?;
         let items = group(&stamps, options.audience, &options.alarms);
         if items.len() > max || stamps.len() == limit {
-            return Ok(Assembled::TooLarge(items.len()));
+            // Reading stopped at the limit: there are more than counted.
+            return Ok(Assembled::TooLarge(items.len().max(max + 1)));
         }
         let missing: Vec<i64> = items
             .iter()
