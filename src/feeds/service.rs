@@ -183,11 +183,6 @@ impl Feeds {
         output
     }
 
-    /// Something may have changed anywhere: every feed is checked again on its next request.
-    pub fn changed(&self) {
-        self.changes.mark_everything();
-    }
-
     /// How many changes this instance has heard of: pages cached under one number are stale
     /// under the next.
     pub fn generation(&self) -> u64 {
