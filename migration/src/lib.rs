@@ -32,6 +32,7 @@ mod m20261207_000025_add_page_token_to_volunteers;
 mod m20261207_000026_create_session_changes;
 mod m20261207_000027_create_page_actions;
 mod m20261207_000028_create_audit_entries;
+mod m20261207_000029_index_claim_order;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000026_create_session_changes::Migration),
             Box::new(m20261207_000027_create_page_actions::Migration),
             Box::new(m20261207_000028_create_audit_entries::Migration),
+            Box::new(m20261207_000029_index_claim_order::Migration),
         ]
     }
 }
