@@ -58,7 +58,7 @@ pub(super) struct ServeArgs {
     #[arg(long, env = "SCIDAY_INSTANCE_ID")]
     instance_id: Option<String>,
     /// Seconds after which another instance takes over webhook deliveries whose dispatcher
-    /// stopped renewing its claim (it renews three times in that span while it sends).
+    /// stopped renewing its claim (it renews three times in that span while it sends and records).
     #[arg(long, env = "SCIDAY_DELIVERY_TAKEOVER_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=600))]
     delivery_takeover_secs: u64,
     /// Milliseconds notices to one chat robot are gathered for, to go out as one message.

@@ -225,10 +225,7 @@ pub async fn take_over(txn: &DatabaseTransaction, now: DateTime<Utc>, limit: u64
     use entity::delivery_attempt::ActiveModel as AttemptRow;
     use entity::kinds::AttemptOutcome;
     let backend = txn.get_database_backend();
-    let lock = match backend {
-        DatabaseBackend::Postgres => " FOR UPDATE SKIP LOCKED",
-        _ => "",
-    };
+    let lock = claim_lock(backend);
     let text = format!(
         "SELECT id, webhook_id, event_type, due_at, attempts, deadline, leased_by, updated_at, \
          (SELECT w.format FROM webhooks w WHERE w.id = deliveries.webhook_id) AS format FROM deliveries \
@@ -310,8 +307,21 @@ pub async fn take_over(txn: &DatabaseTransaction, now: DateTime<Utc>, limit: u64
     Ok(taken)
 }
 
+/// How a claim or a takeover locks the rows it picks: on PostgreSQL, concurrent dispatchers
+/// skip each other's rows. `NO KEY UPDATE` (the lock an `UPDATE` takes anyway), not `UPDATE`:
+/// a row another dispatcher claimed and committed meanwhile is still locked when the recheck
+/// drops it, until the claiming transaction ends, and a `FOR UPDATE` lock there blocks the
+/// foreign-key check of that dispatcher recording its attempt, while the claim goes on to wait
+/// for the subscription row that check holds: a deadlock, and a round sent but not recorded.
+fn claim_lock(backend: DatabaseBackend) -> &'static str {
+    match backend {
+        DatabaseBackend::Postgres => " FOR NO KEY UPDATE SKIP LOCKED",
+        _ => "",
+    }
+}
+
 /// Claims up to `limit` pending deliveries that are due for `worker` until `now + lease`. On
-/// PostgreSQL concurrent dispatchers skip each other's rows (`FOR UPDATE SKIP LOCKED`); SQLite
+/// PostgreSQL concurrent dispatchers skip each other's rows ([`claim_lock`]); SQLite
 /// has one writer. Commit at once: sending happens outside any transaction, under the lease,
 /// which the dispatcher renews while it sends ([`renew`]).
 pub async fn claim_due(
@@ -322,10 +332,7 @@ pub async fn claim_due(
     limit: u64,
 ) -> Result<Vec<Model>> {
     let backend = conn.get_database_backend();
-    let lock = match backend {
-        DatabaseBackend::Postgres => " FOR UPDATE SKIP LOCKED",
-        _ => "",
-    };
+    let lock = claim_lock(backend);
     let text = format!(
         "UPDATE deliveries SET status = 'sending', lease_until = $2, leased_by = $3, updated_at = $1 \
          WHERE id IN (SELECT id FROM deliveries \

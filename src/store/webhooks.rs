@@ -219,18 +219,28 @@ pub async fn delete(txn: &DatabaseTransaction, model: Model) -> Result<()> {
     Ok(())
 }
 
-/// Subscriptions by id, locked until the transaction ends (PostgreSQL), taken in id order so
-/// dispatchers never wait on each other in a circle.
-pub async fn lock_all(txn: &DatabaseTransaction, ids: &[i64]) -> Result<HashMap<i64, Model>> {
+/// The subscriptions of a dispatch round, by id. Chat robots are locked until the transaction
+/// ends (PostgreSQL), in id order so dispatchers never wait on each other in a circle: their
+/// gather windows and rate limits are read and written in the round. `NO KEY UPDATE`, so a
+/// round waits for no other's foreign-key checks of attempts being recorded. Standard
+/// subscriptions keep no such state and are read without a lock, so two dispatchers sending a
+/// wave to the same ones do not take turns.
+pub async fn for_round(txn: &DatabaseTransaction, ids: &[i64]) -> Result<HashMap<i64, Model>> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let rows = Entity::find()
+        let robots = Entity::find()
             .filter(Column::Id.is_in(chunk.iter().copied()))
+            .filter(Column::Format.ne(WebhookFormat::Standard))
             .order_by_asc(Column::Id)
-            .lock_exclusive()
+            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
             .all(txn)
             .await?;
-        found.extend(rows.into_iter().map(|row| (row.id, row)));
+        let standard = Entity::find()
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .filter(Column::Format.eq(WebhookFormat::Standard))
+            .all(txn)
+            .await?;
+        found.extend(robots.into_iter().chain(standard).map(|row| (row.id, row)));
     }
     Ok(found)
 }

@@ -180,3 +180,54 @@ db_test! {
         assert_eq!(entry["attempts"].as_array().unwrap().len(), 1);
     }
 }
+
+db_test! {
+    async fn a_round_whose_record_meets_a_deadlock_records_again_and_sends_nothing_twice(app: TestApp) with loopback; {
+        // SQLite has one writer and no row locks: a record there cannot meet a deadlock.
+        if app.backend != crate::helpers::Backend::Postgres {
+            return;
+        }
+        use sea_orm::ConnectionTrait as _;
+        let receiver = Receiver::start().await;
+        let seed = app.seed().await;
+        session(&app, &seed).await;
+        let hook = id(&subscribe(&app, &seed, &receiver, "/standard/locked", json!({"events": ["session.reminder"], "offsets": ["PT1H", "PT2H"]})).await);
+        let slow = Reply::new(204, "").slow(Duration::from_millis(800));
+        receiver.script("/standard/locked", vec![slow.clone(), slow]);
+        let due = at("2019-05-28T00:00:00Z");
+        app.clock.set(due);
+        let dispatcher = Arc::new(quick(&app));
+        let round = tokio::spawn({
+            let dispatcher = Arc::clone(&dispatcher);
+            async move { dispatcher.dispatch_due().await }
+        });
+        let mut waited = 0;
+        while receiver.received("/standard/locked").len() < 2 {
+            assert!(waited < 200, "the reminders were not sent");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        // While the receiver answers, another transaction locks one of the two rows; the record
+        // settles the other and waits for this one, and then that transaction asks for the row
+        // the record holds: PostgreSQL ends the record's transaction as the deadlock's victim.
+        let other = app.db.begin().await.unwrap();
+        let rows = format!("SELECT id FROM deliveries WHERE webhook_id = {hook}");
+        other.execute_unprepared(&format!("{rows} ORDER BY id DESC LIMIT 1 FOR NO KEY UPDATE")).await.unwrap();
+        let waiting = "pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        while app.count(waiting).await == 0 {
+            assert!(waited < 500, "the record never waited for the locked row");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        other.execute_unprepared(&format!("{rows} ORDER BY id LIMIT 1 FOR NO KEY UPDATE")).await.unwrap();
+        other.commit().await.unwrap();
+        let round = round.await.unwrap().expect("the round records its sends once the deadlock is over");
+        assert_eq!(round.delivered, 2, "{round:?}");
+        // Long after the lease, nothing is left to take over and send again.
+        app.clock.set(due + dispatcher.lease() * 2);
+        assert_eq!(dispatcher.dispatch_due().await.unwrap().claimed, 0);
+        assert_eq!(receiver.received("/standard/locked").len(), 2);
+        assert_eq!(app.count(&format!("deliveries WHERE webhook_id = {hook} AND status = 'delivered' AND NOT maybe_sent")).await, 2);
+        assert_eq!(app.count(&format!("delivery_attempts WHERE webhook_id = {hook}")).await, 2);
+    }
+}

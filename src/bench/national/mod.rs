@@ -51,10 +51,30 @@ pub struct Options {
     pub levels: Vec<usize>,
     /// Reminders in the wave.
     pub reminders: usize,
+    /// The parts measured.
+    pub parts: Vec<Part>,
     /// Database connections of each serving process.
     pub max_connections: u32,
     /// The `sciday` executable to serve with.
     pub exe: PathBuf,
+}
+
+/// A part of the run, which `--only` may pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// The feeds under load.
+    Feeds,
+    /// The candidates, sessions and volunteers lists.
+    Lists,
+    /// Assignments at each worker count.
+    Assignments,
+    /// The reminder wave.
+    Wave,
+}
+
+impl Part {
+    /// Every part, in the order a run measures them.
+    pub const ALL: [Self; 4] = [Self::Feeds, Self::Lists, Self::Assignments, Self::Wave];
 }
 
 /// What a run measured: the data set and the table's rows.
@@ -97,14 +117,25 @@ pub async fn run(url: &DatabaseUrl, options: &Options) -> anyhow::Result<Report>
     let base = &bases[0];
     let mut memory = Watch::new(&servers, "start");
 
-    eprintln!("feeds on {base}");
-    let mut rows = feeds::measure(&db, &data, base, options).await?;
-    memory.note(&servers, "after feeds");
-    eprintln!("lists");
-    rows.extend(lists::measure(&db, &data, base, &token, options).await?);
-    eprintln!("assignments");
-    rows.extend(assignments(&db, &data, base, &token, options).await?);
-    memory.note(&servers, "after assignments");
+    let mut rows = Vec::new();
+    let measures = |part| options.parts.contains(&part);
+    if measures(Part::Feeds) {
+        eprintln!("feeds on {base}");
+        rows.extend(feeds::measure(&db, &data, base, options).await?);
+        memory.note(&servers, "after feeds");
+    }
+    if measures(Part::Lists) {
+        eprintln!("lists");
+        rows.extend(lists::measure(&db, &data, base, &token, options).await?);
+    }
+    if measures(Part::Assignments) {
+        eprintln!("assignments");
+        rows.extend(assignments(&db, &data, base, &token, options).await?);
+        memory.note(&servers, "after assignments");
+    }
+    if !measures(Part::Wave) {
+        return finish(db, servers, memory, rows, data).await;
+    }
     eprintln!("reminder wave");
     let mut api = Api::new(base, &token);
     let wave = wave::prepare(&db, &data, &api, options.reminders).await?;
@@ -123,6 +154,17 @@ pub async fn run(url: &DatabaseUrl, options: &Options) -> anyhow::Result<Report>
         said = "the instance was restarted after the outbox was written".to_owned();
     }
     rows.push(wave::settle(&db, &api, wave, instances).await?.noting(said));
+    finish(db, servers, memory, rows, data).await
+}
+
+/// Notes each process's memory at the end, stops the processes and closes the database.
+async fn finish(
+    db: Db,
+    servers: Vec<Serving>,
+    mut memory: Watch,
+    mut rows: Vec<Row>,
+    data: DataSet,
+) -> anyhow::Result<Report> {
     memory.note(&servers, "end");
     rows.extend(memory.rows(&servers));
     for server in servers {

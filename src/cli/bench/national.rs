@@ -40,6 +40,9 @@ pub(in crate::cli) struct NationalArgs {
     /// Reminders in the wave (default: 100,000 at full scale).
     #[arg(long)]
     reminders: Option<usize>,
+    /// Measure only these parts, comma-separated (default: all of them).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<bench::national::Part>,
     #[command(flatten)]
     pool: PoolArgs,
 }
@@ -67,6 +70,11 @@ impl NationalArgs {
             assignments: self.assignments.unwrap_or_else(|| scaled(1_000.0)),
             levels: self.concurrency.iter().map(|&n| n.max(1)).collect(),
             reminders: self.reminders.unwrap_or_else(|| scaled(100_000.0)),
+            parts: if self.only.is_empty() {
+                bench::national::Part::ALL.to_vec()
+            } else {
+                self.only.clone()
+            },
             max_connections: self.pool.max_connections,
             exe: std::env::current_exe().context("finding the sciday executable")?,
         })

@@ -37,7 +37,7 @@ impl Dispatcher {
         let mut webhook_ids: Vec<i64> = claimed.iter().map(|d| d.webhook_id).collect();
         webhook_ids.sort_unstable();
         webhook_ids.dedup();
-        let subscriptions = webhooks::lock_all(txn, &webhook_ids).await?;
+        let subscriptions = webhooks::for_round(txn, &webhook_ids).await?;
         let said = Said::read(txn, &claimed, &subscriptions, &self.public_url).await?;
         let mut by_webhook: BTreeMap<i64, Vec<Delivery>> = BTreeMap::new();
         for delivery in claimed {

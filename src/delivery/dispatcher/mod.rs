@@ -1,15 +1,18 @@
-//! The dispatcher: claims due deliveries under a lease it renews while it sends, writes each as
-//! its platform's message from the session as it is now, merges what falls due to one robot
-//! together before keeping the robot within its rate limit, sends outside any transaction, and
-//! records every attempt.
+//! The dispatcher: claims due deliveries under a lease it renews until their sends are
+//! recorded, writes each as its platform's message from the session as it is now, merges what
+//! falls due to one robot together before keeping the robot within its rate limit, sends
+//! outside any transaction, and records every attempt.
 //!
 //! One round is [`Dispatcher::dispatch_due`]:
 //! - **claim** (`claim`, one transaction): claims whose dispatcher died are taken over and
 //!   marked in doubt; rows due are claimed, no more than can be sent within one lease; what
 //!   their notices say is read; gather windows, throttles and rate limits are applied;
-//! - **send** (`send`, no transaction): at most `concurrency` requests at a time, the claims
-//!   renewed every third of the takeover interval;
-//! - **record** (`record`, one transaction): attempts, outcomes, subscription health.
+//! - **send** (`send`, no transaction): at most `concurrency` requests at a time;
+//! - **record** (`record`, one transaction, tried again if it fails): attempts, outcomes,
+//!   subscription health.
+//!
+//! From the claim until the record commits, the claims are renewed every third of the takeover
+//! interval, so no other instance sends a message again while its answer is being recorded.
 //!
 //! [`Dispatcher::run`] repeats rounds, sleeping until the next due time and waking when work
 //! is enqueued. Each dispatcher claims under its instance's identity: a process that restarts
@@ -263,8 +266,11 @@ impl Dispatcher {
         let messages = self.compose(&txn, claimed, now, &mut round).await?;
         txn.commit().await?;
         round.messages = messages.len();
-        let sent = self.send_all(messages).await;
-        self.record(sent, &mut round, false).await?;
+        self.renewing(async {
+            let sent = self.send_all(messages).await;
+            self.record(sent, &mut round, false).await
+        })
+        .await?;
         Ok(round)
     }
 

@@ -157,22 +157,55 @@ impl Dispatcher {
                 );
             }
         }
+        let record = Record {
+            attempts,
+            settled,
+            holds,
+            health,
+        };
+        // The messages are out: a record that fails (a deadlock, a lost connection) is tried
+        // again, under the claims the heartbeat keeps, rather than left for a takeover that
+        // would send them again.
+        let mut tries = 0;
+        loop {
+            match self.write(&record, now).await {
+                Ok(()) => return Ok(()),
+                Err(error) if tries < RECORD_TRIES => {
+                    tries += 1;
+                    tracing::warn!(%error, tries, "recording webhook attempts failed; trying again");
+                    tokio::time::sleep(RECORD_PAUSE * tries).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Writes a round's record in one transaction.
+    async fn write(&self, record: &Record, now: DateTime<Utc>) -> Result<()> {
+        let Record {
+            attempts,
+            settled,
+            holds,
+            health,
+        } = record;
+        let mut attempts = attempts.clone();
         let txn = self.db.begin().await?;
+        // Deliveries first, then subscriptions in id order, as a claim takes them.
         // A subscription deleted meanwhile took its deliveries with it: their attempts go
         // unrecorded rather than failing the record of the rest.
         let tried: Vec<i64> = settled.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
         let present = deliveries::existing(&txn, &tried).await?;
         attempts.retain(|a| matches!(&a.delivery_id, sea_orm::ActiveValue::Set(id) if present.contains(id)));
         deliveries::log_attempts(&txn, attempts).await?;
-        for (settled, ids) in &settled {
+        for (settled, ids) in settled {
             deliveries::settle(&txn, ids, &self.worker, settled, now).await?;
         }
-        for (webhook_id, until) in holds {
+        for (&webhook_id, &until) in holds {
             webhooks::hold(&txn, webhook_id, until).await?;
         }
         let reached: Vec<i64> = health.iter().filter(|(_, h)| h.is_none()).map(|(id, _)| *id).collect();
         webhooks::note_delivered(&txn, &reached, now).await?;
-        for (webhook_id, flag) in health.into_iter().filter_map(|(id, h)| Some((id, h?))) {
+        for (&webhook_id, flag) in health.iter().filter_map(|(id, h)| Some((id, h.clone()?))) {
             if let Some(reason) = webhooks::note_failing(&txn, webhook_id, flag, now).await? {
                 tracing::warn!(subscription = webhook_id, %reason, "webhook subscription disabled");
             }
@@ -181,6 +214,21 @@ impl Dispatcher {
         Ok(())
     }
 }
+
+/// What a round's attempts come to, written in one transaction.
+struct Record {
+    attempts: Vec<entity::delivery_attempt::ActiveModel>,
+    settled: Vec<(Settled, Vec<i64>)>,
+    /// Robots a platform asked to hold off, until when.
+    holds: BTreeMap<i64, DateTime<Utc>>,
+    /// Per subscription: reached (`None`), or failing with the latest permanent refusal.
+    health: BTreeMap<i64, Option<Option<String>>>,
+}
+
+/// How often a failed record is tried again, and the pause before the first retry (growing
+/// with each): about six seconds in all, well inside a heartbeat-kept claim.
+const RECORD_TRIES: u32 = 5;
+const RECORD_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// One line for the log and the delivery record.
 pub(super) fn describe(answer: Option<&Answer>, verdict: &Verdict) -> String {

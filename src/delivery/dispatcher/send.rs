@@ -2,6 +2,7 @@
 //! transaction; the claims renewed all the while, so no other instance takes them over while
 //! this one is alive and sending.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,19 +48,26 @@ pub(super) struct Sent {
 }
 
 impl Dispatcher {
-    /// Sends a round's messages, renewing its claims every heartbeat until the last answer.
+    /// Sends a round's messages, at most `concurrency` at a time.
     pub(super) async fn send_all(&self, messages: Vec<Message>) -> Vec<Sent> {
-        let sending = futures_util::stream::iter(messages)
+        futures_util::stream::iter(messages)
             .map(|message| self.send(message))
             .buffer_unordered(self.settings.concurrency.max(1))
-            .collect::<Vec<Sent>>();
-        tokio::pin!(sending);
+            .collect::<Vec<Sent>>()
+            .await
+    }
+
+    /// Runs `work` (a round's sending and its record) while renewing this dispatcher's claims
+    /// every heartbeat: no other instance takes over a message between its send and the
+    /// record of it, which would send it again.
+    pub(super) async fn renewing<T>(&self, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
         let mut beats = tokio::time::interval(self.settings.heartbeat());
         beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         beats.tick().await;
         loop {
             tokio::select! {
-                sent = &mut sending => return sent,
+                done = &mut work => return done,
                 _ = beats.tick() => self.renew().await,
             }
         }
