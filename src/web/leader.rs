@@ -252,17 +252,7 @@ pub async fn act(
             volunteer_id: leader.id,
             team_id: team.id,
         };
-        let outcome = state
-            .feeds
-            .writing(page_actions::perform(
-                &state.db,
-                &page,
-                &key,
-                assignment_id,
-                action,
-                state.clock.now(),
-            ))
-            .await?;
+        let outcome = super::perform(&state, &page, &key, assignment_id, action).await?;
         Ok::<_, PageError>(outcome)
     }
     .await;

@@ -199,3 +199,26 @@ fn id(text: &str) -> Result<i64, PageError> {
         .filter(|id| *id > 0)
         .ok_or_else(PageError::not_found)
 }
+
+/// Performs a volunteer's or team leader's action from their page, once per idempotency key,
+/// and tells the feeds what it changed.
+async fn perform(
+    state: &AppState,
+    page: &crate::store::page_actions::Page,
+    key: &str,
+    assignment_id: i64,
+    action: crate::store::page_actions::PageAction,
+) -> crate::error::Result<crate::store::page_actions::Outcome> {
+    let now = state.clock.now();
+    state
+        .feeds
+        .writing(crate::store::page_actions::perform(
+            &state.db,
+            page,
+            key,
+            assignment_id,
+            action,
+            now,
+        ))
+        .await
+}

@@ -23,7 +23,7 @@ use crate::http::AppState;
 use crate::store::assignments::CHECK_IN_OPENS_BEFORE_START;
 use crate::store::duties::{self, Duty};
 use crate::store::feeds::Window;
-use crate::store::page_actions::{self, Page, PageAction};
+use crate::store::page_actions::{Page, PageAction};
 use crate::store::{teams, volunteers};
 
 /// How far back a personal page lists assignments.
@@ -290,17 +290,7 @@ pub async fn act(
     };
     let name = action.name();
     let page = Page::Volunteer(volunteer.id);
-    let performed = state
-        .feeds
-        .writing(page_actions::perform(
-            &state.db,
-            &page,
-            &key,
-            assignment_id,
-            action,
-            state.clock.now(),
-        ))
-        .await;
+    let performed = super::perform(&state, &page, &key, assignment_id, action).await;
     match performed {
         Ok(_) => Ok(private(
             Redirect::to(&format!("/v/{token}?done={name}#a{assignment_id}")).into_response(),
