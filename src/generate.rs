@@ -265,7 +265,13 @@ pub async fn generate(
             display_order: Set(i),
             title: Set(format!("合成系列活动{i}")),
             description: Set(None),
-            organization_id: Set(organizations[usize::try_from(i).unwrap_or(0) % organizations.len()]),
+            // The main activity is the host's own, as the launch ceremony is the city
+            // association's: its roles without a team are open to every volunteer.
+            organization_id: Set(if i == 0 {
+                root.id
+            } else {
+                organizations[usize::try_from(i).unwrap_or(0) % organizations.len()]
+            }),
             service_kinds: Set(serde_json::json!(["科学普及"])),
             public: Set(true),
             version: Set(1),

@@ -23,3 +23,17 @@ pub(crate) async fn create_indexes<T: Iden + Clone + 'static>(
     }
     Ok(())
 }
+
+/// Creates the index `new` on `table` and then drops the one it replaces, `old`: the table is
+/// never without one of the two.
+pub(crate) async fn replace_index<T: Iden + Clone + 'static>(
+    manager: &SchemaManager<'_>,
+    table: T,
+    new: IndexSpec<T>,
+    old: &'static str,
+) -> Result<(), DbErr> {
+    create_indexes(manager, table.clone(), vec![new]).await?;
+    manager
+        .drop_index(Index::drop().name(old).table(table).to_owned())
+        .await
+}

@@ -37,6 +37,7 @@ mod m20261208_000030_create_program_hour_blocks;
 mod m20261208_000031_index_list_filters;
 mod m20261208_000032_create_feed_stamps;
 mod m20261208_000033_index_claim_order;
+mod m20261209_000034_index_claim_by_session;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000031_index_list_filters::Migration),
             Box::new(m20261208_000032_create_feed_stamps::Migration),
             Box::new(m20261208_000033_index_claim_order::Migration),
+            Box::new(m20261209_000034_index_claim_by_session::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::indexes::create_indexes;
+use crate::indexes::replace_index;
 use crate::m20261130_000016_create_deliveries::Deliveries;
 
 #[derive(DeriveMigrationName)]
@@ -16,30 +16,12 @@ const REPLACED: &str = "idx_deliveries_status_next";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        create_indexes(
-            manager,
-            Deliveries::Table,
-            vec![(
-                NAME,
-                vec![Deliveries::Status, Deliveries::NextAttemptAt, Deliveries::Id],
-                false,
-            )],
-        )
-        .await?;
-        manager
-            .drop_index(Index::drop().name(REPLACED).table(Deliveries::Table).to_owned())
-            .await
+        let columns = vec![Deliveries::Status, Deliveries::NextAttemptAt, Deliveries::Id];
+        replace_index(manager, Deliveries::Table, (NAME, columns, false), REPLACED).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        create_indexes(
-            manager,
-            Deliveries::Table,
-            vec![(REPLACED, vec![Deliveries::Status, Deliveries::NextAttemptAt], false)],
-        )
-        .await?;
-        manager
-            .drop_index(Index::drop().name(NAME).table(Deliveries::Table).to_owned())
-            .await
+        let columns = vec![Deliveries::Status, Deliveries::NextAttemptAt];
+        replace_index(manager, Deliveries::Table, (REPLACED, columns, false), NAME).await
     }
 }

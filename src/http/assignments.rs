@@ -395,10 +395,10 @@ async fn assign(state: &AppState, actor: &Actor, input: AssignmentIn) -> Result<
         override_rules = one(override_rules(input.override_rules.as_ref(), actor)),
     }
     let conn = state.db.reader();
-    let (session_id, owner) = roles::session_and_owner(conn, input.role_id)
+    let placing = roles::placing(conn, input.role_id)
         .await?
         .ok_or_else(|| Error::field("role_id", "not_found", "there is no such session role"))?;
-    actor.require_manages(&owner, "this session")?;
+    actor.require_manages(&placing.owner, "this session")?;
     let (volunteer, home) = volunteers::with_home(conn, input.volunteer_id)
         .await
         .map_err(as_field("volunteer_id"))?;
@@ -406,7 +406,7 @@ async fn assign(state: &AppState, actor: &Actor, input: AssignmentIn) -> Result<
     let request = Request {
         key,
         role_id: input.role_id,
-        session_id,
+        session_id: placing.session_id,
         volunteer_id: volunteer.id,
         status,
         override_rules,
@@ -416,11 +416,7 @@ async fn assign(state: &AppState, actor: &Actor, input: AssignmentIn) -> Result<
     state.audit(actor).created(&txn, &model).await?;
     txn.commit().await?;
     let full = sees_personal_data(actor, volunteer.id, Some(&home));
-    let zones = crate::store::sessions::program_zones(conn, &[session_id]).await?;
-    let zone = zones
-        .get(&session_id)
-        .copied()
-        .unwrap_or_else(|| Zone::from_stored("UTC"));
+    let zone = Zone::from_stored(&placing.program_zone);
     Ok(AssignmentOut::new(model, &volunteer, full, zone))
 }
 

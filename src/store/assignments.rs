@@ -154,7 +154,7 @@ pub async fn assign(txn: &DatabaseTransaction, request: Request, policy: Policy)
         (Some(o), false) => (Some(o.reason.clone()), Some(o.by)),
         _ => (None, None),
     };
-    let row = ActiveModel {
+    let mut row = ActiveModel {
         overridden_rules: Set(serde_json::to_value(&overridden).unwrap_or_default()),
         override_reason: Set(override_reason),
         overridden_by: Set(overridden_by),
@@ -166,7 +166,12 @@ pub async fn assign(txn: &DatabaseTransaction, request: Request, policy: Policy)
             request.status,
         )
     };
-    let assignment = insert(txn, row, policy.now).await?;
+    row.stamp(1, policy.now);
+    // The session was read with the seat: its program and worth need no second read.
+    let assignment = row.insert(txn).await?;
+    if assignment.status.is_active() {
+        program_hours::assignment_made(txn, judged.program_id, assignment.volunteer_id, judged.worth).await?;
+    }
     reminders::assigned(txn, &assignment, policy.now).await?;
     Ok(assignment)
 }

@@ -337,7 +337,7 @@ pub async fn claim_due(
         "UPDATE deliveries SET status = 'sending', lease_until = $2, leased_by = $3, updated_at = $1 \
          WHERE id IN (SELECT id FROM deliveries \
            WHERE status = 'pending' AND next_attempt_at <= $1 \
-           ORDER BY next_attempt_at, id LIMIT $4{lock}) \
+           ORDER BY next_attempt_at, session_id, id LIMIT $4{lock}) \
          RETURNING *"
     );
     let statement = Statement::from_sql_and_values(

@@ -23,17 +23,24 @@ use crate::error::{Error, Result};
 /// What a prospective assignment would break.
 pub(super) struct Judged {
     pub session_id: i64,
+    /// The session's program.
+    pub program_id: i64,
+    /// What the session adds to an assignee's time in the program
+    /// ([`super::program_hours::worth`]), read with the seat.
+    pub worth: i64,
     pub broken: Vec<Violation>,
 }
 
-/// Locks the session for sharing and the role for update (PostgreSQL).
+/// Locks the session for sharing, then the role and the volunteer for update (PostgreSQL),
+/// in one statement: PostgreSQL takes a statement's row locks in the order its locking
+/// clauses name the tables, which is the agreed order.
 const LOCK: &str = "\
-SELECT r.id FROM session_roles r JOIN sessions s ON s.id = r.session_id \
-WHERE r.id = $1 AND s.id = $2 FOR SHARE OF s FOR UPDATE OF r";
+SELECT r.id FROM session_roles r JOIN sessions s ON s.id = r.session_id CROSS JOIN volunteers v \
+WHERE r.id = $1 AND s.id = $2 AND v.id = $3 FOR SHARE OF s FOR UPDATE OF r FOR UPDATE OF v";
 
 /// The session, its role and the seats taken.
 const ROLE: &str = "\
-SELECT s.id, s.venue_id, s.time_zone, s.all_day, s.starts_at, s.ends_at, s.start_date, s.end_date, \
+SELECT s.id, s.program_id, s.venue_id, s.time_zone, s.all_day, s.starts_at, s.ends_at, s.start_date, s.end_date, \
        s.status, s.deleted_at, r.needed, r.team_id, r.qualifications, t.path AS team_path, t.name AS team_name, \
        (SELECT COUNT(*) FROM assignments a WHERE a.role_id = r.id AND a.status IN (ACTIVE)) AS filled \
 FROM session_roles r \
@@ -93,6 +100,11 @@ pub(super) fn volunteer_statement(
 /// The seat `role_id` of `session_id` offers, as it stands: the same reading whether one
 /// assignment is judged or a role's candidates are ranked, so the two never disagree.
 pub(super) async fn seat(conn: &impl ConnectionTrait, role_id: i64, session_id: i64) -> Result<Seat> {
+    Ok(seat_in_program(conn, role_id, session_id).await?.0)
+}
+
+/// The seat, with the session's program and its worth to an assignee.
+async fn seat_in_program(conn: &impl ConnectionTrait, role_id: i64, session_id: i64) -> Result<(Seat, i64, i64)> {
     let role = conn
         .query_one_raw(role_statement(conn.get_database_backend(), role_id, session_id))
         .await?
@@ -112,8 +124,15 @@ pub(super) async fn seat(conn: &impl ConnectionTrait, role_id: i64, session_id: 
     let team_path: Option<String> = role.try_get("", "team_path")?;
     let team_name: Option<String> = role.try_get("", "team_name")?;
     let qualifications: serde_json::Value = role.try_get("", "qualifications")?;
-    Ok(Seat {
-        slot: slot_from(session_id, role.try_get("", "venue_id")?, &times),
+    let program_id: i64 = role.try_get("", "program_id")?;
+    let slot = slot_from(session_id, role.try_get("", "venue_id")?, &times);
+    let worth = if deleted_at.is_some() {
+        0
+    } else {
+        crate::domain::hours::planned_seconds(slot, times.all_day)
+    };
+    let seat = Seat {
+        slot,
         session_cancelled: status == "cancelled" || deleted_at.is_some(),
         needed: role.try_get("", "needed")?,
         filled: u64::try_from(filled).unwrap_or(0),
@@ -123,7 +142,8 @@ pub(super) async fn seat(conn: &impl ConnectionTrait, role_id: i64, session_id: 
             name: team_name.unwrap_or_default(),
         }),
         required: serde_json::from_value(qualifications).unwrap_or_default(),
-    })
+    };
+    Ok((seat, program_id, worth))
 }
 
 /// Reads the facts under the agreed locks and applies the rules.
@@ -138,11 +158,15 @@ pub(super) async fn judge(
     // SQLite's single writer already serializes this transaction. PostgreSQL takes the locks
     // in the agreed order — session (shared), role, volunteer — before anything is counted.
     if backend == DatabaseBackend::Postgres {
-        let lock = Statement::from_sql_and_values(backend, LOCK, [Value::from(role_id), Value::from(session_id)]);
-        txn.query_one_raw(lock).await?.ok_or(Error::NotFound("session role"))?;
-        super::volunteers::lock(txn, &[volunteer_id]).await?;
+        let values = [Value::from(role_id), Value::from(session_id), Value::from(volunteer_id)];
+        let lock = Statement::from_sql_and_values(backend, LOCK, values);
+        if txn.query_one_raw(lock).await?.is_none() {
+            // The role or the volunteer is gone; the seat's read fails if it is the role.
+            seat(txn, role_id, session_id).await?;
+            return Err(Error::NotFound("volunteer"));
+        }
     }
-    let seat = seat(txn, role_id, session_id).await?;
+    let (seat, program_id, worth) = seat_in_program(txn, role_id, session_id).await?;
     let rows = txn
         .query_all_raw(volunteer_statement(
             backend,
@@ -189,6 +213,8 @@ pub(super) async fn judge(
     };
     Ok(Judged {
         session_id,
+        program_id,
+        worth,
         broken: staffing::check(&Facts {
             now: policy.now,
             travel_buffer: policy.travel_buffer,

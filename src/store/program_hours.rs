@@ -55,6 +55,17 @@ pub(super) async fn assignment_changed(
     add(conn, session.program_id, &[(volunteer_id, seconds)]).await
 }
 
+/// After an active assignment was made to a session worth `seconds`, its volunteer's time in
+/// the program grows by that much.
+pub(super) async fn assignment_made(
+    conn: &impl ConnectionTrait,
+    program_id: i64,
+    volunteer_id: i64,
+    seconds: i64,
+) -> Result<()> {
+    add(conn, program_id, &[(volunteer_id, seconds)]).await
+}
+
 /// After a session changed from `before` to `after`: everyone actively assigned to it gains
 /// (or loses) the difference in its worth.
 pub(super) async fn session_changed(conn: &impl ConnectionTrait, before: &Session, after: &Session) -> Result<()> {

@@ -59,21 +59,39 @@ pub async fn get(conn: &impl ConnectionTrait, id: i64) -> Result<Model> {
     record::find::<ActiveModel>(conn, id).await
 }
 
-/// A role's session and the path of the organization that organizes it, in one query;
-/// `None` when the role does not exist or its session was deleted.
-pub async fn session_and_owner(conn: &impl ConnectionTrait, role_id: i64) -> Result<Option<(i64, String)>> {
-    use entity::{activity, organization, session};
-    Ok(Entity::find_by_id(role_id)
+/// Where a role sits, as an assignment to it needs to know before anything is locked.
+#[derive(Clone, Debug)]
+pub struct Placing {
+    /// The role's session.
+    pub session_id: i64,
+    /// The path of the organization that runs the session's activity.
+    pub owner: String,
+    /// The time zone of the session's program, which assignments are told in.
+    pub program_zone: String,
+}
+
+/// The session of a live role, the path of its owner and its program's time zone, in one
+/// read.
+pub async fn placing(conn: &impl ConnectionTrait, role_id: i64) -> Result<Option<Placing>> {
+    use entity::{activity, organization, program, session};
+    let found = Entity::find_by_id(role_id)
         .select_only()
         .column(Column::SessionId)
         .column(organization::Column::Path)
+        .column(program::Column::TimeZone)
         .join(JoinType::InnerJoin, Relation::Session.def())
         .join(JoinType::InnerJoin, session::Relation::Activity.def())
         .join(JoinType::InnerJoin, activity::Relation::Organization.def())
+        .join(JoinType::InnerJoin, session::Relation::Program.def())
         .filter(session::Column::DeletedAt.is_null())
-        .into_tuple::<(i64, String)>()
+        .into_tuple::<(i64, String, String)>()
         .one(conn)
-        .await?)
+        .await?;
+    Ok(found.map(|(session_id, owner, program_zone)| Placing {
+        session_id,
+        owner,
+        program_zone,
+    }))
 }
 
 /// One role by id, locked until the transaction ends: assignments to it queue here.

@@ -216,15 +216,41 @@ async fn sessions_and_assigned(conn: &impl ConnectionTrait, ids: &[i64]) -> Resu
     Ok((keys, volunteers))
 }
 
+/// Rows each organization's and team's counter is spread over.
+///
+/// A team of a city's volunteers is touched by every assignment in the city; with one row,
+/// concurrent assignments would queue on its lock until each commits. Those counters are only
+/// ever read as part of a subtree (a range of keys), so each writer raises one of several
+/// rows, `team:/9/12/#3`, all inside the team's range, and the sum is the same.
+const SHARDS: u64 = 16;
+
+/// The next shard this process raises, taken in turn so concurrent writers here never share one.
+static NEXT_SHARD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The rows `keys` are raised in: organizations' and teams' counters in one of their shards.
+fn rows_of(keys: &BTreeSet<String>, shard: u64) -> BTreeSet<String> {
+    keys.iter()
+        .map(|key| {
+            if key.starts_with("organization:") || key.starts_with("team:") {
+                format!("{key}#{shard}")
+            } else {
+                key.clone()
+            }
+        })
+        .collect()
+}
+
 /// Raises the counters of `keys` (creating those not yet counted) in the caller's transaction,
-/// in key order so that concurrent writers take the rows in one order, and notes the keys
+/// in row order so that concurrent writers take the rows in one order, and notes the keys
 /// for this instance's feeds (see [`collecting`]).
 pub async fn raise(conn: &impl ConnectionTrait, keys: &BTreeSet<String>, now: DateTime<Utc>) -> Result<()> {
     if keys.is_empty() {
         return Ok(());
     }
-    let at = keys.len() + 1;
-    let rows = (1..=keys.len())
+    let shard = NEXT_SHARD.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
+    let rows_raised = rows_of(keys, shard);
+    let at = rows_raised.len() + 1;
+    let rows = (1..=rows_raised.len())
         .map(|n| format!("(${n}, 1, ${at})"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -233,7 +259,10 @@ pub async fn raise(conn: &impl ConnectionTrait, keys: &BTreeSet<String>, now: Da
          ON CONFLICT (key) DO UPDATE SET stamp = feed_stamps.stamp + 1, changed_at = excluded.changed_at"
     );
     let backend = conn.get_database_backend();
-    let values = keys.iter().map(|k| Value::from(k.as_str())).chain([Value::from(now)]);
+    let values = rows_raised
+        .iter()
+        .map(|k| Value::from(k.as_str()))
+        .chain([Value::from(now)]);
     conn.execute_raw(Statement::from_sql_and_values(backend, sql(&text, backend), values))
         .await?;
     note(keys);
@@ -335,6 +364,37 @@ mod tests {
         ] {
             assert!(!(outside >= prefix.as_str() && outside < end.as_str()), "{outside}");
         }
+    }
+
+    #[test]
+    fn a_shard_of_a_counter_read_by_subtree_stays_in_its_subtree() {
+        let keys = BTreeSet::from([team("/9/12/"), organization("/1/4/"), volunteer(88), program(7)]);
+        let rows = rows_of(&keys, 3);
+        assert_eq!(
+            rows,
+            BTreeSet::from([
+                "organization:/1/4/#3".to_owned(),
+                "program:7".to_owned(),
+                "team:/9/12/#3".to_owned(),
+                "volunteer:88".to_owned(),
+            ])
+        );
+        for (row, prefix, sibling) in [
+            ("team:/9/12/#3", team("/9/12/"), team("/9/1/")),
+            ("organization:/1/4/#3", organization("/1/4/"), organization("/1/40/")),
+        ] {
+            assert!(
+                row >= prefix.as_str() && row < past(&prefix).as_str(),
+                "{row} in {prefix}"
+            );
+            assert!(
+                !(row >= sibling.as_str() && row < past(&sibling).as_str()),
+                "{row} not in {sibling}"
+            );
+        }
+        // An ancestor's range holds its descendants' shards.
+        let ancestor = team("/9/");
+        assert!("team:/9/12/#3" >= ancestor.as_str() && "team:/9/12/#3" < past(&ancestor).as_str());
     }
 
     #[tokio::test]

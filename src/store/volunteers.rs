@@ -279,10 +279,14 @@ pub async fn lock(txn: &DatabaseTransaction, ids: &[i64]) -> Result<()> {
     ids.sort_unstable();
     ids.dedup();
     for chunk in ids.chunks(500) {
-        Entity::find()
+        // Only the ids come back: the lock is the point, not the rows.
+        let _: Vec<i64> = Entity::find()
+            .select_only()
+            .column(Column::Id)
             .filter(Column::Id.is_in(chunk.iter().copied()))
             .order_by_asc(Column::Id)
             .lock_exclusive()
+            .into_tuple()
             .all(txn)
             .await?;
     }

@@ -92,3 +92,18 @@ db_test! {
         assert_eq!(everyone.len() as i64, assigned, "everyone assigned has hours");
     }
 }
+
+db_test! {
+    async fn the_main_activity_of_a_generated_program_is_the_hosts_own(app: TestApp) {
+        generate(&app.db, &sizes(14), app.policy().now, &|_| {}).await.unwrap();
+        // As the launch ceremony is the city association's: its roles without a team are open
+        // to the volunteers of every organization, which a national measurement of the
+        // candidates needs.
+        let hosts_own = scalar(&app, "SELECT COUNT(*) FROM activities a JOIN programs p ON p.id = a.program_id \
+             WHERE a.kind = 'main' AND a.organization_id = p.host_organization_id").await;
+        assert_eq!(hosts_own, 1);
+        let series_by_others = scalar(&app, "SELECT COUNT(*) FROM activities a JOIN programs p ON p.id = a.program_id \
+             WHERE a.kind = 'series' AND a.organization_id <> p.host_organization_id").await;
+        assert_eq!(series_by_others, 10);
+    }
+}

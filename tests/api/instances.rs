@@ -18,6 +18,27 @@ fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
 
+/// Starts a round of `dispatcher` and returns once `receiver` has had `messages` at `path`,
+/// the round still waiting for their answers.
+async fn round_sent(
+    dispatcher: &Arc<Dispatcher>,
+    receiver: &Receiver,
+    path: &str,
+    messages: usize,
+) -> tokio::task::JoinHandle<sciday::error::Result<sciday::delivery::dispatcher::Round>> {
+    let round = tokio::spawn({
+        let dispatcher = Arc::clone(dispatcher);
+        async move { dispatcher.dispatch_due().await }
+    });
+    let mut waited = 0;
+    while receiver.received(path).len() < messages {
+        assert!(waited < 200, "the messages were not sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    round
+}
+
 db_test! {
     async fn two_dispatchers_on_one_database_send_each_message_once(app: TestApp) with loopback; {
         let receiver = Receiver::start().await;
@@ -197,16 +218,8 @@ db_test! {
         let due = at("2019-05-28T00:00:00Z");
         app.clock.set(due);
         let dispatcher = Arc::new(quick(&app));
-        let round = tokio::spawn({
-            let dispatcher = Arc::clone(&dispatcher);
-            async move { dispatcher.dispatch_due().await }
-        });
+        let round = round_sent(&dispatcher, &receiver, "/standard/locked", 2).await;
         let mut waited = 0;
-        while receiver.received("/standard/locked").len() < 2 {
-            assert!(waited < 200, "the reminders were not sent");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
         // While the receiver answers, another transaction locks one of the two rows; the record
         // settles the other and waits for this one, and then that transaction asks for the row
         // the record holds: PostgreSQL ends the record's transaction as the deadlock's victim.
@@ -229,5 +242,54 @@ db_test! {
         assert_eq!(receiver.received("/standard/locked").len(), 2);
         assert_eq!(app.count(&format!("deliveries WHERE webhook_id = {hook} AND status = 'delivered' AND NOT maybe_sent")).await, 2);
         assert_eq!(app.count(&format!("delivery_attempts WHERE webhook_id = {hook}")).await, 2);
+    }
+}
+
+db_test! {
+    async fn a_heartbeat_during_the_record_waits_beside_it_and_the_round_ends(app: TestApp) with loopback; {
+        // SQLite has one writer and no row locks: its record never waits for a row.
+        if app.backend != crate::helpers::Backend::Postgres {
+            return;
+        }
+        use sea_orm::ConnectionTrait as _;
+        let receiver = Receiver::start().await;
+        let seed = app.seed().await;
+        session(&app, &seed).await;
+        let hook = id(&subscribe(&app, &seed, &receiver, "/standard/beat", json!({"events": ["session.reminder"], "offsets": ["PT1H", "PT2H"]})).await);
+        let due = at("2019-05-28T00:00:00Z");
+        app.clock.set(due);
+        // A heartbeat every 100 ms.
+        let dispatcher = Arc::new(crate::dispatch::dispatcher_with(&app, Settings {
+            takeover: Duration::from_millis(300),
+            timeout: Duration::from_secs(2),
+            gather: Duration::ZERO,
+            ..Settings::default()
+        }));
+        let slow = Reply::new(204, "").slow(Duration::from_millis(800));
+        receiver.script("/standard/beat", vec![slow.clone(), slow]);
+        let round = round_sent(&dispatcher, &receiver, "/standard/beat", 2).await;
+        let mut waited = 0;
+        // While the receiver answers, another transaction takes one of the two rows: a renewal
+        // waits for it, and the send and the record must go on beside that renewal; the record
+        // settles the other row and waits for this one, its transaction open, while heartbeats
+        // come and their renewals wait for the record's rows.
+        let other = app.db.begin().await.unwrap();
+        let rows = format!("SELECT id FROM deliveries WHERE webhook_id = {hook}");
+        other.execute_unprepared(&format!("{rows} ORDER BY id DESC LIMIT 1 FOR NO KEY UPDATE")).await.unwrap();
+        let waiting = "pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        while app.count(waiting).await < 2 {
+            assert!(waited < 500, "the record never went on beside a waiting renewal");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        other.commit().await.unwrap();
+        let round = tokio::time::timeout(Duration::from_secs(10), round)
+            .await
+            .expect("the round ends: the record commits and the renewal after it")
+            .unwrap()
+            .unwrap();
+        assert_eq!(round.delivered, 2, "{round:?}");
+        assert_eq!(receiver.received("/standard/beat").len(), 2);
+        assert_eq!(app.count(&format!("deliveries WHERE webhook_id = {hook} AND status = 'delivered'")).await, 2);
     }
 }

@@ -116,6 +116,44 @@ db_test! {
 }
 
 db_test! {
+    async fn a_round_claims_the_reminders_of_one_session_together(app: TestApp) {
+        let (seed, first, session_a) = subscription(&app).await;
+        let session_b = session(&app, &seed).await;
+        // Subscriptions that want no reminders of their own: the test writes them.
+        let quiet = |scope: serde_json::Value| {
+            json!({"organization_id": seed.haizhou, "url": "https://hooks.example.cn/in", "format": "standard",
+                   "scope": scope, "events": ["session.cancelled"]})
+        };
+        let second = id(&app.create("/api/v1/webhooks", quiet(json!({"kind": "program", "id": seed.program}))).await);
+        let third = id(&app.create("/api/v1/webhooks", quiet(json!({"kind": "organization", "id": seed.haizhou}))).await);
+        assert_eq!(app.count("deliveries").await, 0);
+        let now = at("2019-05-28T00:00:00Z");
+        // Written subscription by subscription, so in id order the two sessions alternate.
+        let txn = app.db.begin().await.unwrap();
+        for webhook in [first, second, third] {
+            for session in [session_b, session_a] {
+                let key = format!("r:{session}:3600:{webhook}");
+                enqueue(&txn, reminder(webhook, session, &key, "2019-05-28T00:00:00Z"), now).await.unwrap();
+            }
+        }
+        txn.commit().await.unwrap();
+        // Due at one instant, a round of three takes one session's three, and reads it once.
+        let sessions = |claimed: &[Delivery]| claimed.iter().map(|d| d.session_id).collect::<Vec<_>>();
+        let round = claim(&app.db, now, TimeDelta::seconds(30), "a", 3).await;
+        assert_eq!(sessions(&round), [Some(session_a); 3]);
+        let next = claim(&app.db, now, TimeDelta::seconds(30), "b", 3).await;
+        assert_eq!(sessions(&next), [Some(session_b); 3]);
+        // Time still comes first: an earlier reminder of another session goes before them.
+        let txn = app.db.begin().await.unwrap();
+        enqueue(&txn, reminder(first, session_b, "earlier", "2019-05-27T23:00:00Z"), now).await.unwrap();
+        enqueue(&txn, reminder(second, session_a, "later", "2019-05-28T00:00:00Z"), now).await.unwrap();
+        txn.commit().await.unwrap();
+        let last = claim(&app.db, now, TimeDelta::seconds(30), "c", 1).await;
+        assert_eq!(last.iter().map(|d| d.dedupe_key.as_str()).collect::<Vec<_>>(), ["earlier"]);
+    }
+}
+
+db_test! {
     async fn a_claim_past_its_deadline_is_settled_in_doubt_never_expired(app: TestApp) {
         let (_, webhook, session) = subscription(&app).await;
         let now = at("2019-05-28T00:59:00Z");

@@ -167,8 +167,13 @@ async fn finish(
 ) -> anyhow::Result<Report> {
     memory.note(&servers, "end");
     rows.extend(memory.rows(&servers));
+    // A process slow to stop is a finding of the run, reported with the rest, not a reason to
+    // lose the run's table; it is killed either way.
     for server in servers {
-        server.stop()?;
+        let name = server.name.clone();
+        if let Err(error) = server.stop() {
+            rows.push(Row::new(format!("stopping {name} (SIGTERM)")).noting(format!("{error:#}")));
+        }
     }
     db.close().await?;
     Ok(Report { data, rows })

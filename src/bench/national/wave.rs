@@ -15,12 +15,14 @@ use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
 use entity::kinds::SessionStatus;
 use entity::prelude::Session;
 use entity::session;
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _};
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
 use serde_json::json;
 
 use super::super::percentile;
 use super::super::receiver;
-use super::super::webhooks::{Api, count};
+use super::super::webhooks::{Api, Program, count};
 use super::DataSet;
 use super::report::Row;
 use crate::db::Db;
@@ -38,6 +40,8 @@ pub struct Wave {
     due: DateTime<Utc>,
     lead: Duration,
     tag: String,
+    /// The program the subscriptions are scoped to, with its host, venue and activity.
+    made: Program,
     webhooks: Vec<i64>,
     arrivals: receiver::Arrivals,
 }
@@ -45,6 +49,14 @@ pub struct Wave {
 /// Subscribes receivers on loopback and writes `size` reminders to them, due at one second a
 /// little later, into the outbox.
 pub async fn prepare(db: &Db, data: &DataSet, api: &Api, size: usize) -> anyhow::Result<Wave> {
+    // An earlier wave's rows are deleted but, where PostgreSQL runs without autovacuum, still
+    // in the outbox's indexes for every claim to step over: clear them first, as autovacuum
+    // would on a server that runs it.
+    if db.backend() == sea_orm::DatabaseBackend::Postgres {
+        db.reader()
+            .execute_unprepared("VACUUM (ANALYZE) deliveries, delivery_attempts")
+            .await?;
+    }
     let (address, arrivals) = receiver::start(Duration::ZERO).await?;
     let tag = format!("national-{}", Utc::now().timestamp_micros());
     let made = api.program(&tag).await?;
@@ -106,6 +118,7 @@ pub async fn prepare(db: &Db, data: &DataSet, api: &Api, size: usize) -> anyhow:
         due,
         lead,
         tag,
+        made,
         webhooks,
         arrivals,
     })
@@ -150,6 +163,17 @@ pub async fn settle(db: &Db, api: &Api, wave: Wave, instances: usize) -> anyhow:
     let all_in = lateness.last().copied().unwrap_or_default();
     for webhook in webhooks {
         api.delete(&format!("/api/v1/webhooks/{webhook}")).await?;
+    }
+    // The program made for the wave goes too, so the database holds only the data set and a
+    // later `--regenerate` may empty it.
+    let made = &wave.made;
+    for path in [
+        format!("activities/{}", made.activity),
+        format!("programs/{}", made.program),
+        format!("venues/{}", made.venue),
+        format!("organizations/{}", made.organization),
+    ] {
+        api.delete(&format!("/api/v1/{path}")).await?;
     }
     let verdict = if distinct.len() == size && delivered == size {
         format!("all delivered {:.1} s after due", all_in.as_secs_f64())

@@ -60,17 +60,32 @@ impl Dispatcher {
     /// Runs `work` (a round's sending and its record) while renewing this dispatcher's claims
     /// every heartbeat: no other instance takes over a message between its send and the
     /// record of it, which would send it again.
+    ///
+    /// A renewal runs beside the work, never in its stead: the renewal's update waits for the
+    /// rows the record's transaction has settled, and that transaction must go on to commit.
+    /// (Awaited in place, the renewal stopped the record mid-transaction, and the two waited
+    /// for each other for good.)
     pub(super) async fn renewing<T>(&self, work: impl Future<Output = T>) -> T {
+        use futures_util::stream::{FuturesUnordered, StreamExt as _};
         tokio::pin!(work);
         let mut beats = tokio::time::interval(self.settings.heartbeat());
         beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         beats.tick().await;
-        loop {
+        let mut renewal = FuturesUnordered::new();
+        let done = loop {
             tokio::select! {
-                done = &mut work => return done,
-                _ = beats.tick() => self.renew().await,
+                done = &mut work => break done,
+                Some(()) = renewal.next() => {}
+                _ = beats.tick() => {
+                    if renewal.is_empty() {
+                        renewal.push(self.renew());
+                    }
+                }
             }
-        }
+        };
+        // A renewal under way finishes: the record has committed, so it waits for nothing.
+        while renewal.next().await.is_some() {}
+        done
     }
 
     /// Extends this dispatcher's claims by one lease from now.
