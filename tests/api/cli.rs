@@ -217,7 +217,8 @@ db_test! {
             "| program feed: first request |", "| program feed: cached 200 |", "| program feed: 304 |",
             "| organization-subtree feed: 304 |", "| personal feed: 304 |", "only: 304 |", "| team feed (",
             "| venue feed (", "two subscribers: from=", "| candidates: first page", "| sessions list: from=",
-            "| volunteers list: page 2, 500 rows in", "| assignments: 1 worker(s) |", "| assignments: 4 worker(s) |",
+            "| volunteers list: 500 rows in (keyset cursor), 500 a page |",
+            "| volunteers list: 500 rows in (keyset cursor), default page size |", "| assignments: 1 worker(s) |", "| assignments: 4 worker(s) |",
             "| reminder wave: 100 due at one second", "| memory of national-a",
         ];
         for case in cases {
